@@ -1,0 +1,109 @@
+"""Every error a user of the app or the command line can meet.
+
+Each error carries a message written for a district data analyst: what went wrong,
+and what to try. Messages never hold a client secret, an access token or student data.
+
+    CersError
+    ├── SettingsError            a setting or a command-line option is not usable
+    ├── OneRosterError           talking to the district's OneRoster provider failed
+    │   ├── ProviderUnreachable  no answer: DNS, refused connection, time-out
+    │   ├── AuthenticationFailed wrong Client ID/Secret or Token URL (401, invalid_client)
+    │   ├── PermissionDenied     the credential lacks a scope or a school (403)
+    │   ├── NotFound             a wrong Base URL or an unknown record (404)
+    │   ├── RateLimited          still 429 after waiting as long as allowed
+    │   ├── ServerError          still 5xx after the retries
+    │   └── BadResponse          an answer that is not OneRoster JSON
+    └── InvalidFile              a file given to us cannot be read at all
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationFailed",
+    "BadResponse",
+    "CersError",
+    "InvalidFile",
+    "NotFound",
+    "OneRosterError",
+    "PermissionDenied",
+    "ProviderUnreachable",
+    "RateLimited",
+    "ServerError",
+    "SettingsError",
+]
+
+
+class CersError(Exception):
+    """Base of every error we raise on purpose; ``str(error)`` is fit to show to a user."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message} {hint}".strip())
+
+
+class SettingsError(CersError):
+    """A setting or option cannot be used; ``field`` names it so a form can show the message beside it."""
+
+    def __init__(self, message: str, *, field: str = "", hint: str = "") -> None:
+        self.field = field
+        super().__init__(message, hint=hint)
+
+
+class OneRosterError(CersError):
+    """A request to the OneRoster provider failed for good (after any retries).
+
+    ``endpoint`` is the path that failed (never with a token), ``status`` the HTTP status
+    when there was one, ``server_message`` what the server said about it, cut short.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        status: int | None = None,
+        server_message: str = "",
+        hint: str = "",
+    ) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.server_message = server_message
+        parts = [message]
+        if endpoint:
+            parts.append(f"(request: {endpoint}{f', HTTP {status}' if status else ''})")
+        if server_message:
+            parts.append(f"The server said: {server_message}")
+        super().__init__(" ".join(parts), hint=hint)
+
+
+class ProviderUnreachable(OneRosterError):
+    """No usable answer at all: the host is unknown, refuses connections, or does not answer in time."""
+
+
+class AuthenticationFailed(OneRosterError):
+    """The token endpoint refused the Client ID/Secret, or the API refused a fresh token."""
+
+
+class PermissionDenied(OneRosterError):
+    """The credential works but may not read this (a missing scope, a school outside its reach)."""
+
+
+class NotFound(OneRosterError):
+    """The server has no such path or record: most often a wrong Base URL."""
+
+
+class RateLimited(OneRosterError):
+    """The server kept answering 429 for longer than we are allowed to wait."""
+
+
+class ServerError(OneRosterError):
+    """The server kept failing (5xx) through every retry."""
+
+
+class BadResponse(OneRosterError):
+    """The answer was not the OneRoster JSON we asked for (HTML, truncated, wrong shape)."""
+
+
+class InvalidFile(CersError):
+    """A file we were given cannot be opened or read at all."""

@@ -1,0 +1,268 @@
+"""Settings at the boundary: how to reach a OneRoster provider, and how to make groups.
+
+These are pydantic models with ``extra="forbid"`` so that a typo in a stored setting or a
+form is an error, not a silently ignored value. The client secret is a ``SecretStr``:
+masked in ``repr`` and JSON by construction. Note that ``fingerprint()`` deliberately leaves
+the secret out, so two connections that differ only by their secret share cached rosters
+only when they also share an id (see ``cache_key``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+__all__ = [
+    "DEFAULT_SCOPE",
+    "DEFAULT_SSID_TYPES",
+    "ClassTypes",
+    "GroupNameField",
+    "GroupOptions",
+    "OneRosterSettings",
+    "is_loopback_host",
+]
+
+DEFAULT_SCOPE = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
+DEFAULT_SSID_TYPES: tuple[str, ...] = ("SSID", "CALPADS", "StateID", "State")
+CDS_PATTERN = re.compile(r"^\d{14}$")
+# Characters CERS's two parsers disagree on; never allowed in a group name (nor its separator).
+NAME_FORBIDDEN_CHARS = frozenset(',"\\\t\r\n')
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class GroupNameField(StrEnum):
+    """A field that can go into a group name, in the user's words (``Include in Group Name``)."""
+
+    course_title = "course_title"
+    course_code = "course_code"
+    class_title = "class_title"
+    class_code = "class_code"
+    period = "period"
+    term = "term"
+    teacher = "teacher"
+    teacher_full = "teacher_full"
+    location = "location"
+    school_name = "school_name"
+    grades = "grades"
+    subject = "subject"
+
+    @property
+    def label(self) -> str:
+        """The label a person sees for the field."""
+        return _FIELD_LABELS[self]
+
+    @property
+    def description(self) -> str:
+        return _FIELD_DESCRIPTIONS[self]
+
+
+_FIELD_LABELS = {
+    GroupNameField.course_title: "Course title",
+    GroupNameField.course_code: "Course code",
+    GroupNameField.class_title: "Section title",
+    GroupNameField.class_code: "Section code",
+    GroupNameField.period: "Period",
+    GroupNameField.term: "Term",
+    GroupNameField.teacher: "Teacher (family name)",
+    GroupNameField.teacher_full: "Teacher (full name)",
+    GroupNameField.location: "Room",
+    GroupNameField.school_name: "School name",
+    GroupNameField.grades: "Grades",
+    GroupNameField.subject: "Subject",
+}
+_FIELD_DESCRIPTIONS = {
+    GroupNameField.course_title: "the title of the section's course",
+    GroupNameField.course_code: "the code of the section's course",
+    GroupNameField.class_title: "the section's own title",
+    GroupNameField.class_code: "the section's code",
+    GroupNameField.period: "the section's periods, e.g. 3 or 1/3",
+    GroupNameField.term: "the titles of the section's terms",
+    GroupNameField.teacher: "family name of the section's first primary teacher",
+    GroupNameField.teacher_full: "given and family name of the section's first primary teacher",
+    GroupNameField.location: "the section's room or location",
+    GroupNameField.school_name: "the school's name",
+    GroupNameField.grades: "the section's grades, e.g. 09/10",
+    GroupNameField.subject: "the section's subjects, else its course's",
+}
+DEFAULT_FIELDS: tuple[GroupNameField, ...] = (
+    GroupNameField.course_title,
+    GroupNameField.teacher,
+    GroupNameField.period,
+)
+
+
+class ClassTypes(StrEnum):
+    """Which class types become groups; a missing or ``ext:`` class type counts as scheduled."""
+
+    all = "all"
+    scheduled = "scheduled"
+    homeroom = "homeroom"
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` and ``::1`` count as loopback (where plain http is allowed)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_url(value: str, what: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"Enter the {what}.")
+    if _CONTROL_CHARS.search(value) or " " in value:
+        raise ValueError(f"The {what} contains spaces or control characters; paste it again.")
+    if len(value) > 2000:
+        raise ValueError(f"The {what} is too long (over 2,000 characters).")
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"The {what} must be a full web address starting with https://, e.g. https://sis.example.org/...")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ValueError(f"The {what} must use https:// (plain http:// is allowed only for this computer).")
+    return value
+
+
+class OneRosterSettings(BaseModel):
+    """How to reach a district's OneRoster 1.2 provider (the "Edit OneRoster Connection" form).
+
+    Example::
+
+        OneRosterSettings(
+            base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2",
+            token_url="https://sis.example.org/campus/oauth2/token?appName=district",
+            client_id="abc",
+            client_secret="s3cret",
+        )
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    base_url: str
+    """The API root exactly as the SIS gives it, vendor prefix included; used as is."""
+    token_url: str
+    """The OAuth 2 token endpoint; its query string (e.g. ``?appName=``) is kept."""
+    client_id: Annotated[str, Field(min_length=1, max_length=500)]
+    client_secret: SecretStr
+    scope: Annotated[str, Field(max_length=2000)] = DEFAULT_SCOPE
+    """Space-separated scopes; the default is the core read-only scope every 1.2 provider grants."""
+    page_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    """Records asked for per page; servers may send fewer (we never rely on getting this many)."""
+    max_concurrency: Annotated[int, Field(ge=1, le=16)] = 4
+    """Requests in flight at once; many SIS vendors ask for at most 5, or 1 at peak hours."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _check_url(value, "Base URL").rstrip("/")
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_url(cls, value: str) -> str:
+        return _check_url(value, "Token URL")
+
+    @field_validator("client_id", "scope")
+    @classmethod
+    def _no_control_chars(cls, value: str) -> str:
+        if _CONTROL_CHARS.search(value):
+            raise ValueError("Remove the control characters (tabs, line breaks) from this field.")
+        return value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if not raw.strip():
+            raise ValueError("Enter the Client Secret.")
+        if len(raw) > 2000:
+            raise ValueError("The Client Secret is too long (over 2,000 characters).")
+        if _CONTROL_CHARS.search(raw):
+            raise ValueError("The Client Secret contains control characters; paste it again.")
+        return value
+
+    @property
+    def token_host_differs(self) -> bool:
+        """True when the token endpoint is on another host than the API (allowed, but worth showing)."""
+        return urlsplit(self.token_url).hostname != urlsplit(self.base_url).hostname
+
+    def fingerprint(self) -> str:
+        """A hash of every setting except the secret, to key caches without ever holding the secret."""
+        public = self.model_dump(exclude={"client_secret"})
+        return hashlib.sha256(repr(sorted(public.items())).encode()).hexdigest()[:16]
+
+
+class GroupOptions(BaseModel):
+    """How sections become CERS groups: the "Include in Group Name" choice and the advanced rules.
+
+    Example::
+
+        GroupOptions(fields=["course_title", "period"], separator=" | ", primary_teachers_only=True)
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fields: tuple[GroupNameField, ...] = DEFAULT_FIELDS
+    """Fields in the group name, in this order; empty values are skipped."""
+    separator: Annotated[str, Field(min_length=1, max_length=20)] = " - "
+    class_types: ClassTypes = ClassTypes.all
+    primary_teachers_only: bool = False
+    """Give CERS access only to each section's primary teachers."""
+    subject_from_course: bool = False
+    """Map sections to ``ELA``/``Math`` from their subjects (else ``All``) instead of ``All`` for every group."""
+    ssid_types: tuple[str, ...] = DEFAULT_SSID_TYPES
+    """``userIds`` types that hold the SSID, compared case-insensitively, first match in the record's order."""
+    cds_map: dict[str, str] = Field(default_factory=dict)
+    """School sourcedId -> 14-digit CDS code, for schools whose ``identifier`` is not a CDS code."""
+    split_large: bool = False
+    """Split sections over 200 students into ``<name> (1 of N)`` groups instead of reporting them."""
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: tuple[GroupNameField, ...]) -> tuple[GroupNameField, ...]:
+        if not value:
+            raise ValueError("Choose at least one field for the group name.")
+        if len(set(value)) != len(value):
+            raise ValueError("Each group-name field can be chosen once.")
+        return value
+
+    @field_validator("separator")
+    @classmethod
+    def _separator(cls, value: str) -> str:
+        bad = sorted(NAME_FORBIDDEN_CHARS.intersection(value))
+        if bad:
+            shown = ", ".join(repr(c) for c in bad)
+            raise ValueError(f"The separator may not hold {shown}: CERS cannot read those in a group name.")
+        return value
+
+    @field_validator("ssid_types")
+    @classmethod
+    def _ssid_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(t.strip() for t in value if t.strip())
+        if not cleaned:
+            raise ValueError("List at least one userIds type that holds the SSID (e.g. SSID).")
+        return cleaned
+
+    @field_validator("cds_map")
+    @classmethod
+    def _cds_map(cls, value: dict[str, str]) -> dict[str, str]:
+        cleaned: dict[str, str] = {}
+        for sourced_id, cds in value.items():
+            sourced_id, cds = sourced_id.strip(), cds.strip()
+            if not sourced_id:
+                raise ValueError("A CDS mapping is missing the school's sourcedId.")
+            if not CDS_PATTERN.match(cds) or cds.endswith("0000000"):
+                raise ValueError(
+                    f"{cds!r} (for school {sourced_id}) is not a school CDS code: "
+                    "it must be 14 digits and not end in 0000000."
+                )
+            cleaned[sourced_id] = cds
+        return cleaned
