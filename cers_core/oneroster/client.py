@@ -1,0 +1,316 @@
+"""An async OneRoster 1.2 client: paging, retries and a cap on concurrent requests.
+
+Paging follows what real servers do rather than what the spec hopes for:
+
+- ``offset`` advances by the number of records actually received (servers clamp ``limit``);
+- we stop on an empty page, or when the offset reaches ``X-Total-Count``; never merely
+  because a page was shorter than the limit;
+- when the first page gives ``X-Total-Count``, the remaining pages are fetched concurrently
+  (within the per-connection cap), and any gap a short page leaves is filled afterwards;
+- without a total we walk page by page, following ``Link: rel="next"`` when the server
+  gives one;
+- a server that keeps sending pages with nothing new (it ignores ``offset``) is stopped with
+  an error instead of looping forever.
+
+Every request holds one slot of the connection's concurrency cap while it is in flight, and
+is retried on transient failures (see ``retry.py``). Errors that remain are typed
+(``cers_core.errors``) and never carry the secret or a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
+from cers_core.oneroster.auth import ClientCredentialsAuth
+from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
+from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
+from cers_core.settings import OneRosterSettings
+
+__all__ = ["FetchProgress", "OneRosterClient"]
+
+_LINK_NEXT = re.compile(r"<?\s*([^<>;,\s]+)\s*>?\s*;[^,]*rel\s*=\s*\"?next\"?", re.IGNORECASE)
+_STALE_PAGES_LIMIT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class FetchProgress:
+    """How far the fetch of one collection has come; given to the progress callback."""
+
+    collection: str
+    pages: int
+    records: int
+    total: int | None
+
+
+@dataclass(slots=True)
+class _Page:
+    records: list[Mapping[str, Any]]
+    total: int | None
+    next_url: str | None
+
+
+@dataclass(slots=True)
+class _Tally:
+    pages: int = 0
+    records: int = 0
+    total: int | None = None
+    seen: set[str] = field(default_factory=set)
+
+
+def _total_of(response: httpx.Response) -> int | None:
+    value = response.headers.get("X-Total-Count")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    """The ``rel="next"`` target, leniently (GG4L sends URIs without angle brackets)."""
+    header = response.headers.get("Link")
+    if not header:
+        return None
+    match = _LINK_NEXT.search(header)
+    return str(response.request.url.join(match.group(1))) if match else None
+
+
+class OneRosterClient:
+    """One connection to a OneRoster provider; use as ``async with OneRosterClient(settings) as c``.
+
+    ``transport`` lets tests and benchmarks plug in an in-process transport; ``on_progress``
+    is called after every page with the running totals of that collection.
+    """
+
+    def __init__(
+        self,
+        settings: OneRosterSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_progress: Callable[[FetchProgress], None] | None = None,
+        timeout: float = 60.0,
+        seed: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self._retry = retry or RetryPolicy()
+        self._auth = ClientCredentialsAuth(
+            token_url=settings.token_url,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scope=settings.scope,
+        )
+        self._http = httpx.AsyncClient(
+            auth=self._auth,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            headers={"Accept": "application/json"},
+            follow_redirects=True,
+        )
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._on_progress = on_progress
+        self._rng = random.Random(seed)
+        self._tallies: dict[str, _Tally] = {}
+        self.requests_sent = 0
+
+    async def __aenter__(self) -> OneRosterClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._http.aclose()
+
+    @property
+    def granted_scope(self) -> str | None:
+        """The scopes the token endpoint says it granted (None until a token was issued)."""
+        return self._auth.granted_scope
+
+    def url(self, path: str) -> str:
+        """The Base URL exactly as configured, plus a OneRoster path such as ``/classes``."""
+        return self.settings.base_url + path
+
+    # -- single requests -------------------------------------------------------------------
+
+    async def _send_once(self, url: str, params: Mapping[str, Any] | None) -> httpx.Response:
+        async with self._slots:
+            self.requests_sent += 1
+            try:
+                return await self._http.get(url, params=params)
+            except httpx.TimeoutException as error:
+                raise TransientFailure(
+                    ProviderUnreachable(
+                        "The OneRoster server did not answer in time.",
+                        endpoint=endpoint_of(error.request),
+                        hint="The SIS may be busy: try again later, or lower the concurrency.",
+                    )
+                ) from None
+            except httpx.TransportError as error:
+                raise TransientFailure(
+                    ProviderUnreachable(
+                        "Could not connect to the OneRoster server.",
+                        endpoint=endpoint_of(error.request) if _has_request(error) else url,
+                        server_message=type(error).__name__,
+                        hint="Check the Base URL and Token URL, and that this computer can reach the SIS.",
+                    )
+                ) from None
+
+    async def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, httpx.Response]:
+        """GET a JSON document, retrying transient failures within the retry budget."""
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self._send_once(url, params)
+                if response.status_code in RETRYABLE_STATUSES:
+                    raise TransientFailure(
+                        error_for_response(response, hide=self._auth.secrets),
+                        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    )
+                if response.status_code != 200:
+                    raise error_for_response(response, hide=self._auth.secrets)
+                try:
+                    return json.loads(response.content), response
+                except (ValueError, UnicodeDecodeError):
+                    raise TransientFailure(
+                        BadResponse(
+                            "The OneRoster server sent an answer that is not valid JSON "
+                            "(it may have been cut off, or be an error page).",
+                            endpoint=endpoint_of(response.request),
+                            status=response.status_code,
+                            hint="Try again later; if it keeps happening, check the Base URL.",
+                        )
+                    ) from None
+            except TransientFailure as failure:
+                delay = self._retry.delay(attempt, failure.retry_after, self._rng)
+                if attempt >= self._retry.max_attempts or waited + delay > self._retry.max_total_wait:
+                    raise failure.final from None
+                waited += delay
+                await asyncio.sleep(delay)
+
+    # -- collections -----------------------------------------------------------------------
+
+    def _report(self, label: str, page: _Page) -> list[Mapping[str, Any]]:
+        """Count a page for progress; return its records that are new to this collection."""
+        tally = self._tallies.setdefault(label, _Tally())
+        tally.pages += 1
+        tally.records += len(page.records)
+        if page.total is not None:
+            tally.total = page.total
+        fresh = []
+        for record in page.records:
+            sid = record.get("sourcedId") if isinstance(record, Mapping) else None
+            if isinstance(sid, str):
+                if sid in tally.seen:
+                    continue
+                tally.seen.add(sid)
+            fresh.append(record)
+        if self._on_progress is not None:
+            self._on_progress(FetchProgress(label, tally.pages, len(tally.seen), tally.total))
+        return fresh
+
+    async def _page(self, url: str, params: Mapping[str, Any], envelope: str) -> _Page:
+        body, response = await self.get_json(url, params)
+        records = body.get(envelope) if isinstance(body, dict) else None
+        if records is None and isinstance(body, dict):
+            # Lenient: accept the single array-valued key when the envelope is named otherwise.
+            arrays = [v for v in body.values() if isinstance(v, list)]
+            records = arrays[0] if len(arrays) == 1 else None
+        if not isinstance(records, list):
+            raise BadResponse(
+                f"The OneRoster server's answer has no list of {envelope}.",
+                endpoint=endpoint_of(response.request),
+                status=response.status_code,
+                hint="Check the Base URL: it should point at the OneRoster 1.2 rostering service.",
+            )
+        return _Page(records, _total_of(response), _next_link(response))
+
+    async def _walk(
+        self, url: str, params: dict[str, Any], envelope: str, label: str, start: int, stop: int | None
+    ) -> list[Mapping[str, Any]]:
+        """Page by page from ``start``: by Link when given, else by offset; until an empty
+        page, the offset reaching the total, or ``stop`` (the start of a page we already have)."""
+        found: list[Mapping[str, Any]] = []
+        offset = start
+        next_url: str | None = None
+        stale = 0
+        while stop is None or offset < stop:
+            if next_url is not None:
+                page = await self._page(next_url, {}, envelope)
+            else:
+                page = await self._page(url, {**params, "offset": offset}, envelope)
+            if not page.records:
+                break
+            fresh = self._report(label, page)
+            found += fresh
+            stale = 0 if fresh else stale + 1
+            if stale >= _STALE_PAGES_LIMIT:
+                raise BadResponse(
+                    "The OneRoster server keeps sending the same records; it may be ignoring the offset.",
+                    endpoint=url,
+                    hint="Tell the SIS vendor that paging does not advance.",
+                )
+            offset += len(page.records)
+            if page.total is not None and offset >= page.total:
+                break
+            next_url = page.next_url if stop is None else None
+        return found
+
+    async def collection(
+        self, path: str, *, envelope: str, params: Mapping[str, Any] | None = None, label: str | None = None
+    ) -> list[Mapping[str, Any]]:
+        """Every record of a collection (``/classes``, ``/schools/x/enrollments`` …), deduplicated."""
+        label = label or envelope
+        url = self.url(path)
+        base = {**(params or {}), "limit": self.settings.page_size}
+        first = await self._page(url, {**base, "offset": 0}, envelope)
+        if not first.records:
+            self._report(label, first)
+            return []
+        found = self._report(label, first)
+        step = len(first.records)
+        if first.total is None or first.total <= step:
+            if first.total is not None:
+                return found
+            return found + await self._walk(url, base, envelope, label, step, None)
+        offsets = list(range(step, first.total, step))
+        pages = await asyncio.gather(*(self._page(url, {**base, "offset": o}, envelope) for o in offsets))
+        last_total = first.total
+        for index, (offset, page) in enumerate(zip(offsets, pages, strict=True)):
+            found += self._report(label, page)
+            if page.total is not None:
+                last_total = page.total
+            end = offset + len(page.records)
+            next_start = offsets[index + 1] if index + 1 < len(offsets) else None
+            # A short or empty page leaves a gap (the total changed, or a hiccup): ask again from there.
+            if next_start is not None and end < next_start:
+                found += await self._walk(url, base, envelope, label, end, next_start)
+            elif next_start is None and end < last_total:
+                found += await self._walk(url, base, envelope, label, end, None)
+        return found
+
+    async def record(self, path: str, *, envelope: str) -> Mapping[str, Any] | None:
+        """One record (``/users/{id}`` …), or None when the server says it does not exist."""
+        try:
+            body, _ = await self.get_json(self.url(path))
+        except OneRosterError as error:
+            if error.status == 404:
+                return None
+            raise
+        item = body.get(envelope) if isinstance(body, dict) else None
+        return item if isinstance(item, Mapping) else None
+
+
+def _has_request(error: httpx.TransportError) -> bool:
+    try:
+        error.request  # noqa: B018 - httpx raises when the error has no request attached
+    except RuntimeError:
+        return False
+    return True

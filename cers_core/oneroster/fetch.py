@@ -1,0 +1,198 @@
+"""Reading just the rosters a set of schools needs, whatever the provider supports.
+
+For one school there are three ways to read a collection, tried in this order and
+remembered per connection (``ProviderCapabilities``), so a second school costs no failed
+attempts:
+
+1. ``nested``: the school routes ``/schools/{id}/classes`` … (need the ``roster.readonly``
+   scope; Ed-Fi-based servers do not have them at all);
+2. ``filter``: the flat collection with ``filter=school.sourcedId='{id}'`` (dotted filters
+   are optional in practice);
+3. ``flat``: the whole flat collection, filtered here (always works with the core scope).
+
+A 400, 403, 404, 405, 422 or 501 answer moves to the next way. Whatever way is used, the
+result is filtered again here, so a provider that ignores the scope cannot leak another
+school's sections into a file.
+
+Records that the school's sections refer to but that the scoped read did not return (a
+teacher whose home school is another one, a district-level course) are then fetched one
+by one, or from the flat collection when many are missing; what the provider does not have
+at all stays missing and the group builder reports it as a dangling reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from cers_core.errors import OneRosterError
+from cers_core.oneroster.client import OneRosterClient
+from cers_core.oneroster.records import records_to_frame
+from cers_core.roster import Roster
+
+__all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools"]
+
+_FALLBACK_STATUSES = frozenset({400, 403, 404, 405, 422, 501})
+# Up to this many missing references are fetched one by one; more, and the flat collection is cheaper.
+_SINGLE_FETCH_LIMIT = 40
+_WAYS = ("nested", "filter", "flat")
+
+Record = Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class ProviderCapabilities:
+    """Per connection: which way of reading each collection for one school worked last time."""
+
+    way: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """How to read one collection for one school, each way."""
+
+    envelope: str
+    flat: str
+    nested: tuple[str, ...]
+    filter_field: str | None
+
+
+_ROUTES = {
+    "classes": _Route("classes", "/classes", ("/schools/{id}/classes",), "school.sourcedId"),
+    "enrollments": _Route("enrollments", "/enrollments", ("/schools/{id}/enrollments",), "school.sourcedId"),
+    "users": _Route("users", "/users", ("/schools/{id}/students", "/schools/{id}/teachers"), "roles.org.sourcedId"),
+    "courses": _Route("courses", "/courses", ("/schools/{id}/courses",), "org.sourcedId"),
+}
+
+_SINGLE = {
+    "users": ("/users/{id}", "user"),
+    "courses": ("/courses/{id}", "course"),
+    "sessions": ("/academicSessions/{id}", "academicSession"),
+}
+_FLAT = {
+    "users": ("/users", "users"),
+    "courses": ("/courses", "courses"),
+    "sessions": ("/academicSessions", "academicSessions"),
+}
+
+
+async def fetch_schools(client: OneRosterClient) -> pl.DataFrame:
+    """Every school of the district (``/schools``), as the ``schools`` roster frame."""
+    records = await client.collection("/schools", envelope="orgs", label="schools")
+    frame = records_to_frame("schools", records)
+    return frame.filter(pl.col("type").is_null() | (pl.col("type") == "school"))
+
+
+async def _read_way(client: OneRosterClient, name: str, way: str, school_id: str) -> list[Record]:
+    route = _ROUTES[name]
+    if way == "nested":
+        found: list[Record] = []
+        for path in route.nested:
+            found += await client.collection(path.format(id=school_id), envelope=route.envelope, label=name)
+        return found
+    if way == "filter":
+        value = school_id.replace("'", "''")
+        params = {"filter": f"{route.filter_field}='{value}'"}
+        return await client.collection(route.flat, envelope=route.envelope, params=params, label=name)
+    return await client.collection(route.flat, envelope=route.envelope, label=name)
+
+
+async def _read_for_school(
+    client: OneRosterClient, capabilities: ProviderCapabilities, name: str, school_id: str
+) -> tuple[list[Record], str]:
+    """Read a collection for one school the first way that works; return the records and the way."""
+    remembered = capabilities.way.get(name)
+    ways = [remembered] if remembered else []
+    ways += [w for w in _WAYS if w != remembered]
+    for way in ways:
+        try:
+            records = await _read_way(client, name, way, school_id)
+        except OneRosterError as error:
+            if way == "flat" or error.status not in _FALLBACK_STATUSES:
+                raise
+            continue
+        capabilities.way[name] = way
+        return records, way
+    raise AssertionError("the flat way either returns or raises")
+
+
+def _missing(wanted: Iterable[str | None], have: pl.DataFrame) -> list[str]:
+    present = set(have["sourced_id"].to_list())
+    return sorted({w for w in wanted if w and w not in present})
+
+
+async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted: Iterable[str | None]) -> pl.DataFrame:
+    """Add the records ``wanted`` that ``frame`` lacks: one by one when few, else by the flat collection."""
+    missing = _missing(wanted, frame)
+    if not missing:
+        return frame
+    if len(missing) <= _SINGLE_FETCH_LIMIT:
+        path, envelope = _SINGLE[name]
+        found = await asyncio.gather(*(client.record(path.format(id=sid), envelope=envelope) for sid in missing))
+        extra = records_to_frame(name, [r for r in found if r is not None])
+    else:
+        path, envelope = _FLAT[name]
+        extra = records_to_frame(name, await client.collection(path, envelope=envelope, label=name))
+        extra = extra.filter(pl.col("sourced_id").is_in(missing))
+    return pl.concat([frame, extra]).unique("sourced_id", keep="first", maintain_order=True)
+
+
+async def _school_roster(
+    client: OneRosterClient, capabilities: ProviderCapabilities, school_id: str, sessions: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
+    names = ("classes", "enrollments", "users", "courses")
+    results = await asyncio.gather(*(_read_for_school(client, capabilities, n, school_id) for n in names))
+    raw = {name: records_to_frame(name, records) for name, (records, _) in zip(names, results, strict=True)}
+    classes = raw["classes"].filter(pl.col("school_id") == school_id)
+    class_ids = classes["sourced_id"]
+    enrollments = raw["enrollments"].filter(pl.col("class_id").is_in(class_ids.implode()))
+    users = await _fill(client, "users", raw["users"], enrollments["user_id"].to_list())
+    users = users.filter(pl.col("sourced_id").is_in(enrollments["user_id"].implode()))
+    courses = await _fill(client, "courses", raw["courses"], classes["course_id"].to_list())
+    courses = courses.filter(pl.col("sourced_id").is_in(classes["course_id"].implode()))
+    term_ids = classes["term_ids"].explode().drop_nulls().to_list()
+    sessions = await _fill(client, "sessions", sessions, term_ids)
+    return {"classes": classes, "enrollments": enrollments, "users": users, "courses": courses, "sessions": sessions}
+
+
+async def fetch_roster(
+    client: OneRosterClient,
+    *,
+    school_ids: Sequence[str] | None = None,
+    capabilities: ProviderCapabilities | None = None,
+    schools: pl.DataFrame | None = None,
+) -> Roster:
+    """The rosters of the given schools (by sourcedId), or of the whole district when None.
+
+    ``schools`` may pass the ``/schools`` frame when the caller already has it.
+    """
+    capabilities = capabilities if capabilities is not None else ProviderCapabilities()
+
+    async def all_sessions() -> pl.DataFrame:
+        records = await client.collection("/academicSessions", envelope="academicSessions", label="sessions")
+        return records_to_frame("sessions", records)
+
+    async def school_frame() -> pl.DataFrame:
+        return schools if schools is not None else await fetch_schools(client)
+
+    if school_ids is None:
+        names = ("classes", "enrollments", "users", "courses")
+        flat = [client.collection(_ROUTES[n].flat, envelope=_ROUTES[n].envelope, label=n) for n in names]
+        school_table, sessions, *rest = await asyncio.gather(school_frame(), all_sessions(), *flat)
+        frames = {name: records_to_frame(name, records) for name, records in zip(names, rest, strict=True)}
+        return Roster.from_frames(schools=school_table, sessions=sessions, **frames)
+
+    if not school_ids:
+        return Roster.empty()
+    school_table, sessions = await asyncio.gather(school_frame(), all_sessions())
+    parts = await asyncio.gather(*(_school_roster(client, capabilities, sid, sessions) for sid in school_ids))
+    merged = {
+        name: pl.concat([part[name] for part in parts]).unique("sourced_id", keep="first", maintain_order=True)
+        for name in ("classes", "enrollments", "users", "courses", "sessions")
+    }
+    merged_schools = school_table.filter(pl.col("sourced_id").is_in(list(school_ids)))
+    return Roster.from_frames(schools=merged_schools, **merged)

@@ -1,0 +1,68 @@
+"""When and how long to wait before asking a busy provider again.
+
+A district SIS is a production system: it answers 429 when we go too fast, 5xx when it is
+overloaded, and sometimes drops a connection. Those failures are retried with capped
+exponential backoff and full jitter, honouring ``Retry-After`` (seconds or HTTP-date), but
+only within a total waiting budget, so that an export either finishes or fails in bounded
+time with an error that says what kept failing.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from dataclasses import dataclass
+
+from cers_core.errors import OneRosterError
+
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "TransientFailure", "parse_retry_after"]
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class TransientFailure(Exception):
+    """A failure worth retrying; ``final`` is the error to raise if the retries run out."""
+
+    def __init__(self, final: OneRosterError, *, retry_after: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Backoff settings. The defaults suit a busy SIS: up to 8 tries, waits of 0.5 s doubling
+    to at most 30 s, and never more than 180 s of waiting in all for one request."""
+
+    max_attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_total_wait: float = 180.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before try number ``attempt + 1`` (``attempt`` counts from 1).
+
+        A server's ``Retry-After`` is honoured as given (the budget check decides whether we
+        can afford it); otherwise full jitter over the capped exponential step, so that
+        parallel requests do not come back in lockstep.
+        """
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: either delta-seconds or an HTTP-date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
