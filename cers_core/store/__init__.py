@@ -1,0 +1,68 @@
+"""Where the app keeps what a district sets up: applications, CERS connections, a download log.
+
+One SQLite file (standard library) in a data folder that only its owner can read (folder
+0700, files 0600). Every write is one ``BEGIN IMMEDIATE`` transaction on a fresh
+connection in WAL mode with a busy timeout, so two browser sessions saving at once both
+land. Client secrets are encrypted with ``cryptography``'s MultiFernet: the first key
+encrypts, every key decrypts, and ``Store.rotate()`` re-encrypts every stored secret with the
+first key, so a deployment can rotate by prepending a new key and dropping the old one after.
+
+The store holds no student data: the download log keeps when, which connection, which
+school, how many rows and the file's SHA-256, never the file.
+
+Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
+
+    StoreError
+    ├── SecretKeyError        the secret key is missing, malformed, or not the one the data was saved with
+    ├── StoreUnreadable       the database file is damaged, or is not this app's database
+    ├── ConnectionNotFound    no saved connection has that id (deleted in another session?)
+    └── ConnectionInvalid     a connection to save has fields that cannot be used (``field_errors``)
+
+Example::
+
+    store = Store.open(Path(".cers"), keys=[os.environ["CERS_SECRET_KEY"]])
+    store.add_application("CERS_int")
+    saved = store.save_connection(
+        name="District SIS",
+        settings={"base_url": "https://sis.example.org/ims/oneroster/rostering/v1p2",
+                  "token_url": "https://sis.example.org/oauth2/token", "client_id": "abc"},
+        client_secret="s3cret",
+        options=GroupOptions(),
+    )
+    settings = store.settings(saved)   # a OneRosterSettings, secret decrypted
+"""
+
+from cers_core.store._errors import (
+    ConnectionInvalid,
+    ConnectionNotFound,
+    SecretKeyError,
+    StoreError,
+    StoreUnreadable,
+)
+from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_secret_keys
+from cers_core.store._store import (
+    CERS_APP_ID,
+    DB_FILE_NAME,
+    DownloadRecord,
+    SavedConnection,
+    Store,
+    field_messages,
+)
+
+__all__ = [
+    "CERS_APP_ID",
+    "DB_FILE_NAME",
+    "KEY_FILE_NAME",
+    "ConnectionInvalid",
+    "ConnectionNotFound",
+    "DownloadRecord",
+    "KeySource",
+    "SavedConnection",
+    "SecretKeyError",
+    "SecretKeys",
+    "Store",
+    "StoreError",
+    "StoreUnreadable",
+    "field_messages",
+    "resolve_secret_keys",
+]

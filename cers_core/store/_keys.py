@@ -1,0 +1,84 @@
+"""The keys that encrypt Client Secrets: where they come from, and a private home for the key file."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography.fernet import Fernet, MultiFernet
+
+from cers_core.store._errors import SecretKeyError
+
+__all__ = ["KEY_FILE_NAME", "KeySource", "SecretKeys", "make_private_dir", "multi_fernet", "resolve_secret_keys"]
+
+KEY_FILE_NAME = "secret.key"
+
+
+class KeySource(StrEnum):
+    """Where the secret keys came from; ``generated`` means a deployment should set its own."""
+
+    environment = "environment"
+    secrets = "secrets"
+    generated = "generated"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKeys:
+    """The Fernet keys to use (first encrypts, all decrypt) and where they came from."""
+
+    keys: tuple[str, ...] = field(repr=False)
+    source: KeySource
+
+
+def resolve_secret_keys(data_dir: Path, *, environment: str | None, secrets: str | None) -> SecretKeys:
+    """The keys to open the store with: ``CERS_SECRET_KEY``, else the app's secrets, else a key file.
+
+    ``environment`` and ``secrets`` may hold several keys separated by commas (first encrypts).
+    Without either, the key file in ``data_dir`` is used, and created (mode 0600) on first use;
+    the caller should then tell the person that a deployment should set its own key.
+    """
+    for value, source in ((environment, KeySource.environment), (secrets, KeySource.secrets)):
+        keys = tuple(k.strip() for k in (value or "").split(",") if k.strip())
+        if keys:
+            return SecretKeys(keys, source)
+    make_private_dir(data_dir)
+    key_file = data_dir / KEY_FILE_NAME
+    if not key_file.exists():
+        with contextlib.suppress(FileExistsError):  # another session wrote it first: use theirs
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(Fernet.generate_key())
+    keys = tuple(k.strip() for k in key_file.read_text(encoding="ascii").split(",") if k.strip())
+    return SecretKeys(keys, KeySource.generated)
+
+
+def make_private_dir(path: Path) -> None:
+    """Create the data folder readable by its owner only; an existing folder is the deployer's to set."""
+    if not path.exists():
+        path.mkdir(parents=True, mode=0o700)
+        path.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
+def multi_fernet(keys: Sequence[str]) -> MultiFernet:
+    """One MultiFernet over ``keys``; a missing or malformed key is a ``SecretKeyError`` that never quotes it."""
+    if not keys:
+        raise SecretKeyError(
+            "No secret key was given to encrypt the Client Secrets.",
+            hint="Set CERS_SECRET_KEY, or [cers] secret_key in .streamlit/secrets.toml.",
+        )
+    fernets = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key))
+        except (ValueError, TypeError):
+            # Never quote the key: it is the secret that protects all the others.
+            raise SecretKeyError(
+                f"Secret key number {position} is not a valid key.",
+                hint="A key is 32 bytes in URL-safe base64 (44 characters), as made by "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.",
+            ) from None
+    return MultiFernet(fernets)

@@ -1,0 +1,276 @@
+"""The store keeps connections safe at rest and loses nothing when sessions save at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from cers_core.settings import GroupNameField, GroupOptions
+from cers_core.store import (
+    DB_FILE_NAME,
+    KEY_FILE_NAME,
+    ConnectionInvalid,
+    ConnectionNotFound,
+    KeySource,
+    SecretKeyError,
+    Store,
+    StoreUnreadable,
+    resolve_secret_keys,
+)
+
+SECRET = "s3cret-Client-Secret-7f2b"
+PUBLIC = {
+    "base_url": "https://sis.example.org/ims/oneroster/rostering/v1p2",
+    "token_url": "https://sis.example.org/oauth2/token?appName=district",
+    "client_id": "district-client",
+}
+
+
+@pytest.fixture
+def key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def store(tmp_path: Path, key: str) -> Store:
+    return Store.open(tmp_path / "data", keys=[key])
+
+
+def save(store: Store, name: str = "District SIS", secret: str | None = SECRET, **changes: object):
+    return store.save_connection(
+        name=name, settings={**PUBLIC, **changes}, client_secret=secret, options=GroupOptions()
+    )
+
+
+def raw_bytes(folder: Path) -> bytes:
+    """Every byte SQLite wrote: the database and its write-ahead log."""
+    return b"".join(p.read_bytes() for p in folder.iterdir() if p.name.startswith(DB_FILE_NAME))
+
+
+def test_round_trip_keeps_settings_and_options(store: Store) -> None:
+    options = GroupOptions(fields=[GroupNameField.period, GroupNameField.course_title], separator=" | ")
+    saved = store.save_connection(
+        name="District SIS", settings={**PUBLIC, "page_size": 250}, client_secret=SECRET, options=options
+    )
+    again = store.connection(saved.id)
+    settings = store.settings(again)
+    assert settings.client_secret.get_secret_value() == SECRET
+    assert settings.page_size == 250
+    assert again.options == options
+    assert store.applications() == ["CERS_int"]
+    assert [c.name for c in store.connections()] == ["District SIS"]
+
+
+def test_the_file_on_disk_holds_no_secret(store: Store, tmp_path: Path) -> None:
+    saved = save(store)
+    save(store, "Second", secret=SECRET + "-2")
+    store.log_download(connection=saved, school="Lincoln High", rows=12, sha256="0" * 64)
+    data = raw_bytes(tmp_path / "data")
+    assert SECRET.encode() not in data
+    assert PUBLIC["client_id"].encode() in data  # sanity: we did read the data
+
+
+def test_secrets_stay_out_of_repr_and_errors(store: Store) -> None:
+    saved = save(store)
+    assert SECRET not in repr(saved)
+    assert SECRET not in repr(store.settings(saved))
+    assert SECRET not in repr(store)
+    with pytest.raises(ConnectionInvalid) as caught:
+        save(store, "Bad", secret=SECRET + "\x07", base_url="not a url")
+    assert SECRET not in str(caught.value)
+    assert set(caught.value.field_errors) == {"base_url", "client_secret"}
+
+
+def test_folder_and_files_are_private(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    keys = resolve_secret_keys(folder, environment=None, secrets=None)
+    save(Store.open(folder, keys=keys.keys))
+    assert keys.source is KeySource.generated
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    written = sorted(p.name for p in folder.iterdir())
+    assert DB_FILE_NAME in written
+    assert KEY_FILE_NAME in written
+    for name in written:  # the database, its write-ahead log and the key file
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize(
+    ("environment", "secrets", "source", "count"),
+    [
+        ("k1", "k2", KeySource.environment, 1),
+        (" k1 , k0 ", None, KeySource.environment, 2),
+        ("", "k2", KeySource.secrets, 1),
+        (None, None, KeySource.generated, 1),
+    ],
+)
+def test_key_sources_in_order(tmp_path: Path, environment, secrets, source, count) -> None:
+    keys = resolve_secret_keys(tmp_path, environment=environment, secrets=secrets)
+    assert keys.source is source
+    assert len(keys.keys) == count
+    assert "k1" not in repr(keys)
+
+
+def test_a_generated_key_is_reused(tmp_path: Path) -> None:
+    first = resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    second = resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    assert first.keys == second.keys
+
+
+def test_rotation_re_encrypts_with_the_first_key(tmp_path: Path, key: str) -> None:
+    folder = tmp_path / "data"
+    saved = save(Store.open(folder, keys=[key]))
+    new_key = Fernet.generate_key().decode()
+    both = Store.open(folder, keys=[new_key, key])
+    assert both.rotate() == 1
+    only_new = Store.open(folder, keys=[new_key])
+    assert only_new.settings(only_new.connection(saved.id)).client_secret.get_secret_value() == SECRET
+    with pytest.raises(SecretKeyError):
+        Store.open(folder, keys=[key])
+
+
+def test_wrong_key_is_a_clear_error_and_keeps_the_data(tmp_path: Path, key: str) -> None:
+    folder = tmp_path / "data"
+    save(Store.open(folder, keys=[key]))
+    wrong = Fernet.generate_key().decode()
+    with pytest.raises(SecretKeyError, match="not the one") as caught:
+        Store.open(folder, keys=[wrong])
+    assert wrong not in str(caught.value)
+    assert [c.name for c in Store.open(folder, keys=[key]).connections()] == ["District SIS"]
+
+
+@pytest.mark.parametrize("keys", [[], ["not-a-fernet-key"], [""]])
+def test_missing_or_malformed_key(tmp_path: Path, keys: list[str]) -> None:
+    with pytest.raises(SecretKeyError) as caught:
+        Store.open(tmp_path, keys=keys)
+    assert "not-a-fernet-key" not in str(caught.value)
+
+
+def test_a_secret_saved_under_another_key_is_named(store: Store, tmp_path: Path, key: str) -> None:
+    saved = save(store)
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE connections SET secret_token = ?", (Fernet(Fernet.generate_key()).encrypt(b"x"),))
+    with pytest.raises(SecretKeyError, match="District SIS"):
+        store.settings(store.connection(saved.id))
+    with pytest.raises(SecretKeyError, match="District SIS"):
+        store.rotate()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"this is not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 4000],
+    ids=["garbage", "damaged-header"],
+)
+def test_corrupt_file_is_reported(tmp_path: Path, key: str, content: bytes) -> None:
+    (tmp_path / DB_FILE_NAME).write_bytes(content)
+    with pytest.raises(StoreUnreadable, match="cannot be read"):
+        Store.open(tmp_path, keys=[key])
+    assert (tmp_path / DB_FILE_NAME).read_bytes() == content
+
+
+def test_foreign_database_is_refused_untouched(tmp_path: Path, key: str) -> None:
+    with sqlite3.connect(tmp_path / DB_FILE_NAME) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER)")
+    before = (tmp_path / DB_FILE_NAME).read_bytes()
+    with pytest.raises(StoreUnreadable, match="not this app's"):
+        Store.open(tmp_path, keys=[key])
+    assert (tmp_path / DB_FILE_NAME).read_bytes() == before
+
+
+def test_edit_with_blank_secret_keeps_the_stored_one(store: Store) -> None:
+    saved = save(store)
+    edited = store.save_connection(
+        connection_id=saved.id,
+        name="Renamed",
+        settings={**PUBLIC, "client_id": "new-id"},
+        client_secret="   ",
+        options=GroupOptions(separator=" / "),
+    )
+    settings = store.settings(edited)
+    assert (edited.name, settings.client_id, edited.options.separator) == ("Renamed", "new-id", " / ")
+    assert settings.client_secret.get_secret_value() == SECRET
+    store.save_connection(
+        connection_id=saved.id, name="Renamed", settings=PUBLIC, client_secret="new", options=GroupOptions()
+    )
+    assert store.settings(store.connection(saved.id)).client_secret.get_secret_value() == "new"
+
+
+def test_a_new_connection_needs_a_secret_and_a_name(store: Store) -> None:
+    with pytest.raises(ConnectionInvalid) as caught:
+        save(store, name=" ", secret="")
+    assert set(caught.value.field_errors) == {"name", "client_secret"}
+    assert store.connections() == []
+
+
+def test_names_are_unique(store: Store) -> None:
+    save(store)
+    with pytest.raises(ConnectionInvalid) as caught:
+        save(store, name="district sis")
+    assert caught.value.field_errors == {"name": "Another connection already has this name."}
+
+
+def test_delete_and_missing_connections(store: Store) -> None:
+    saved = save(store)
+    store.delete_connection(saved.id)
+    assert store.connections() == []
+    with pytest.raises(ConnectionNotFound):
+        store.connection(saved.id)
+    with pytest.raises(ConnectionNotFound):
+        store.delete_connection(saved.id)
+    with pytest.raises(ConnectionNotFound):
+        store.save_connection(
+            connection_id=saved.id, name="X", settings=PUBLIC, client_secret=None, options=GroupOptions()
+        )
+
+
+def test_removing_the_application_removes_its_connections_not_the_log(store: Store) -> None:
+    saved = save(store)
+    store.log_download(connection=saved, school="Lincoln High", rows=3, sha256="a" * 64)
+    store.remove_application("CERS_int")
+    assert store.applications() == []
+    assert store.connections() == []
+    [record] = store.downloads()
+    assert (record.connection_name, record.school, record.rows) == ("District SIS", "Lincoln High", 3)
+
+
+def test_adding_an_application_twice_is_harmless(store: Store) -> None:
+    store.add_application("CERS_int")
+    store.add_application("CERS_int")
+    assert store.applications() == ["CERS_int"]
+
+
+def test_two_sessions_saving_at_once_lose_nothing(tmp_path: Path, key: str) -> None:
+    folder = tmp_path / "data"
+    Store.open(folder, keys=[key])
+    per_thread = 25
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def session(label: str) -> None:
+        # Each browser session opens the store itself, as the app does.
+        own = Store.open(folder, keys=[key])
+        start.wait()
+        try:
+            for number in range(per_thread):
+                saved = save(own, f"{label} {number}", secret=f"{label}-secret-{number}")
+                own.log_download(connection=saved, school=label, rows=number, sha256="f" * 64)
+        except BaseException as error:  # reported below, with the thread's label
+            failures.append(error)
+
+    threads = [threading.Thread(target=session, args=(label,)) for label in ("A", "B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    final = Store.open(folder, keys=[key])
+    saved = final.connections()
+    assert len(saved) == 2 * per_thread
+    assert {final.settings(c).client_secret.get_secret_value() for c in saved} == {
+        f"{label}-secret-{n}" for label in ("A", "B") for n in range(per_thread)
+    }
+    assert len(final.downloads(limit=1000)) == 2 * per_thread
