@@ -40,8 +40,6 @@ _DEFAULT_LIFETIME_SECONDS = 3600.0
 class ClientCredentialsAuth(httpx.Auth):
     """Bearer tokens from a client-credentials grant; see the module docstring for the rules."""
 
-    requires_response_body = True
-
     def __init__(self, *, token_url: str, client_id: str, client_secret: SecretStr, scope: str) -> None:
         self._token_url = token_url
         self._client_id = client_id
@@ -51,6 +49,9 @@ class ClientCredentialsAuth(httpx.Auth):
         self._expires_at = 0.0
         self._credentials_in_body = False
         self._pending: asyncio.Future[str] | None = None
+        # Cookies the token endpoint sets (load-balancer affinity); the client's jar sends them on
+        # later requests, but the request that triggered the token fetch was built before they existed.
+        self._token_cookies = httpx.Cookies()
         self.granted_scope: str | None = None
         self.tokens_issued = 0
 
@@ -104,7 +105,8 @@ class ClientCredentialsAuth(httpx.Auth):
                 hint="Check the Token URL: it should be the OAuth 2 token endpoint your SIS documents.",
             )
         try:
-            lifetime = float(body.get("expires_in") or _DEFAULT_LIFETIME_SECONDS)
+            stated = body.get("expires_in")
+            lifetime = _DEFAULT_LIFETIME_SECONDS if stated in (None, "") else float(stated)
         except (TypeError, ValueError):
             lifetime = _DEFAULT_LIFETIME_SECONDS
         early = min(_EARLY_REFRESH_SECONDS, lifetime / 10)
@@ -173,6 +175,8 @@ class ClientCredentialsAuth(httpx.Auth):
                         token_request = await flow.__anext__()
                         while True:
                             response = yield token_request
+                            await response.aread()
+                            self._token_cookies.extract_cookies(response)
                             try:
                                 token_request = await flow.asend(response)
                             except StopAsyncIteration:
@@ -190,6 +194,7 @@ class ClientCredentialsAuth(httpx.Auth):
             assert self._token is not None
             used = self._token
             request.headers["Authorization"] = f"Bearer {used}"
+            self._token_cookies.set_cookie_header(request)
             response = yield request
             if response.status_code != 401 or attempt == 1:
                 return

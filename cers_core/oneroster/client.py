@@ -8,7 +8,7 @@ Paging follows what real servers do rather than what the spec hopes for:
 - when the first page gives ``X-Total-Count``, the remaining pages are fetched concurrently
   (within the per-connection cap), and any gap a short page leaves is filled afterwards;
 - without a total we walk page by page, following ``Link: rel="next"`` when the server
-  gives one;
+  gives one (a server that sends Link headers marks its last page by leaving ``next`` out);
 - a server that keeps sending pages with nothing new (it ignores ``offset``) is stopped with
   an error instead of looping forever.
 
@@ -56,6 +56,11 @@ class _Page:
     records: list[Mapping[str, Any]]
     total: int | None
     next_url: str | None
+    linked: bool  # the server sends Link headers: a page without rel="next" is the last one
+
+    @property
+    def is_last(self) -> bool:
+        return self.linked and self.next_url is None
 
 
 @dataclass(slots=True)
@@ -216,7 +221,7 @@ class OneRosterClient:
             self._on_progress(FetchProgress(label, tally.pages, len(tally.seen), tally.total))
         return fresh
 
-    async def _page(self, url: str, params: Mapping[str, Any], envelope: str) -> _Page:
+    async def _page(self, url: str, params: Mapping[str, Any] | None, envelope: str) -> _Page:
         body, response = await self.get_json(url, params)
         records = body.get(envelope) if isinstance(body, dict) else None
         if records is None and isinstance(body, dict):
@@ -230,7 +235,7 @@ class OneRosterClient:
                 status=response.status_code,
                 hint="Check the Base URL: it should point at the OneRoster 1.2 rostering service.",
             )
-        return _Page(records, _total_of(response), _next_link(response))
+        return _Page(records, _total_of(response), _next_link(response), "Link" in response.headers)
 
     async def _walk(
         self, url: str, params: dict[str, Any], envelope: str, label: str, start: int, stop: int | None
@@ -243,7 +248,7 @@ class OneRosterClient:
         stale = 0
         while stop is None or offset < stop:
             if next_url is not None:
-                page = await self._page(next_url, {}, envelope)
+                page = await self._page(next_url, None, envelope)
             else:
                 page = await self._page(url, {**params, "offset": offset}, envelope)
             if not page.records:
@@ -258,7 +263,7 @@ class OneRosterClient:
                     hint="Tell the SIS vendor that paging does not advance.",
                 )
             offset += len(page.records)
-            if page.total is not None and offset >= page.total:
+            if (page.total is not None and offset >= page.total) or (stop is None and page.is_last):
                 break
             next_url = page.next_url if stop is None else None
         return found
@@ -277,7 +282,7 @@ class OneRosterClient:
         found = self._report(label, first)
         step = len(first.records)
         if first.total is None or first.total <= step:
-            if first.total is not None:
+            if first.total is not None or first.is_last:
                 return found
             return found + await self._walk(url, base, envelope, label, step, None)
         offsets = list(range(step, first.total, step))

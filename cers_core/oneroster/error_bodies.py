@@ -131,13 +131,11 @@ def error_for_response(response: httpx.Response, *, hide: Iterable[str] = ()) ->
     if status >= 500:
         return ServerError(
             "The OneRoster server kept failing while answering.",
-            hint="This is a problem on the SIS side; try again later, and tell the SIS vendor if it "
-            "lasts.",
+            hint="This is a problem on the SIS side; try again later, and tell the SIS vendor if it lasts.",
             **common,
         )
     return BadResponse(
         "The OneRoster server rejected the request.",
-        hint="The server may not support a part of OneRoster 1.2 that we used; tell us which SIS "
-        "this is.",
+        hint="The server may not support a part of OneRoster 1.2 that we used; tell us which SIS this is.",
         **common,
     )

@@ -1,0 +1,56 @@
+"""Group names: built from the fields a user picks, safe for both of CERS's CSV parsers, unique.
+
+CERS reads a file twice, with two parsers that disagree on quotes, commas and backslashes
+(reference §2.9), and a name starting with ``=``, ``+``, ``-`` or ``@`` is a formula in a
+spreadsheet. So every field value is sanitized (each ``,`` ``"`` ``\\`` tab CR LF becomes a
+space, white space runs collapse, ends are stripped), the joined name loses its leading run
+of ``= + - @`` and spaces, and is cut to CERS's 255 characters.
+
+CERS keys a group on (school, name, year) ignoring case, so two sections that would get the
+same name would silently become one group. Colliding sections each get
+`` (<classCode or sourcedId>)`` appended instead.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+__all__ = ["MAX_NAME_LENGTH", "casefold", "clean_value", "finish_name", "join_values", "with_suffix"]
+
+MAX_NAME_LENGTH = 255
+_UNSAFE = r"[,\"\\\t\r\n]"
+_LEADING_FORMULA = r"^[=+\-@ ]+"
+
+
+def clean_value(value: pl.Expr) -> pl.Expr:
+    """One field value made safe; null when nothing is left (so that it is skipped)."""
+    cleaned = value.str.replace_all(_UNSAFE, " ").str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(cleaned == "").then(None).otherwise(cleaned)
+
+
+def join_values(values: pl.Expr) -> pl.Expr:
+    """A multi-valued field (periods, grades, subjects, term titles): non-empty values joined by ``/``."""
+    kept = values.list.eval(pl.element().filter(pl.element().str.strip_chars() != ""))
+    return pl.when(kept.list.len() > 0).then(kept.list.join("/")).otherwise(None)
+
+
+def finish_name(joined: pl.Expr, fallback: pl.Expr) -> pl.Expr:
+    """Drop the leading formula characters, cut to 255, strip; empty names become ``fallback``."""
+    name = joined.str.replace(_LEADING_FORMULA, "").str.slice(0, MAX_NAME_LENGTH).str.strip_chars()
+    safe_fallback = clean_value(fallback).str.replace(_LEADING_FORMULA, "").str.slice(0, MAX_NAME_LENGTH)
+    return pl.when(name.is_null() | (name == "")).then(safe_fallback).otherwise(name)
+
+
+def with_suffix(name: pl.Expr, suffix: pl.Expr) -> pl.Expr:
+    """``name (suffix)``, the name cut (and stripped) so that the whole stays within 255 characters."""
+    tail = pl.lit(" (") + suffix + pl.lit(")")
+    room = (pl.lit(MAX_NAME_LENGTH) - tail.str.len_chars()).clip(lower_bound=0)
+    return name.str.slice(0, room).str.strip_chars() + tail
+
+
+def casefold(value: pl.Expr) -> pl.Expr:
+    """Python's ``str.casefold`` (what CERS's case-insensitive matching is closest to), per value."""
+    return value.map_batches(
+        lambda s: pl.Series(s.name, [None if v is None else v.casefold() for v in s.to_list()], dtype=pl.String),
+        return_dtype=pl.String,
+    )

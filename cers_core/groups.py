@@ -1,0 +1,471 @@
+"""Section groups: a school's class sections, as of a date or for a school year, as CERS groups.
+
+One section becomes one group: its teachers (by CERS login) and its students (by SSID).
+Everything left out on the way is recorded in the problem report with the reason, so that
+an analyst can see why a student is missing from a teacher's group before uploading.
+
+The rules (as of a date ``D``, default today):
+
+- sections: status active, at a school with a CDS code, with a term active on ``D``
+  (``startDate <= D < endDate``, any session type), of the chosen class types;
+- members: enrollments with status active, role teacher or student, active on ``D``
+  (a missing date is open-ended), whose user is active and enabled;
+- a whole school year ``YYYY`` instead: sections with any term of that year, members whose
+  enrollment overlaps the year's ``schoolYear`` session (else July 1 to July 1).
+
+"Active" means not ``tobedeleted``: a record without a status is taken as active, since
+the spec requires the field and a provider that leaves it out means nothing by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from cers_core.group_names import casefold, clean_value, finish_name, join_values, with_suffix
+from cers_core.identifiers import cds_code, ssid_source, student_ssid, teacher_login
+from cers_core.problems import Problems
+from cers_core.roster import Roster
+from cers_core.settings import ClassTypes, GroupNameField, GroupOptions
+
+__all__ = ["MAX_STUDENTS_PER_GROUP", "SectionGroups", "build_section_groups"]
+
+MAX_STUDENTS_PER_GROUP = 200
+_CERS_COLUMNS = ("group_name", "school_natural_id", "school_year", "subject_code", "student_ssid", "group_user_login")
+_ELA_WORDS = r"(?i)english|\bela\b|reading|language arts"
+_MATH_WORDS = r"(?i)math"
+
+
+@dataclass(frozen=True, slots=True)
+class SectionGroups:
+    """What the builder made.
+
+    - ``rows``: the CERS rows (the six CERS columns), not yet in file order;
+    - ``groups``: one row per group: ``school_natural_id, school_name, school_year,
+      group_name, subject_code, class_id, teachers, students``;
+    - ``problems``: the report (see ``cers_core.problems``), errors first.
+    """
+
+    rows: pl.DataFrame
+    groups: pl.DataFrame
+    problems: pl.DataFrame
+
+    @property
+    def has_errors(self) -> bool:
+        return bool((self.problems["severity"] == "error").any())
+
+
+def _active(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("status").is_null() | (pl.col("status") != "tobedeleted"))
+
+
+def _session_years(sessions: pl.DataFrame) -> pl.DataFrame:
+    """Each session's school year: its ``schoolYear`` when it is a year, else from its dates
+    (a session starting in July or later belongs to the next calendar year's school year)."""
+    start = pl.col("start_date")
+    derived = pl.when(start.dt.month() >= 7).then(start.dt.year() + 1).otherwise(start.dt.year())
+    stated = pl.col("school_year").str.strip_chars()
+    year = pl.when(stated.str.contains(r"^\d{4}$")).then(stated.cast(pl.Int32, strict=False)).otherwise(derived)
+    return _active(sessions).with_columns(year=year.cast(pl.Int32))
+
+
+def _school_year_window(sessions: pl.DataFrame, year: int) -> tuple[date, date]:
+    """``[startDate, endDate)`` of the ``schoolYear`` session of that year, else July 1 to July 1."""
+    match = sessions.filter(
+        (pl.col("type") == "schoolyear")
+        & (pl.col("year") == year)
+        & pl.col("start_date").is_not_null()
+        & pl.col("end_date").is_not_null()
+    ).sort("start_date", "sourced_id")
+    if match.height:
+        return match["start_date"][0], match["end_date"][0]
+    return date(year - 1, 7, 1), date(year, 7, 1)
+
+
+def _selected_classes(
+    roster: Roster, sessions: pl.DataFrame, options: GroupOptions, as_of: date, school_year: int | None
+) -> pl.DataFrame:
+    """Sections in scope, with their ``school_year`` and ``term_titles``."""
+    classes = _active(roster.classes).with_row_index("class_order")
+    is_homeroom = pl.col("class_type").fill_null("") == "homeroom"
+    if options.class_types is ClassTypes.scheduled:
+        classes = classes.filter(~is_homeroom)
+    elif options.class_types is ClassTypes.homeroom:
+        classes = classes.filter(is_homeroom)
+    class_terms = (
+        classes.select("sourced_id", "term_ids")
+        .explode("term_ids")
+        .with_columns(pl.int_range(pl.len()).over("sourced_id").alias("term_order"))
+        .join(sessions, left_on="term_ids", right_on="sourced_id", how="inner", suffix="_term")
+    )
+    titles = (
+        class_terms.sort("sourced_id", "term_order")
+        .group_by("sourced_id", maintain_order=True)
+        .agg(term_titles=pl.col("title").drop_nulls())
+    )
+    if school_year is None:
+        current = class_terms.filter((pl.col("start_date") <= as_of) & (pl.col("end_date") > as_of))
+    else:
+        current = class_terms.filter(pl.col("year") == school_year)
+    years = (
+        current.sort("start_date", "term_ids")
+        .group_by("sourced_id", maintain_order=True)
+        .agg(school_year=pl.col("year").first())
+    )
+    if school_year is not None:
+        years = years.with_columns(school_year=pl.lit(school_year, dtype=pl.Int32))
+    return (
+        classes.join(years, on="sourced_id", how="inner").join(titles, on="sourced_id", how="left").sort("class_order")
+    )
+
+
+def _members(
+    roster: Roster,
+    classes: pl.DataFrame,
+    options: GroupOptions,
+    problems: Problems,
+    window: tuple[date, date | None],
+) -> pl.DataFrame:
+    """Current teacher and student enrollments of the sections, with login or SSID; the rest reported."""
+    start, end = window
+    begin, finish = pl.col("begin_date"), pl.col("end_date")
+    if end is None:  # as of a day
+        current = (begin.is_null() | (begin <= start)) & (finish.is_null() | (finish > start))
+    else:  # overlapping a school year
+        current = (begin.is_null() | (begin < end)) & (finish.is_null() | (finish > start))
+    context = classes.select(
+        class_id="sourced_id", school_id="school_id", school_name="school_name", group_hint=pl.col("title")
+    )
+    enrollments = (
+        roster.enrollments.filter(pl.col("role").is_in(["teacher", "student"]))
+        .drop("school_id")
+        .join(context, on="class_id", how="inner")
+    )
+    users = roster.users.select(
+        user_id="sourced_id",
+        user_status="status",
+        enabled="enabled",
+        given_name="given_name",
+        family_name="family_name",
+        local_id="identifier",
+        login=teacher_login(pl.col("email"), pl.col("username")),
+        ssid=student_ssid(options.ssid_types),
+        ssid_raw=ssid_source(options.ssid_types),
+        known=pl.lit(True),
+    )
+    joined = enrollments.join(users, on="user_id", how="left")
+    deleted = joined.filter(pl.col("status") == "tobedeleted")
+    problems.add(deleted, "info", "enrollment_tobedeleted", "Left out: the SIS marks this enrollment as to be deleted.")
+    joined = _active(joined)
+    not_current = joined.filter(~current)
+    problems.add(
+        not_current,
+        "info",
+        "enrollment_not_current",
+        "Left out: the enrollment in this section is not current (it ended or has not started).",
+    )
+    joined = joined.filter(current)
+    dangling = joined.filter(pl.col("known").is_null())
+    problems.add(
+        dangling,
+        "warning",
+        "unknown_user",
+        "Left out: the enrollment names a user that the SIS did not return (see the user id).",
+    )
+    joined = joined.join(dangling.select("sourced_id"), on="sourced_id", how="anti")
+    inactive = joined.filter((pl.col("user_status") == "tobedeleted") | (pl.col("enabled") == False))  # noqa: E712
+    problems.add(inactive, "info", "user_inactive", "Left out: the person's account is disabled or to be deleted.")
+    joined = joined.join(inactive.select("sourced_id"), on="sourced_id", how="anti")
+    students = joined.filter(pl.col("role") == "student")
+    no_ssid = students.filter(pl.col("ssid").is_null())
+    problems.add(
+        no_ssid.filter(pl.col("ssid_raw").is_null() | (pl.col("ssid_raw") == "")),
+        "warning",
+        "student_without_ssid",
+        "Student left out: no SSID on record (CERS needs the 10-digit state student ID).",
+    )
+    problems.add(
+        no_ssid.filter(pl.col("ssid_raw").is_not_null() & (pl.col("ssid_raw") != "")),
+        "warning",
+        "student_invalid_ssid",
+        pl.format(
+            "Student left out: the SSID on record has {} characters and is not 10 digits "
+            "(a spreadsheet may have dropped a leading zero).",
+            pl.col("ssid_raw").str.len_chars(),
+        ),
+    )
+    teachers = joined.filter(pl.col("role") == "teacher")
+    if options.primary_teachers_only:
+        teachers = teachers.filter(pl.col("primary").fill_null(False))
+    no_login = teachers.filter(pl.col("login").is_null())
+    problems.add(
+        no_login,
+        "warning",
+        "teacher_without_login",
+        "Teacher left out: neither e-mail nor username is an e-mail address, so CERS has no login to give access to.",
+    )
+    keep = ["class_id", "role", "user_id", "primary", "given_name", "family_name"]
+    return pl.concat(
+        [
+            students.filter(pl.col("ssid").is_not_null()).select(*keep, key="ssid"),
+            teachers.filter(pl.col("login").is_not_null()).select(*keep, key="login"),
+        ]
+    )
+
+
+def _name_teachers(members: pl.DataFrame) -> pl.DataFrame:
+    """Per section, the teacher a name describes: the first primary teacher, else the first,
+    "first" by family name, then given name (casefolded), then sourcedId."""
+    return (
+        members.filter(pl.col("role") == "teacher")
+        .sort(
+            pl.col("primary").fill_null(False),
+            casefold(pl.col("family_name").fill_null("")),
+            casefold(pl.col("given_name").fill_null("")),
+            "user_id",
+            descending=[True, False, False, False],
+        )
+        .group_by("class_id", maintain_order=True)
+        .agg(
+            teacher=pl.col("family_name").first(),
+            teacher_full=pl.concat_str(
+                [pl.col("given_name").fill_null(""), pl.col("family_name").fill_null("")], separator=" "
+            ).first(),
+        )
+    )
+
+
+def _subject(options: GroupOptions) -> pl.Expr:
+    """``All``, or ``ELA``/``Math`` from the section's subjects (else its course's) when asked for."""
+    if not options.subject_from_course:
+        return pl.lit("All")
+    own = pl.concat_list(pl.col("subject_codes"), pl.col("subjects"))
+    course = pl.concat_list(pl.col("course_subject_codes"), pl.col("course_subjects"))
+    values = pl.when(own.list.len() > 0).then(own).otherwise(course).list.join(" | ").fill_null("")
+    codes = (
+        pl.when(pl.col("subject_codes").list.len() > 0)
+        .then(pl.col("subject_codes"))
+        .otherwise(pl.col("course_subject_codes"))
+    )
+    ela = values.str.contains(_ELA_WORDS) | codes.list.eval(pl.element().str.starts_with("01")).list.any()
+    math = values.str.contains(_MATH_WORDS) | codes.list.eval(pl.element().str.starts_with("02")).list.any()
+    return pl.when(ela & ~math).then(pl.lit("ELA")).when(math & ~ela).then(pl.lit("Math")).otherwise(pl.lit("All"))
+
+
+def _field_value(field: GroupNameField) -> pl.Expr:
+    multi = {
+        GroupNameField.period: "periods",
+        GroupNameField.grades: "grades",
+        GroupNameField.term: "term_titles",
+    }
+    single = {
+        GroupNameField.course_title: "course_title",
+        GroupNameField.course_code: "course_code",
+        GroupNameField.class_title: "title",
+        GroupNameField.class_code: "class_code",
+        GroupNameField.location: "location",
+        GroupNameField.school_name: "school_name",
+        GroupNameField.teacher: "teacher",
+        GroupNameField.teacher_full: "teacher_full",
+    }
+    if field in multi:
+        return join_values(pl.col(multi[field]))
+    if field is GroupNameField.subject:
+        own = join_values(pl.col("subjects"))
+        return pl.when(own.is_not_null()).then(own).otherwise(join_values(pl.col("course_subjects")))
+    return pl.col(single[field])
+
+
+def _group_names(sections: pl.DataFrame, options: GroupOptions) -> pl.Expr:
+    values = [clean_value(_field_value(f)) for f in options.fields]
+    joined = pl.concat_list(values).list.drop_nulls().list.join(options.separator)
+    return finish_name(joined, pl.col("sourced_id"))
+
+
+def _make_unique(groups: pl.DataFrame, problems: Problems) -> pl.DataFrame:
+    """Names unique per (school, year) ignoring case: colliding sections get their code appended;
+    where that still collides (two sections share a code), their sourcedId."""
+    for suffix in (pl.coalesce(clean_value(pl.col("class_code")), pl.col("sourced_id")), pl.col("sourced_id")):
+        key = ["cds", "school_year", casefold(pl.col("group_name"))]
+        clash = pl.len().over(key) > 1
+        colliding = groups.filter(clash)
+        if colliding.height == 0:
+            break
+        problems.add(
+            colliding.with_columns(class_id="sourced_id"),
+            "info",
+            "name_collision",
+            "Another section at this school would get the same group name; the section code was added to both.",
+        )
+        groups = groups.with_columns(
+            group_name=pl.when(clash).then(with_suffix(pl.col("group_name"), suffix)).otherwise(pl.col("group_name"))
+        )
+    return groups
+
+
+def build_section_groups(
+    roster: Roster,
+    options: GroupOptions | None = None,
+    *,
+    as_of: date | None = None,
+    school_year: int | None = None,
+) -> SectionGroups:
+    """Turn rosters into CERS section groups, as of ``as_of`` (default today) or for ``school_year``.
+
+    Example::
+
+        result = build_section_groups(roster, GroupOptions(fields=["course_title", "period"]))
+        result.rows      # the CERS rows, ready for cers_core.cers_csv.write_cers_csv
+        result.problems  # who was left out, and why
+    """
+    options = options or GroupOptions()
+    if as_of is not None and school_year is not None:
+        raise ValueError("give either as_of or school_year, not both")
+    day = as_of or date.today()
+    problems = Problems()
+    sessions = _session_years(roster.sessions)
+
+    schools = _active(roster.schools).select(
+        school_id="sourced_id",
+        school_name=pl.coalesce("name", "sourced_id"),
+        cds=cds_code(pl.col("identifier"), pl.col("sourced_id"), options.cds_map),
+    )
+    classes = _selected_classes(roster, sessions, options, day, school_year).join(schools, on="school_id", how="inner")
+    window = (day, None) if school_year is None else _school_year_window(sessions, school_year)
+    members = _members(roster, classes, options, problems, window)
+
+    counts = members.group_by("class_id").agg(
+        students=(pl.col("role") == "student").sum(), teachers=(pl.col("role") == "teacher").sum()
+    )
+    courses = roster.courses.select(
+        course_id="sourced_id",
+        course_title="title",
+        course_code="course_code",
+        course_subjects="subjects",
+        course_subject_codes="subject_codes",
+    )
+    sections = (
+        classes.join(courses, on="course_id", how="left")
+        .join(_name_teachers(members), left_on="sourced_id", right_on="class_id", how="left")
+        .join(counts, left_on="sourced_id", right_on="class_id", how="left")
+        .with_columns(pl.col("students", "teachers").fill_null(0), term_titles=pl.col("term_titles").fill_null([]))
+    )
+    sections = sections.with_columns(group_name=_group_names(sections, options), subject_code=_subject(options))
+    empty = sections.filter(pl.col("students") == 0).with_columns(class_id="sourced_id").drop("group_name")
+    problems.add(empty, "info", "no_students", "Section left out: it has no students with a valid SSID.")
+    sections = sections.filter(pl.col("students") > 0)
+
+    no_cds = sections.filter(pl.col("cds").is_null())
+    for school in no_cds.group_by("school_id", "school_name", maintain_order=True).len().iter_rows(named=True):
+        problems.add_school(
+            school["school_id"],
+            school["school_name"],
+            "error",
+            "school_without_cds",
+            f"School left out of the file: its identifier is not a 14-digit CDS code and no CDS code was "
+            f"mapped for it ({school['len']} sections with students). Add its CDS code in the connection's "
+            "advanced settings (CDS mapping).",
+        )
+    sections = _make_unique(sections.filter(pl.col("cds").is_not_null()), problems)
+    no_teacher = sections.filter(pl.col("teachers") == 0).with_columns(class_id="sourced_id")
+    problems.add(
+        no_teacher,
+        "warning",
+        "no_teacher",
+        "Group kept without a teacher: no teacher of this section has a usable login, so nobody will see it in CERS.",
+    )
+
+    group_members = members.join(
+        sections.select("sourced_id", "group_name", "cds", "school_year", "subject_code", "school_name", "students"),
+        left_on="class_id",
+        right_on="sourced_id",
+        how="inner",
+    )
+    group_members, sections = _handle_large(group_members, sections, options, problems)
+    rows = group_members.select(
+        "group_name",
+        school_natural_id="cds",
+        school_year="school_year",
+        subject_code="subject_code",
+        student_ssid=pl.when(pl.col("role") == "student").then(pl.col("key")).otherwise(pl.lit("")),
+        group_user_login=pl.when(pl.col("role") == "teacher").then(pl.col("key")).otherwise(pl.lit("")),
+    ).unique(maintain_order=True)
+    summary = (
+        rows.group_by("school_natural_id", "school_year", "group_name", maintain_order=True)
+        .agg(
+            subject_code=pl.col("subject_code").first(),
+            teachers=(pl.col("group_user_login") != "").sum(),
+            students=(pl.col("student_ssid") != "").sum(),
+        )
+        .join(
+            group_members.select(
+                school_natural_id="cds", group_name="group_name", class_id="class_id", school_name="school_name"
+            ).unique(["school_natural_id", "group_name"], keep="first"),
+            on=["school_natural_id", "group_name"],
+            how="left",
+        )
+        .select(
+            "school_natural_id",
+            "school_name",
+            "school_year",
+            "group_name",
+            "subject_code",
+            "class_id",
+            "teachers",
+            "students",
+        )
+        .sort("school_natural_id", "school_year", casefold(pl.col("group_name")))
+    )
+    names = group_members.select("class_id", "group_name").unique("class_id", keep="first", maintain_order=True)
+    return SectionGroups(rows=rows.select(_CERS_COLUMNS), groups=summary, problems=problems.frame(names))
+
+
+def _handle_large(
+    members: pl.DataFrame, sections: pl.DataFrame, options: GroupOptions, problems: Problems
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Groups over 200 students: split into ``<name> (i of N)`` parts when asked, else reported as errors."""
+    large = sections.filter(pl.col("students") > MAX_STUDENTS_PER_GROUP).with_columns(class_id="sourced_id")
+    if large.height == 0:
+        return members, sections
+    if not options.split_large:
+        problems.add(
+            large,
+            "error",
+            "group_over_200",
+            pl.format(
+                "Group has {} students; CERS rejects the whole file when a group has over 200. "
+                "Turn on splitting large sections, or correct the roster.",
+                pl.col("students"),
+            ),
+        )
+        return members, sections
+    parts = (pl.col("students") + MAX_STUDENTS_PER_GROUP - 1) // MAX_STUDENTS_PER_GROUP
+    is_large = pl.col("students") > MAX_STUDENTS_PER_GROUP
+    rank = pl.col("key").rank("ordinal").over("class_id", "role") - 1
+    students = members.filter(pl.col("role") == "student").with_columns(
+        part=pl.when(is_large).then(rank * parts // pl.col("students") + 1).otherwise(0)
+    )
+    teachers = members.filter(pl.col("role") == "teacher").join(
+        sections.filter(is_large).select("sourced_id", n=parts), left_on="class_id", right_on="sourced_id", how="left"
+    )
+    teachers = (
+        teachers.with_columns(part=pl.int_ranges(1, pl.col("n").fill_null(0) + 1))
+        .with_columns(part=pl.when(pl.col("part").list.len() > 0).then(pl.col("part")).otherwise(pl.lit([0])))
+        .explode("part")
+        .drop("n")
+    )
+    split = pl.concat([students, teachers.cast({"part": students.schema["part"]})])
+    split = split.with_columns(
+        group_name=pl.when(pl.col("part") > 0)
+        .then(with_suffix(pl.col("group_name"), pl.format("{} of {}", pl.col("part"), parts)))
+        .otherwise(pl.col("group_name"))
+    ).drop("part")
+    problems.add(
+        large,
+        "info",
+        "group_split",
+        pl.format("Section has {} students, over CERS's 200: split into {} groups.", pl.col("students"), parts),
+    )
+    return split, sections
