@@ -1,0 +1,345 @@
+"""The command line: ``python -m cers_core schools | export | validate | demo-server``.
+
+Exit codes, for scheduled jobs:
+
+- 0: done (a file CERS would accept; warnings allowed);
+- 1: the file was written but CERS would reject it (e.g. a group over 200 students), or a
+  school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
+- 2: usage error (a bad option, an unknown ``--school``, a missing secret);
+- 3: connection or authentication error; nothing is written.
+
+The client secret comes only from the environment variable ``CERS_CLIENT_SECRET``, never
+from an option, so that it does not end up in shell history or process listings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+from pydantic import ValidationError
+
+from cers_core.cers_csv import validate_cers_csv
+from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
+from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
+from cers_core.oneroster.client import FetchProgress
+from cers_core.settings import (
+    DEFAULT_SCOPE,
+    DEFAULT_SSID_TYPES,
+    ClassTypes,
+    GroupNameField,
+    GroupOptions,
+    OneRosterSettings,
+)
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_CONNECTION = 0, 1, 2, 3
+SECRET_VARIABLE = "CERS_CLIENT_SECRET"
+_FLAG_OF_FIELD = {
+    "base_url": "--base-url",
+    "token_url": "--token-url",
+    "client_id": "--client-id",
+    "client_secret": SECRET_VARIABLE,
+    "scope": "--scope",
+    "page_size": "--page-size",
+    "max_concurrency": "--concurrency",
+    "fields": "--fields",
+    "separator": "--separator",
+    "ssid_types": "--ssid-types",
+    "cds_map": "--cds",
+}
+_WARNINGS_SHOWN = 50
+
+
+class UsageError(Exception):
+    """A command-line mistake: reported in one line, exit code 2."""
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-28") from None
+
+
+def _year(value: str) -> int:
+    if not value.isdigit() or len(value) != 4:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a school year like 2027 (for 2026-27)")
+    return int(value)
+
+
+def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "connection", f"the OneRoster provider; the client secret is read from ${SECRET_VARIABLE}"
+    )
+    group.add_argument("--base-url", required=True, help="OneRoster 1.2 Base URL, used exactly as given")
+    group.add_argument("--token-url", required=True, help="OAuth 2 Token URL (client credentials)")
+    group.add_argument("--client-id", required=True, help="OAuth 2 Client ID")
+    group.add_argument("--scope", default=DEFAULT_SCOPE, help="space-separated scopes (default: %(default)s)")
+    group.add_argument("--page-size", type=int, default=1000, help="records per page (default: %(default)s)")
+    group.add_argument(
+        "--concurrency", type=int, default=4, help="requests in flight at once (default: %(default)s; 1 = serial)"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cers_core",
+        description="Turn OneRoster 1.2 class rosters into CERS section-group files.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    schools = commands.add_parser("schools", help="list the schools of a connection (name, sourcedId, CDS)")
+    _connection_arguments(schools)
+
+    export = commands.add_parser("export", help="write the CERS section-group CSV")
+    _connection_arguments(export)
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--school", action="append", metavar="ID", help="a school's sourcedId or CDS code (repeatable)")
+    which.add_argument("--all-schools", action="store_true", help="every school, one district-wide file")
+    fields = ",".join(f.value for f in GroupNameField)
+    export.add_argument("--fields", type=_comma_list, help=f"group-name fields in order, from: {fields}")
+    export.add_argument("--separator", help="between group-name fields (default: ' - ')")
+    when = export.add_mutually_exclusive_group()
+    when.add_argument("--as-of", type=_day, metavar="YYYY-MM-DD", help="sections and members active that day")
+    when.add_argument("--school-year", type=_year, metavar="YYYY", help="a whole school year, by its end year")
+    export.add_argument(
+        "--class-types", choices=[c.value for c in ClassTypes], default="all", help="(default: %(default)s)"
+    )
+    export.add_argument("--primary-teachers-only", action="store_true", help="give access to primary teachers only")
+    export.add_argument("--subject-from-course", action="store_true", help="subject ELA/Math from course subjects")
+    export.add_argument(
+        "--ssid-types",
+        type=_comma_list,
+        help=f"userIds types holding the SSID (default: {','.join(DEFAULT_SSID_TYPES)})",
+    )
+    export.add_argument("--cds", action="append", default=[], metavar="SOURCEDID=CDS", help="a school's CDS code")
+    export.add_argument("--split-large", action="store_true", help="split groups over 200 students into parts")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: standard output)")
+
+    validate = commands.add_parser("validate", help="check a CERS group file as CERS would")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--school-year", type=_year, action="append", metavar="YYYY", help="years CERS knows")
+    validate.add_argument("--schools", type=_comma_list, metavar="CDS,CDS", help="schools you may upload for")
+
+    demo = commands.add_parser("demo-server", help="serve the built-in demo district over OneRoster 1.2")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    demo.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
+    demo.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def _explain(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        where = _FLAG_OF_FIELD.get(str(problem["loc"][0]), str(problem["loc"][0])) if problem["loc"] else ""
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)
+
+
+def _settings(args: argparse.Namespace) -> OneRosterSettings:
+    secret = os.environ.get(SECRET_VARIABLE, "")
+    if not secret.strip():
+        raise UsageError(f"Set the client secret in the environment variable {SECRET_VARIABLE}.")
+    try:
+        return OneRosterSettings(
+            base_url=args.base_url,
+            token_url=args.token_url,
+            client_id=args.client_id,
+            client_secret=secret,
+            scope=args.scope,
+            page_size=args.page_size,
+            max_concurrency=args.concurrency,
+        )
+    except ValidationError as error:
+        raise UsageError(_explain(error)) from None
+
+
+def _options(args: argparse.Namespace) -> GroupOptions:
+    mapping = {}
+    for item in args.cds:
+        sourced_id, sep, cds = item.partition("=")
+        if not sep:
+            raise UsageError(f"--cds {item!r}: write it as SOURCEDID=CDS, e.g. --cds 105=01612590130146")
+        mapping[sourced_id] = cds
+    values: dict[str, object] = {
+        "class_types": args.class_types,
+        "primary_teachers_only": args.primary_teachers_only,
+        "subject_from_course": args.subject_from_course,
+        "split_large": args.split_large,
+        "cds_map": mapping,
+    }
+    for name in ("fields", "separator", "ssid_types"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    try:
+        return GroupOptions.model_validate(values)
+    except ValidationError as error:
+        raise UsageError(_explain(error)) from None
+
+
+class _Progress:
+    """Progress on stderr: a live line on a terminal, a line every few seconds in a log."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._live = stream.isatty()
+        self._last = 0.0
+        self._state: dict[str, FetchProgress] = {}
+
+    def __call__(self, progress: FetchProgress) -> None:
+        self._state[progress.collection] = progress
+        now = time.monotonic()
+        if now - self._last < (0.2 if self._live else 5.0):
+            return
+        self._last = now
+        parts = [f"{p.collection} {p.records:,}" + (f"/{p.total:,}" if p.total else "") for p in self._state.values()]
+        text = "Reading rosters: " + ", ".join(parts)
+        self._stream.write(f"\r{text}\x1b[K" if self._live else text + "\n")
+        self._stream.flush()
+
+    def done(self) -> None:
+        if self._live and self._last:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path`` and rename it: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _report(result: GroupExport, stream: TextIO) -> None:
+    groups = result.groups
+    print(
+        f"{groups.height} groups, {int(groups['teachers'].sum() or 0)} teacher rows, "
+        f"{int(groups['students'].sum() or 0)} student rows, from {result.schools.height} school(s); "
+        f"{result.requests} requests.",
+        file=stream,
+    )
+    problems = result.problems
+    for severity in ("error", "warning"):
+        rows = problems.filter(problems["severity"] == severity)
+        if rows.height == 0:
+            continue
+        print(f"{severity.upper()}S ({rows.height}):", file=stream)
+        shown = rows if severity == "error" else rows.head(_WARNINGS_SHOWN)
+        for row in shown.iter_rows(named=True):
+            where = " / ".join(str(row[k]) for k in ("school", "group_name", "section") if row[k])
+            who = (
+                f" {row['person']}" + (f" (local id {row['local_id']})" if row["local_id"] else "")
+                if row["person"]
+                else ""
+            )
+            print(f"  - [{where}]{who}: {row['message']}", file=stream)
+        if rows.height > shown.height:
+            print(f"  … and {rows.height - shown.height} more {severity}s.", file=stream)
+    info = problems.filter(problems["severity"] == "info").group_by("code").len().sort("code")
+    if info.height:
+        print("Also left out (expected): " + ", ".join(f"{c} {n}" for c, n in info.iter_rows()), file=stream)
+    for finding in result.validation.errors:
+        print(f"VALIDATOR: Row {finding.row}: {finding.message}", file=stream)
+    verdict = "CERS would accept this file." if result.accepted else "CERS would REJECT this file (see errors above)."
+    print(verdict, file=stream)
+
+
+def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
+    schools = list_schools(_settings(args))
+    for row in schools.iter_rows(named=True):
+        print(f"{row['name']}\t{row['sourced_id']}\t{row['cds'] or '(no CDS code)'}", file=out)
+    return EXIT_OK
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    settings, options = _settings(args), _options(args)
+    progress = _Progress(err)
+    try:
+        result = export_section_groups(
+            settings,
+            options,
+            schools=None if args.all_schools else args.school,
+            as_of=args.as_of,
+            school_year=args.school_year,
+            context=ExportContext(on_progress=progress),
+        )
+    finally:
+        progress.done()
+    if args.out is not None:
+        _write_atomically(args.out, result.csv_bytes)
+    else:
+        out.flush()
+        binary = getattr(out, "buffer", None)
+        if binary is not None:
+            binary.write(result.csv_bytes)
+            binary.flush()
+        else:
+            out.write(result.csv_bytes.decode("utf-8"))
+    _report(result, err)
+    return EXIT_OK if result.accepted else EXIT_REJECTED
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    path: Path = args.file
+    if not path.is_file():
+        raise InvalidFile(f"There is no file at {path}.", hint="Check the path and try again.")
+    report = validate_cers_csv(path, school_years=args.school_year, schools=args.schools)
+    print(report.to_text(), file=out)
+    return EXIT_OK if report.accepted else EXIT_REJECTED
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # argparse has already printed the usage message
+        return EXIT_USAGE if stop.code else EXIT_OK
+    try:
+        if args.command == "schools":
+            return _cmd_schools(args, out)
+        if args.command == "export":
+            return _cmd_export(args, out, err)
+        if args.command == "validate":
+            return _cmd_validate(args, out)
+        from cers_core.demo import serve
+
+        serve(host=args.host, port=args.port, scale=args.scale, seed=args.seed)
+        return EXIT_OK
+    except (UsageError, SettingsError, InvalidFile) as error:
+        print(f"error: {error}", file=err)
+        return EXIT_USAGE
+    except OneRosterError as error:
+        print(f"error: {error}", file=err)
+        print("Nothing was written.", file=err)
+        return EXIT_CONNECTION
+    except CersError as error:
+        print(f"error: {error}", file=err)
+        return EXIT_CONNECTION
+    except KeyboardInterrupt:
+        print("Stopped; nothing was written.", file=err)
+        return 130

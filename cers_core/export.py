@@ -1,0 +1,179 @@
+"""The whole job, for the app and the command line: read rosters, build groups, write and check the file.
+
+These functions are synchronous (the app and the CLI are) and run the async OneRoster
+client on an event loop of their own. A file is only ever returned complete: any failure
+to read the rosters raises a typed ``OneRosterError`` instead of yielding a partial file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import httpx
+import polars as pl
+
+from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_csv, write_cers_csv
+from cers_core.errors import SettingsError
+from cers_core.groups import build_section_groups
+from cers_core.identifiers import cds_code
+from cers_core.oneroster.client import FetchProgress, OneRosterClient
+from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools
+from cers_core.oneroster.retry import RetryPolicy
+from cers_core.roster import Roster
+from cers_core.settings import GroupOptions, OneRosterSettings
+
+__all__ = ["GroupExport", "export_file_name", "export_section_groups", "list_schools", "resolve_schools"]
+
+T = TypeVar("T")
+
+
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code, even where a loop already runs."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportContext:
+    """What an export needs besides the settings; all optional."""
+
+    on_progress: Callable[[FetchProgress], None] | None = None
+    capabilities: ProviderCapabilities | None = None
+    transport: httpx.AsyncBaseTransport | None = None
+    retry: RetryPolicy | None = None
+
+
+def _client(settings: OneRosterSettings, context: ExportContext) -> OneRosterClient:
+    return OneRosterClient(settings, retry=context.retry, transport=context.transport, on_progress=context.on_progress)
+
+
+def _with_cds(schools: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:
+    return schools.select(
+        "sourced_id",
+        "name",
+        "identifier",
+        cds=cds_code(pl.col("identifier"), pl.col("sourced_id"), options.cds_map),
+    ).sort(pl.col("name").str.to_lowercase(), "sourced_id")
+
+
+def list_schools(
+    settings: OneRosterSettings, *, options: GroupOptions | None = None, context: ExportContext | None = None
+) -> pl.DataFrame:
+    """The district's schools: ``sourced_id``, ``name``, ``identifier``, ``cds`` (null when unusable)."""
+    context = context or ExportContext()
+
+    async def work() -> pl.DataFrame:
+        async with _client(settings, context) as client:
+            return await fetch_schools(client)
+
+    return _with_cds(run_sync(work()), options or GroupOptions())
+
+
+def resolve_schools(schools: pl.DataFrame, wanted: Sequence[str]) -> list[str]:
+    """SourcedIds for the schools asked for by sourcedId or CDS code; unknown ones are a usage error."""
+    by_id = set(schools["sourced_id"].to_list())
+    by_cds = {cds: sid for sid, cds in schools.select("sourced_id", "cds").iter_rows() if cds}
+    found: list[str] = []
+    unknown: list[str] = []
+    for item in wanted:
+        item = item.strip()
+        sid = item if item in by_id else by_cds.get(item)
+        if sid is None:
+            unknown.append(item)
+        elif sid not in found:
+            found.append(sid)
+    if unknown:
+        raise SettingsError(
+            f"No school with the sourcedId or CDS code {', '.join(unknown)} in this district.",
+            field="school",
+            hint="List the schools with the 'schools' command (or the School Selection table) and use one of those.",
+        )
+    return found
+
+
+def export_file_name(cds: str | None, day: date) -> str:
+    """``cers_section_groups_<CDS>_<YYYY-MM-DD>.csv``; ``district`` in place of the CDS for a district file."""
+    return f"cers_section_groups_{cds or 'district'}_{day.isoformat()}.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class GroupExport:
+    """A finished export: the file, what is in it, and everything the analyst should know about it.
+
+    ``rows`` are exactly the file's rows, in file order; ``groups`` has one row per group;
+    ``problems`` is the report (errors first); ``validation`` is our validator's verdict on
+    ``csv_bytes``, as CERS would judge them.
+    """
+
+    rows: pl.DataFrame
+    groups: pl.DataFrame
+    problems: pl.DataFrame
+    csv_bytes: bytes
+    validation: ValidationReport
+    schools: pl.DataFrame
+    as_of: date
+    requests: int
+
+    @property
+    def has_errors(self) -> bool:
+        """Something would make CERS reject the file, or a school could not be exported."""
+        return bool((self.problems["severity"] == "error").any()) or not self.validation.accepted
+
+    @property
+    def accepted(self) -> bool:
+        """CERS would accept this file as it is."""
+        return not self.has_errors
+
+    def file_name(self, day: date | None = None) -> str:
+        cds = self.schools["cds"][0] if self.schools.height == 1 else None
+        return export_file_name(cds, day or self.as_of)
+
+
+def export_section_groups(
+    settings: OneRosterSettings,
+    options: GroupOptions | None = None,
+    *,
+    schools: Sequence[str] | None = None,
+    as_of: date | None = None,
+    school_year: int | None = None,
+    context: ExportContext | None = None,
+) -> GroupExport:
+    """Export the section groups of ``schools`` (sourcedIds or CDS codes; None for the whole district)."""
+    options = options or GroupOptions()
+    context = context or ExportContext()
+    day = as_of or date.today()
+
+    async def work() -> tuple[Roster, pl.DataFrame, int]:
+        async with _client(settings, context) as client:
+            district_schools = await fetch_schools(client)
+            all_schools = _with_cds(district_schools, options)
+            ids = None if schools is None else resolve_schools(all_schools, schools)
+            roster = await fetch_roster(
+                client, school_ids=ids, capabilities=context.capabilities, schools=district_schools
+            )
+            chosen = all_schools if ids is None else all_schools.filter(pl.col("sourced_id").is_in(ids))
+            return roster, chosen, client.requests_sent
+
+    roster, chosen, requests = run_sync(work())
+    built = build_section_groups(roster, options, as_of=None if school_year else day, school_year=school_year)
+    rows = order_cers_rows(built.rows)
+    csv_bytes = write_cers_csv(rows)
+    return GroupExport(
+        rows=rows,
+        groups=built.groups,
+        problems=built.problems,
+        csv_bytes=csv_bytes,
+        validation=validate_cers_csv(csv_bytes),
+        schools=chosen,
+        as_of=day,
+        requests=requests,
+    )
