@@ -182,7 +182,7 @@ def test_paging_advances_by_what_was_received_when_the_server_clamps(total, link
     respx.post(TOKEN).mock(return_value=token_ok())
     everyone = users(*(f"u{n}" for n in range(10)))
     api = respx.get(f"{BASE}/users").mock(side_effect=paged(everyone, clamp=2, total=total, link=link))
-    records, client = run(collect("/users", settings={"page_size": 5}))
+    records, _client = run(collect("/users", settings={"page_size": 5}))
     assert [r["sourcedId"] for r in records] == [f"u{n}" for n in range(10)]
     assert len(api.calls) == expected_requests
 
@@ -236,7 +236,7 @@ def test_transient_failures_are_retried_then_succeed():
             httpx.Response(200, json={"users": users("a")}, headers={"X-Total-Count": "1"}),
         ]
     )
-    records, client = run(collect("/users", retry=RetryPolicy(max_attempts=6, base_delay=0, max_total_wait=1)))
+    records, _client = run(collect("/users", retry=RetryPolicy(max_attempts=6, base_delay=0, max_total_wait=1)))
     assert [r["sourcedId"] for r in records] == ["a"]
 
 
