@@ -17,7 +17,12 @@ from cers_core.errors import (
     ServerError,
     SettingsError,
 )
+from cers_core.export import ExportContext, GroupExport, export_file_name, export_section_groups, list_schools
+from cers_core.groups import SectionGroups, build_section_groups
+from cers_core.oneroster.client import FetchProgress
+from cers_core.oneroster.fetch import ProviderCapabilities
 from cers_core.roster import Roster
+from cers_core.sample import example_group_name
 from cers_core.settings import ClassTypes, GroupNameField, GroupOptions, OneRosterSettings
 
 __all__ = [
@@ -25,6 +30,9 @@ __all__ = [
     "BadResponse",
     "CersError",
     "ClassTypes",
+    "ExportContext",
+    "FetchProgress",
+    "GroupExport",
     "GroupNameField",
     "GroupOptions",
     "InvalidFile",
@@ -32,9 +40,16 @@ __all__ = [
     "OneRosterError",
     "OneRosterSettings",
     "PermissionDenied",
+    "ProviderCapabilities",
     "ProviderUnreachable",
     "RateLimited",
     "Roster",
+    "SectionGroups",
     "ServerError",
     "SettingsError",
+    "build_section_groups",
+    "example_group_name",
+    "export_file_name",
+    "export_section_groups",
+    "list_schools",
 ]

@@ -1,0 +1,88 @@
+"""A built-in sample section, so the connection form can show an example group name before a
+connection works; with a working connection the example comes from the district's own data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from cers_core.groups import build_section_groups
+from cers_core.roster import Roster
+from cers_core.settings import GroupOptions
+
+__all__ = ["example_group_name", "sample_roster"]
+
+_SAMPLE_DAY = date(2026, 9, 15)
+
+
+def sample_roster() -> Roster:
+    """One co-taught Algebra section at a sample high school, in fall 2026."""
+    school, course, section, term = "sample-school", "sample-course", "sample-section", "sample-fall"
+    return Roster.from_frames(
+        schools=pl.DataFrame(
+            {"sourced_id": [school], "status": ["active"], "name": ["Sample High"], "identifier": ["01612590130146"]}
+        ),
+        sessions=pl.DataFrame(
+            {
+                "sourced_id": [term],
+                "title": ["Fall 2026"],
+                "type": ["semester"],
+                "start_date": [date(2026, 8, 12)],
+                "end_date": [date(2027, 1, 16)],
+                "school_year": ["2027"],
+            }
+        ),
+        courses=pl.DataFrame(
+            {
+                "sourced_id": [course],
+                "title": ["Algebra I"],
+                "course_code": ["MA101"],
+                "subjects": [["Mathematics"]],
+                "subject_codes": [["02052"]],
+            }
+        ),
+        classes=pl.DataFrame(
+            {
+                "sourced_id": [section],
+                "title": ["Algebra I - Period 3"],
+                "class_code": ["ALG1-03"],
+                "class_type": ["scheduled"],
+                "location": ["Room 12"],
+                "grades": [["09"]],
+                "periods": [["3"]],
+                "course_id": [course],
+                "school_id": [school],
+                "term_ids": [[term]],
+            }
+        ),
+        users=pl.DataFrame(
+            {
+                "sourced_id": ["sample-teacher", "sample-aide", "sample-student"],
+                "enabled": [True, True, True],
+                "given_name": ["Maria", "Sam", "Alex"],
+                "family_name": ["Garcia", "Lee", "Doe"],
+                "email": ["mgarcia@sample.example.org", "slee@sample.example.org", None],
+                "id_types": [[], [], ["SSID"]],
+                "id_values": [[], [], ["1234567890"]],
+            }
+        ),
+        enrollments=pl.DataFrame(
+            {
+                "sourced_id": ["e1", "e2", "e3"],
+                "user_id": ["sample-teacher", "sample-aide", "sample-student"],
+                "class_id": [section] * 3,
+                "school_id": [school] * 3,
+                "role": ["teacher", "teacher", "student"],
+                "primary": [True, False, None],
+            }
+        ),
+    )
+
+
+def example_group_name(options: GroupOptions, roster: Roster | None = None, *, as_of: date | None = None) -> str:
+    """The name the first group would get with these options (from ``roster``, else the sample)."""
+    if roster is None:
+        roster, as_of = sample_roster(), _SAMPLE_DAY
+    groups = build_section_groups(roster, options, as_of=as_of).groups
+    return groups["group_name"][0] if groups.height else ""
