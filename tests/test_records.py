@@ -1,0 +1,107 @@
+"""Decoding what real providers send into roster columns, quirks included."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cers_core.oneroster.records import records_to_frame
+
+
+def one(collection: str, record: dict) -> dict:
+    frame = records_to_frame(collection, [{"sourcedId": "x", "status": "active", **record}])
+    assert frame.height == 1
+    return frame.row(0, named=True)
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"enabledUser": "true"}, True),
+        ({"enabledUser": "False"}, False),
+        ({"enabledUser": True}, True),
+        ({"enabledUser": False}, False),
+        ({}, None),
+    ],
+)
+def test_enabled_user_as_string_or_boolean(record, expected):
+    assert one("users", record)["enabled"] is expected
+
+
+@pytest.mark.parametrize(
+    ("record", "roles"),
+    [
+        ({"roles": [{"roleType": "primary", "role": "Teacher", "org": {"sourcedId": "s"}}]}, ["teacher"]),
+        ({"role": "student"}, ["student"]),  # OneRoster 1.1
+        ({"roles": [{"roleType": "primary", "role": "ext:coach"}]}, ["ext:coach"]),
+        ({"roles": None, "role": None}, []),
+    ],
+)
+def test_roles_from_1_2_or_1_1(record, roles):
+    assert one("users", record)["roles"] == roles
+
+
+def test_user_ids_keep_their_order_and_null_identifier_is_null():
+    row = one(
+        "users",
+        {
+            "identifier": None,
+            "userIds": [{"type": "LocalId", "identifier": "1"}, {"type": "SSID", "identifier": "1234567890"}],
+            "extraVendorField": {"nested": True},
+        },
+    )
+    assert (row["id_types"], row["id_values"], row["identifier"]) == (["LocalId", "SSID"], ["1", "1234567890"], None)
+
+
+@pytest.mark.parametrize(
+    ("periods", "expected"),
+    [(["1", "3"], ["1", "3"]), ("2", ["2"]), ("1, 3", ["1", "3"]), (None, []), ([], [])],
+)
+def test_periods_as_list_or_string(periods, expected):
+    assert one("classes", {"periods": periods})["periods"] == expected
+
+
+def test_references_keep_only_the_sourced_id_whatever_the_href():
+    row = one(
+        "classes",
+        {
+            "classType": "ext:block",
+            "course": {"href": "~/ims/oneroster/v1p1/courses/c", "sourcedId": "c", "type": "course"},
+            "school": {"href": "/orgs/s", "sourcedId": "s", "type": "org"},
+            "terms": [{"sourcedId": "t1"}, {"href": "x", "sourcedId": "t2", "type": "academicSession"}],
+        },
+    )
+    assert (row["course_id"], row["school_id"], row["term_ids"], row["class_type"]) == (
+        "c",
+        "s",
+        ["t1", "t2"],
+        "ext:block",
+    )
+
+
+def test_enrollment_flags_and_dates():
+    row = one(
+        "enrollments",
+        {"role": "Teacher", "primary": "true", "beginDate": "2026-08-12", "endDate": "2027-06-11T00:00:00.000Z"},
+    )
+    assert (row["role"], row["primary"], row["begin_date"], row["end_date"]) == (
+        "teacher",
+        True,
+        date(2026, 8, 12),
+        date(2027, 6, 11),
+    )
+    assert one("enrollments", {"beginDate": "not a date"})["begin_date"] is None
+
+
+def test_inactive_is_read_as_tobedeleted_and_duplicates_count_once():
+    frame = records_to_frame(
+        "schools",
+        [
+            {"sourcedId": "a", "status": "inactive", "name": "Old"},
+            {"sourcedId": "a", "status": "active", "name": "Again"},
+            {"status": "active", "name": "No id"},
+            "not a record",
+        ],
+    )
+    assert frame.select("sourced_id", "status", "name").rows() == [("a", "tobedeleted", "Old")]
