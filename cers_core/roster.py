@@ -22,9 +22,7 @@ _LIST = pl.List(pl.String)
 
 SCHEMAS: dict[str, pl.Schema] = {
     # /schools (orgs whose type is school)
-    "schools": pl.Schema(
-        {"sourced_id": _STR, "status": _STR, "name": _STR, "type": _STR, "identifier": _STR}
-    ),
+    "schools": pl.Schema({"sourced_id": _STR, "status": _STR, "name": _STR, "type": _STR, "identifier": _STR}),
     # /academicSessions (terms, semesters, grading periods, school years)
     "sessions": pl.Schema(
         {

@@ -126,7 +126,9 @@ def _check_url(value: str, what: str) -> str:
         raise ValueError(f"The {what} is too long (over 2,000 characters).")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"The {what} must be a full web address starting with https://, e.g. https://sis.example.org/...")
+        raise ValueError(
+            f"The {what} must be a full web address starting with https://, e.g. https://sis.example.org/..."
+        )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError(f"The {what} must use https:// (plain http:// is allowed only for this computer).")
     return value
