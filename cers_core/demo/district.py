@@ -358,6 +358,14 @@ def _u64(value: int) -> pl.Expr:
     return pl.lit(value & _U64, dtype=pl.UInt64)
 
 
+def _splitmix64(value: int) -> int:
+    """The same mixing as ``_mix``, in Python, for salts."""
+    x = (value * 0x9E3779B97F4A7C15) & _U64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _U64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _U64
+    return x ^ (x >> 31)
+
+
 def _mix(key: pl.Expr, salt: int) -> pl.Expr:
     x = key.cast(pl.UInt64) * _u64(0x9E3779B97F4A7C15) + _u64(salt)
     x = x.xor(x // _u64(1 << 30)) * _u64(0xBF58476D1CE4E5B9)
@@ -489,7 +497,7 @@ class _Generator:
         self.seed = seed
         self.ref = reference_date
         self.ref_time = datetime(reference_date.year, reference_date.month, reference_date.day, 6, tzinfo=UTC)
-        self._salt_base = (seed * 0xD1B54A32D192ED03 + 0x8CB92BA72F3D8DD7) & _U64
+        self._salt_base = _splitmix64(seed)
         start_year = reference_date.year if reference_date.month >= 7 else reference_date.year - 1
         self.year = _year_sessions(start_year, reference_date, stretch=True)
         self.last_year = _year_sessions(start_year - 1, reference_date, stretch=False)
@@ -497,7 +505,7 @@ class _Generator:
 
     def _h(self, key: pl.Expr, purpose: int) -> pl.Expr:
         """A pseudo-random UInt64 per key; each purpose (names, SSIDs, ...) draws independently."""
-        return _mix(key, (self._salt_base + purpose * 0x9E3779B97F4A7C15) & _U64)
+        return _mix(key, _splitmix64(self._salt_base ^ purpose))
 
     def _modified(self, h: pl.Expr, *, days: int = 100) -> pl.Expr:
         """A dateLastModified within ``days`` before the reference date, from bits 32+ of hash ``h``."""
@@ -519,12 +527,13 @@ class _Generator:
             seed=self.seed,
             reference_date=self.ref,
             school_year=self.year.school_year,
-            orgs=self._orgs(schools),
+            orgs=self._orgs(schools).rechunk(),
             academic_sessions=self._sessions(),
             courses=courses.drop("school_no", "entry", "is_current"),
             classes=self._class_records(classes, courses),
             enrollments=enrollments,
-            users=self._users(students, teachers, placed),
+            # One chunk per column: gathering a page of rows from a chunked frame is far slower.
+            users=self._users(students, teachers, placed).rechunk(),
             cases=cases,
         )
 
