@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from cryptography.fernet import Fernet
+from streamlit.testing.v1 import AppTest
 
 from cers_core.applications import CATALOGUE, UnknownApplication, browse, get_application
+from cers_core.store import Store, resolve_secret_keys
+
+ROOT = Path(__file__).resolve().parent.parent
+APPLICATIONS = "pages/1_Applications.py"
 
 
 def test_the_catalogue_is_alphabetical_and_only_cers_is_available() -> None:
@@ -32,3 +40,78 @@ def test_unknown_application() -> None:
     assert get_application("CERS_int").available
     with pytest.raises(UnknownApplication):
         get_application("nope")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
+    return tmp_path / "data"
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    return at.switch_page(page).run() if page else at
+
+
+def added(data_dir: Path) -> list[str]:
+    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys).applications()
+
+
+def test_home_says_a_deployment_should_set_its_own_key(data_dir: Path) -> None:
+    at = open_page()
+    assert not at.exception
+    assert any("A deployment should set its own" in w.value for w in at.warning)
+    assert (data_dir / "secret.key").exists()
+
+
+def test_home_is_quiet_about_keys_when_one_is_set(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CERS_SECRET_KEY", Fernet.generate_key().decode())
+    at = open_page()
+    assert not at.warning
+    assert not (data_dir / "secret.key").exists()
+
+
+def test_a_wrong_key_is_explained_not_a_crash(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    open_page(APPLICATIONS).button(key="add_application").click().run()
+    monkeypatch.setenv("CERS_SECRET_KEY", Fernet.generate_key().decode())
+    for page in (None, APPLICATIONS):
+        at = open_page(page)
+        assert not at.exception
+        [error] = at.error
+        assert "cannot be opened" in error.value
+        assert "not the one" in error.value
+
+
+def test_browse_and_add_cers_int(data_dir: Path) -> None:
+    at = open_page(APPLICATIONS)
+    assert any("No application added yet" in i.value for i in at.info)
+    at.button(key="add_application").click().run()
+    assert at.get_by_key("browse_panel") is not None
+    at.text_input(key="app_search").input("learning management").run()
+    assert {b.key for b in at.button if b.key.startswith("select_")} == {"select_canvas_lms", "select_schoology"}
+    assert at.button(key="select_canvas_lms").disabled
+    at.text_input(key="app_search").input("CERS").run()
+    at.button(key="select_CERS_int").click().run()
+    assert not at.exception
+    assert added(data_dir) == ["CERS_int"]
+    assert any("no connection to CERS yet" in s.value for s in at.success)
+    assert at.button(key="select_CERS_int").disabled
+    at.button(key="close_browse").click().run()
+    with pytest.raises(KeyError):
+        at.text_input(key="app_search")
+    assert at.get_by_key("app_card_CERS_int") is not None
+
+
+def test_remove_asks_first(data_dir: Path) -> None:
+    at = open_page(APPLICATIONS)
+    at.button(key="add_application").click().run()
+    at.button(key="select_CERS_int").click().run()
+    at.button(key="remove_CERS_int").click().run()
+    assert any("Remove CERS_int?" in w.value for w in at.warning)
+    at.button(key="cancel_remove_CERS_int").click().run()
+    assert added(data_dir) == ["CERS_int"]
+    at.button(key="remove_CERS_int").click().run()
+    at.button(key="confirm_remove_CERS_int").click().run()
+    assert not at.exception
+    assert added(data_dir) == []

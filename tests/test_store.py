@@ -206,6 +206,13 @@ def test_a_new_connection_needs_a_secret_and_a_name(store: Store) -> None:
     assert store.connections() == []
 
 
+def test_check_connection_reports_without_saving(store: Store) -> None:
+    assert store.check_connection(name="District SIS", settings=PUBLIC, client_secret=SECRET) == {}
+    errors = store.check_connection(name="", settings={**PUBLIC, "token_url": "ftp://x"}, client_secret=SECRET)
+    assert set(errors) == {"name", "token_url"}
+    assert store.connections() == []
+
+
 def test_names_are_unique(store: Store) -> None:
     save(store)
     with pytest.raises(ConnectionInvalid) as caught:
@@ -221,10 +228,11 @@ def test_delete_and_missing_connections(store: Store) -> None:
         store.connection(saved.id)
     with pytest.raises(ConnectionNotFound):
         store.delete_connection(saved.id)
-    with pytest.raises(ConnectionNotFound):
-        store.save_connection(
-            connection_id=saved.id, name="X", settings=PUBLIC, client_secret=None, options=GroupOptions()
-        )
+    for secret in (None, "a new secret"):
+        with pytest.raises(ConnectionNotFound):
+            store.save_connection(
+                connection_id=saved.id, name="X", settings=PUBLIC, client_secret=secret, options=GroupOptions()
+            )
 
 
 def test_removing_the_application_removes_its_connections_not_the_log(store: Store) -> None:

@@ -298,6 +298,26 @@ class Store:
                 hint="Edit the connection and save it again.",
             ) from None
 
+    def check_connection(
+        self,
+        *,
+        name: str,
+        settings: Mapping[str, Any],
+        client_secret: str | None,
+        connection_id: int | None = None,
+        app_id: str = CERS_APP_ID,
+    ) -> dict[str, str]:
+        """What ``save_connection`` would say is wrong with these fields (empty when nothing), saving nothing.
+
+        For a form that found problems of its own and wants every message at once.
+        """
+        with self._connect() as db:
+            try:
+                self._checked(db, name, settings, client_secret, connection_id, app_id)
+            except ConnectionInvalid as invalid:
+                return invalid.field_errors
+        return {}
+
     def save_connection(
         self,
         *,
@@ -315,36 +335,9 @@ class Store:
         Raises ``ConnectionInvalid`` (with ``field_errors``) and saves nothing when a field is
         not usable, and ``ConnectionNotFound`` when the connection to edit is gone.
         """
-        name = name.strip()
-        errors: dict[str, str] = {}
-        if not name:
-            errors["name"] = "Enter a name for the connection."
-        elif len(name) > _NAME_MAX or _CONTROL_CHARS.search(name):
-            errors["name"] = f"Use at most {_NAME_MAX} characters and no tabs or line breaks."
-        public = {k: v for k, v in settings.items() if k != "client_secret"}
         now = _now().isoformat()
         with self._write() as db:
-            secret = client_secret if client_secret and client_secret.strip() else None
-            if secret is None and connection_id is not None:
-                row = db.execute("SELECT secret_token FROM connections WHERE id = ?", (connection_id,)).fetchone()
-                if row is None:
-                    raise _not_found(connection_id)
-                plain = self._decrypt_or_none(row[0])
-                if plain is None:
-                    errors["client_secret"] = "The stored Client Secret cannot be decrypted; enter it again."
-                secret = plain.decode() if plain is not None else None
-            try:
-                checked = OneRosterSettings.model_validate({**public, "client_secret": secret or ""})
-            except ValidationError as error:
-                errors = {**field_messages(error), **errors}
-            if errors:
-                raise ConnectionInvalid(errors)
-            taken = db.execute(
-                "SELECT 1 FROM connections WHERE app_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
-                (app_id, name, connection_id),
-            ).fetchone()
-            if taken:
-                raise ConnectionInvalid({"name": "Another connection already has this name."})
+            name, checked = self._checked(db, name, settings, client_secret, connection_id, app_id)
             public_json = json.dumps(checked.model_dump(mode="json", exclude={"client_secret"}), sort_keys=True)
             options_json = json.dumps(options.model_dump(mode="json"), sort_keys=True)
             token = self._fernet.encrypt(checked.client_secret.get_secret_value().encode())
@@ -357,16 +350,53 @@ class Store:
                     (app_id, name, public_json, token, options_json, now, now),
                 )
                 connection_id = int(cursor.lastrowid or 0)
-            else:
-                cursor = db.execute(
-                    "UPDATE connections SET name = ?, settings_json = ?, secret_token = ?, options_json = ?,"
-                    " updated_at = ? WHERE id = ?",
-                    (name, public_json, token, options_json, now, connection_id),
-                )
-                if cursor.rowcount == 0:
-                    raise _not_found(connection_id)
+            elif not db.execute(
+                "UPDATE connections SET name = ?, settings_json = ?, secret_token = ?, options_json = ?,"
+                " updated_at = ? WHERE id = ?",
+                (name, public_json, token, options_json, now, connection_id),
+            ).rowcount:
+                raise _not_found(connection_id)
             row = db.execute("SELECT * FROM connections WHERE id = ?", (connection_id,)).fetchone()
         return self._saved(row)
+
+    def _checked(
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        settings: Mapping[str, Any],
+        client_secret: str | None,
+        connection_id: int | None,
+        app_id: str,
+    ) -> tuple[str, OneRosterSettings]:
+        """The cleaned name and validated settings (the stored secret when none is given), or ``ConnectionInvalid``."""
+        name = name.strip()
+        errors: dict[str, str] = {}
+        if not name:
+            errors["name"] = "Enter a name for the connection."
+        elif len(name) > _NAME_MAX or _CONTROL_CHARS.search(name):
+            errors["name"] = f"Use at most {_NAME_MAX} characters and no tabs or line breaks."
+        elif db.execute(
+            "SELECT 1 FROM connections WHERE app_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
+            (app_id, name, connection_id),
+        ).fetchone():
+            errors["name"] = "Another connection already has this name."
+        secret = client_secret if client_secret and client_secret.strip() else None
+        if secret is None and connection_id is not None:
+            row = db.execute("SELECT secret_token FROM connections WHERE id = ?", (connection_id,)).fetchone()
+            if row is None:
+                raise _not_found(connection_id)
+            plain = self._decrypt_or_none(row[0])
+            if plain is None:
+                errors["client_secret"] = "The stored Client Secret cannot be decrypted; enter it again."
+            secret = plain.decode() if plain is not None else None
+        public = {k: v for k, v in settings.items() if k != "client_secret"}
+        try:
+            checked = OneRosterSettings.model_validate({**public, "client_secret": secret or ""})
+        except ValidationError as error:
+            errors = {**field_messages(error), **errors}
+        if errors:
+            raise ConnectionInvalid(errors)
+        return name, checked
 
     def delete_connection(self, connection_id: int) -> None:
         with self._write() as db:

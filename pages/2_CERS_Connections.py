@@ -1,0 +1,246 @@
+"""CERS Connections: the OneRoster 1.2 connections of CERS_int, and the "Edit OneRoster Connection" form."""
+
+import streamlit as st
+
+from cers_core import app_support
+from cers_core.errors import CersError
+from cers_core.settings import ClassTypes, GroupNameField
+from cers_core.store import CERS_APP_ID, ConnectionInvalid
+
+NEW = "new"
+
+ctx = app_support.setup("CERS Connections")
+st.session_state.setdefault("conns_choosing_type", False)
+st.session_state.setdefault("conns_editing", None)  # None, NEW, or a connection id
+st.session_state.setdefault("conns_confirm_delete", None)
+st.session_state.setdefault("conns_test_result", None)
+st.session_state.setdefault("conns_notice", None)
+
+st.title("CERS Connections")
+st.caption("How this tool reaches your SIS's OneRoster 1.2 API, and how it names the groups it sends to CERS.")
+
+
+def _start_editing(connection_id: int | str) -> None:
+    saved = None if connection_id == NEW else ctx.store.connection(int(connection_id))
+    app_support.load_form(saved)
+    st.session_state.conns_editing = connection_id
+    st.session_state.conns_choosing_type = False
+    st.session_state.conns_test_result = None
+
+
+def _stop_editing() -> None:
+    st.session_state.conns_editing = None
+    st.session_state.conns_test_result = None
+
+
+def _editing_id() -> int | None:
+    editing = st.session_state.conns_editing
+    return None if editing in (None, NEW) else int(editing)
+
+
+def _save() -> None:
+    saved = app_support.save_form(ctx, _editing_id())
+    if saved is not None:
+        st.session_state.conns_notice = f"Saved “{saved.name}”."
+        _stop_editing()
+
+
+def _test() -> None:
+    try:
+        count = app_support.test_connection(ctx, _editing_id())
+        st.session_state.conns_test_result = ("success", f"Connected: the provider lists {count} schools.")
+    except ConnectionInvalid as invalid:
+        st.session_state.conn_errors = invalid.field_errors
+        st.session_state.conns_test_result = ("error", "Fix the fields marked below, then test again.")
+    except CersError as error:
+        st.session_state.conns_test_result = ("error", str(error))
+
+
+def _try_demo() -> None:
+    saved = app_support.create_demo_connection(ctx)
+    st.session_state.conns_notice = f"“{saved.name}” is ready: open Section Groups to preview its schools."
+
+
+def _delete(connection_id: int) -> None:
+    ctx.store.delete_connection(connection_id)
+    st.session_state.conns_confirm_delete = None
+    if st.session_state.conns_editing == connection_id:
+        _stop_editing()
+
+
+def _open_section_groups(connection_id: int) -> None:
+    st.session_state.sg_connection = connection_id
+
+
+@st.dialog("Add CERS Connection")
+def _choose_type() -> None:
+    st.radio("Connection type", ["OneRoster 1.2"], key="conns_type")
+    st.button("Generate", key="generate_connection", type="primary", on_click=_start_editing, args=(NEW,))
+    if st.session_state.conns_editing == NEW:
+        st.rerun()
+
+
+if CERS_APP_ID not in ctx.store.applications():
+    st.info("Add the CERS_int application first, or try the demo district, which adds it for you.")
+    st.page_link("pages/1_Applications.py", label="Applications", icon=":material/apps:")
+
+buttons = st.container(horizontal=True)
+if buttons.button("Add CERS Connection", key="add_connection", type="primary", icon=":material/add:"):
+    st.session_state.conns_choosing_type = True
+if ctx.demo is not None:
+    buttons.button("Try the demo district", key="try_demo", icon=":material/school:", on_click=_try_demo)
+if st.session_state.conns_choosing_type and st.session_state.conns_editing is None:
+    st.session_state.conns_choosing_type = False
+    _choose_type()
+
+if st.session_state.conns_notice:
+    st.success(st.session_state.conns_notice)
+    st.session_state.conns_notice = None
+
+
+def _field_error(name: str) -> None:
+    message = app_support.form_errors().get(name)
+    if message:
+        st.error(message, icon=":material/error:")
+
+
+if st.session_state.conns_editing is not None:
+    editing_id = _editing_id()
+    with st.container(border=True, key="edit_panel"):
+        st.subheader("Edit OneRoster Connection")
+        st.caption("Use the same values as in your CAASPP Configuration.")
+        st.text_input("Connection name", key="conn_name", max_chars=100, placeholder="e.g. District SIS")
+        _field_error("name")
+        left, right = st.columns(2)
+        with left:
+            st.text_input("Client ID", key="conn_client_id")
+            _field_error("client_id")
+        with right:
+            st.text_input(
+                "Client Secret",
+                key="conn_client_secret",
+                type="password",
+                placeholder="Saved: leave blank to keep it" if editing_id else "",
+                help="Stored encrypted; never shown again.",
+            )
+            _field_error("client_secret")
+        st.text_input(
+            "Base URL", key="conn_base_url", placeholder="https://sis.example.org/ims/oneroster/rostering/v1p2"
+        )
+        _field_error("base_url")
+        st.text_input("Token URL", key="conn_token_url", placeholder="https://sis.example.org/oauth2/token")
+        _field_error("token_url")
+
+        st.markdown("**Include in Group Name**")
+        st.multiselect(
+            "Fields, in the order they appear in the name",
+            list(GroupNameField),
+            key="conn_fields",
+            format_func=lambda f: f.label,
+        )
+        _field_error("fields")
+        st.text_input("Separator", key="conn_separator", max_chars=20)
+        _field_error("separator")
+        try:
+            example, from_district = app_support.example_name(ctx, editing_id)
+            source = (
+                "from your district's data"
+                if from_district
+                else "from a sample section; test the connection to use yours"
+            )
+            st.markdown(f"Example group name: `{example}`  \n:gray[{source}]")
+        except ConnectionInvalid:
+            st.caption("Choose the fields above to see an example group name.")
+
+        with st.expander("Advanced settings"):
+            st.radio(
+                "Teachers given access",
+                [False, True],
+                key="conn_primary_teachers_only",
+                format_func=lambda primary: "Primary teachers only" if primary else "All teachers of the section",
+                horizontal=True,
+            )
+            st.selectbox(
+                "Class types that become groups",
+                list(ClassTypes),
+                key="conn_class_types",
+                format_func=lambda t: {"all": "All", "scheduled": "Scheduled only", "homeroom": "Homeroom only"}[t],
+            )
+            st.radio(
+                "Group subject",
+                [False, True],
+                key="conn_subject_from_course",
+                format_func=lambda mapped: "ELA or Math from the section's subjects" if mapped else "All",
+                horizontal=True,
+            )
+            st.checkbox("Split sections over 200 students into groups of at most 200", key="conn_split_large")
+            st.text_input("userIds types that hold the SSID (comma-separated)", key="conn_ssid_types")
+            _field_error("ssid_types")
+            st.text_input("Scope", key="conn_scope")
+            _field_error("scope")
+            numbers = st.columns(2)
+            numbers[0].number_input("Page size", key="conn_page_size", min_value=1, max_value=100_000, step=100)
+            numbers[1].number_input("Requests at once", key="conn_max_concurrency", min_value=1, max_value=16)
+            st.text_area(
+                "CDS codes for schools whose identifier is not one",
+                key="conn_cds_map",
+                placeholder="school-sourcedId = 19647331930924",
+                help="One school per line: its sourcedId, =, its 14-digit CDS code.",
+            )
+            _field_error("cds_map")
+
+        actions = st.container(horizontal=True)
+        actions.button("Save", key="save_connection", type="primary", icon=":material/save:", on_click=_save)
+        actions.button("Test connection", key="test_connection", icon=":material/network_check:", on_click=_test)
+        actions.button("Cancel", key="cancel_edit", on_click=_stop_editing)
+        if app_support.form_errors():
+            st.error("The connection was not saved: fix the fields marked above.")
+        result = st.session_state.conns_test_result
+        if result:
+            (st.success if result[0] == "success" else st.error)(result[1])
+
+connections = ctx.store.connections()
+if not connections and st.session_state.conns_editing is None:
+    st.info("No CERS connection yet. Click **Add CERS Connection**, or try the demo district.")
+for saved in connections:
+    with st.expander(saved.name, expanded=len(connections) == 1, icon=":material/link:"):
+        st.markdown(f"**OneRoster 1.2** · Base URL `{saved.base_url}` · Client ID `{saved.public['client_id']}`")
+        fields = " + ".join(GroupNameField(f).label for f in saved.options.fields)
+        st.caption(f"Group name: {fields} · last saved {saved.updated_at:%Y-%m-%d %H:%M} UTC")
+        if app_support.is_demo(ctx, saved) and ctx.demo is not None:
+            st.info(
+                "Demo credentials (not secret: the demo district is made up and runs inside this app):  \n"
+                f"Client ID `{ctx.demo.client_id}` · Client Secret `{ctx.demo.client_secret}`  \n"
+                f"Base URL `{ctx.demo.base_url}`  \nToken URL `{ctx.demo.token_url}`"
+            )
+        row = st.container(horizontal=True)
+        row.button("Edit", key=f"edit_{saved.id}", icon=":material/edit:", on_click=_start_editing, args=(saved.id,))
+        if row.button(
+            "Section Groups",
+            key=f"groups_{saved.id}",
+            icon=":material/download:",
+            type="primary",
+            on_click=_open_section_groups,
+            args=(saved.id,),
+        ):
+            st.switch_page("pages/3_Section_Groups.py")
+        if st.session_state.conns_confirm_delete == saved.id:
+            st.warning(f"Delete “{saved.name}” and its saved secret? This cannot be undone.")
+            confirm = st.container(horizontal=True)
+            confirm.button(
+                "Yes, delete", key=f"confirm_delete_{saved.id}", type="primary", on_click=_delete, args=(saved.id,)
+            )
+            confirm.button(
+                "Cancel",
+                key=f"cancel_delete_{saved.id}",
+                on_click=st.session_state.update,
+                kwargs={"conns_confirm_delete": None},
+            )
+        else:
+            row.button(
+                "Delete",
+                key=f"delete_{saved.id}",
+                icon=":material/delete:",
+                on_click=st.session_state.update,
+                kwargs={"conns_confirm_delete": saved.id},
+            )
