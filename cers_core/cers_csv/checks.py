@@ -1,0 +1,574 @@
+"""Pre-flight checks: what CERS does not check, but an analyst should hear about before uploading.
+
+CERS's validator (reference §3) checks keys, order, subjects and the 200 rule; it does not look
+at what the values *are*, and its loader (MySQL ``LOAD DATA``, §2.8, §2.9) trims values, splits
+lines by the file's first line ending and stores any SSID it is given. These checks read each
+row by *position*, as the loader does, and each finding says how bad it is:
+
+===================================  ========  =====================================================
+check                                severity  why
+===================================  ========  =====================================================
+workbook (xlsx/xls) instead of CSV   error     CERS rejects it (its header cannot match)
+UTF-16 text                          error     read as UTF-8 the header cannot match: rejected
+bytes that are not UTF-8             error     CERS stores U+FFFD in their place: names damaged
+UTF-8 byte order mark                warning   CERS and its loader skip it; other tools may not
+blank lines before the header        error     the loader skips one line (``IGNORE 1 LINES``), then
+                                               reads the header as a group row
+blank lines elsewhere                warning   CERS skips them; tidy
+line endings that differ             error     the loader splits every line by the first ending:
+                                               rows would merge or carry stray CRs — except CRLF in
+                                               an LF file (the loader strips CR): warning
+row with other than six values       warning   the loader maps columns by position
+school id: spaces around it          error     CERS compares it as written: school not found
+school id: 13 digits, 1.96E+13, ...  error     not a CDS code, so not a school CERS knows (§8)
+school id ending in 0000000          error     a district code, not a school
+SSID: 9 digits, 6.2E+09, 12345.0     error     a real SSID damaged by a spreadsheet; CERS would
+or other digit counts                          silently create a phantom student (§2.8)
+SSID with letters (``SSID001``)      warning   not a California SSID; fine for test data only
+SSID or login with spaces around     warning   the loader trims them
+login that is not an e-mail address  error     cannot match a CERS (TOMS) login: nobody gets access
+group name over 255 characters       error     the database column is VARCHAR(255)
+group name with , " \\ CR or LF       error     CERS's two CSV parsers disagree on these (§2.9)
+group name with emoji (non-BMP)      error     CERS's database stores 3-byte UTF-8 only
+group name with tab, control chars   warning   invisible, confusing in CERS
+group name with spaces around it     warning   the loader trims it; CERS's check does not
+subject with spaces around it        warning   CERS strips it
+school year outside 2015–2100        warning   (only when CERS's years are not given)
+a student or teacher listed twice    warning   harmless, but student rows count toward the 200 rule
+over 200 distinct students           error     CERS rejects the group
+over 200 SSID rows, <=200 students   error     CERS rejects it: it counts rows (duplicates or
+                                               cross-product layout)
+rows with both SSID and login        warning   cross-product layout inflates the 200 count (§2.4)
+a group split in two by case/spaces  warning   CERS does not catch it and merges them (§2.3)
+group without teacher / students     warning   nobody (else) sees it / an empty group
+===================================  ========  =====================================================
+
+Each check reports its first :data:`PER_CHECK` rows, then one line saying how many more
+rows have the same problem. State is kept per group and per school only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Final
+
+from cers_core.cers_csv.commons_csv import EOL_NAMES, MAX_FIELD_CHARS, CommonsCsvReader, TextFacts
+from cers_core.cers_csv.java_text import parse_int
+from cers_core.cers_csv.report import Finding, Severity
+from cers_core.cers_csv.writer import CERS_COLUMNS
+
+__all__ = ["PER_CHECK", "PreflightChecks"]
+
+PER_CHECK: Final = 20
+_SET_LIMIT: Final = 10_000  # per group: beyond this many members, counts are lower bounds
+_HEADER_LINE: Final = ",".join(CERS_COLUMNS)
+_SAVE_AS_CSV: Final = 'Save it again as "CSV UTF-8 (Comma delimited)" (Excel: File > Save As).'
+_TEXT_COLUMN: Final = (
+    "In a spreadsheet, format the column as Text before typing or pasting the values, or export the file "
+    "again from the source system instead of editing it in a spreadsheet."
+)
+_DIGITS: Final = re.compile(r"[0-9]+")
+_SSID: Final = re.compile(r"[0-9]{10}")
+_SCIENTIFIC: Final = re.compile(r"[0-9](?:[.,][0-9]+)?[eE][+]?[0-9]+")
+_DECIMAL: Final = re.compile(r"[0-9]+[.,]0+")
+_EMAIL: Final = re.compile(r"[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\".]+(?:\.[^@\s,;<>()\[\]\".]+)+")
+_BAD_NAME_CHARS: Final = re.compile(r'[,"\\\r\n]')
+_CONTROL_CHARS: Final = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")  # CR and LF are errors above
+_OUTSIDE_BMP: Final = re.compile("[\U00010000-\U0010ffff]")
+_CHAR_NAMES: Final = {",": "comma", '"': "double quote", "\\": "backslash", "\r": "CR", "\n": "line break"}
+_WORKBOOKS: Final = {b"PK\x03\x04": "an Excel workbook (.xlsx)", b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)"}
+
+
+@dataclass(slots=True)
+class _Block:
+    """A run of rows of one CERS group (school, name ignoring case and outer spaces, year)."""
+
+    identity: tuple[str, str, str]
+    name: str
+    first_row: int
+    ssid_rows: int = 0
+    teachers: int = 0
+    students: set[str] = field(default_factory=set)
+    """Distinct SSIDs."""
+    others: set[str | tuple[str, str]] = field(default_factory=set)
+    """Teacher logins, and (SSID, login) pairs of cross-product rows."""
+    repeats: int = 0
+    first_repeat: int = 0
+
+
+class _Log:
+    """Findings by check: the first :data:`PER_CHECK` of each kept, the rest counted."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self._counts: Counter[str] = Counter()
+        self._severity: dict[str, Severity] = {}
+        self._first_untold: dict[str, int] = {}
+
+    def add(self, check: str, row: int, severity: Severity, message: str, fix: str) -> None:
+        self._counts[check] += 1
+        if self._counts[check] <= PER_CHECK:
+            self._severity[check] = severity
+            self.findings.append(Finding(row=row, message=message, severity=severity, source="check", fix=fix))
+        elif check not in self._first_untold:
+            self._first_untold[check] = row
+
+    def summaries(self) -> list[Finding]:
+        """One finding per check that had more than :data:`PER_CHECK` rows, at the first row not shown."""
+        return [
+            Finding(
+                row=row,
+                message=f"… and {self._counts[check] - PER_CHECK:,} more rows with the same problem "
+                f"({check.replace('_', ' ')}) from this row on.",
+                severity=self._severity[check],
+                source="check",
+                fix="The same fix as for the rows above.",
+            )
+            for check, row in self._first_untold.items()
+        ]
+
+
+class PreflightChecks:
+    """Give it the header, each record, then :meth:`finish` with the reader; it returns its findings."""
+
+    def __init__(self, *, schools: Collection[str] | None, school_years: Collection[int] | None) -> None:
+        self._known_schools = frozenset(schools) if schools is not None else frozenset()
+        self._years_given = school_years is not None
+        self._log = _Log()
+        self.rows = 0
+        self.groups = 0
+        self.max_students = 0
+        self._schools_seen: set[str] = set()
+        self._years_seen: set[str] = set()
+        self._subjects_seen: set[str] = set()
+        self._block: _Block | None = None
+        self._raw_key: tuple[str, str, str] | None = None
+        self._school: str | None = None
+        self._school_groups: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+        self._cross_rows = 0
+        self._first_cross = 0
+        self._stopped_at: int | None = None
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def header(self, names: list[str]) -> None:
+        if len(names) > len(CERS_COLUMNS):
+            extra = ", ".join(repr(name) for name in names[len(CERS_COLUMNS) : len(CERS_COLUMNS) + 3])
+            self._log.add(
+                "extra_columns",
+                0,
+                "warning",
+                f"The header has {len(names)} columns; CERS reads the first six and ignores the rest ({extra}...).",
+                f"Remove the extra columns. The first line should be exactly: {_HEADER_LINE}",
+            )
+
+    def record(self, row: int, values: list[str]) -> None:
+        """One record, read by position (hot: keep it lean)."""
+        self.rows = row
+        if len(values) != 6:
+            self._columns(row, len(values))
+            values = [*values[:6], *([""] * (6 - len(values)))]
+        group, school, year, subject, ssid, login = values[:6]
+        if (school, group, year) != self._raw_key:
+            self._key_changed(row, school, group, year)
+        if subject not in self._subjects_seen:
+            self._subject(row, subject)
+        block = self._block
+        assert block is not None
+        if ssid:
+            block.ssid_rows += 1
+            if len(ssid) != 10 or not ssid.isdigit() or not ssid.isascii():
+                self._ssid(row, ssid)
+            if login:
+                self._member(block, row, (ssid, login))
+                self._cross_rows += 1
+                self._first_cross = self._first_cross or row
+                if ssid not in block.students and len(block.students) < _SET_LIMIT:
+                    block.students.add(ssid)
+            elif ssid in block.students:
+                block.repeats += 1
+                block.first_repeat = block.first_repeat or row
+            elif len(block.students) < _SET_LIMIT:
+                block.students.add(ssid)
+        if login:
+            block.teachers += 1
+            if _EMAIL.fullmatch(login) is None:
+                self._login(row, login)
+            if not ssid:
+                self._member(block, row, login)
+
+    def _member(self, block: _Block, row: int, key: str | tuple[str, str]) -> None:
+        if key in block.others:
+            block.repeats += 1
+            block.first_repeat = block.first_repeat or row
+        elif len(block.others) < _SET_LIMIT:
+            block.others.add(key)
+
+    def stopped(self, row: int) -> None:
+        """The file cannot be read past ``row`` (a CSV syntax error)."""
+        self._stopped_at = row
+
+    def _key_changed(self, row: int, school: str, group: str, year: str) -> None:
+        self._raw_key = (school, group, year)
+        identity = (school.strip(), group.strip().casefold(), year.strip())
+        if self._block is not None and self._block.identity == identity:
+            return  # the same CERS group, spelt differently
+        self._finish_block(row - 1)
+        if school != self._school:
+            self._school = school
+            self._school_groups = {}
+            if school not in self._schools_seen:
+                self._schools_seen.add(school)
+                self._school_id(row, school)
+        if year not in self._years_seen:
+            self._years_seen.add(year)
+            self._year(row, year)
+        spellings = self._school_groups.setdefault(identity, set())
+        if spellings and (group, year) not in spellings:
+            first = next(iter(spellings))[0]
+            self._log.add(
+                "group_split",
+                row,
+                "warning",
+                f"Group {group!r} is the same CERS group as {first!r} earlier at this school (CERS ignores case "
+                "and outer spaces in names), but its rows are apart; CERS does not notice and merges them.",
+                "Use one spelling for the group name, and keep all its rows together.",
+            )
+        spellings.add((group, year))
+        self._block = _Block(identity=identity, name=group, first_row=row)
+        self.groups += 1
+        if group.strip():
+            self._group_name(row, group)
+
+    # -- finishing -------------------------------------------------------------------------
+
+    def finish(self, reader: CommonsCsvReader, facts: TextFacts) -> list[Finding]:
+        """All findings: file-level ones first, then by row, then how many more each check found."""
+        self._finish_block(self.rows)
+        self._file(reader, facts)
+        if self._cross_rows:
+            self._log.add(
+                "cross_product",
+                self._first_cross,
+                "warning",
+                f"{self._cross_rows:,} rows have both a student SSID and a teacher login (cross-product layout); "
+                "CERS counts each of them toward the 200-student limit.",
+                "Give each teacher a row with an empty student_ssid, and each student a row with an empty "
+                "group_user_login.",
+            )
+        if self._stopped_at is not None:
+            self._log.add(
+                "unread",
+                self._stopped_at,
+                "warning",
+                f"Rows after row {self._stopped_at:,} were not checked: the file cannot be read past it.",
+                "Fix the CSV error at that row, then check the file again.",
+            )
+        return [*sorted(self._log.findings, key=lambda finding: finding.row), *self._log.summaries()]
+
+    @property
+    def schools(self) -> int:
+        return len(self._schools_seen)
+
+    def _finish_block(self, last_row: int) -> None:
+        block = self._block
+        if block is None:
+            return
+        self._block = None
+        students = len(block.students)
+        self.max_students = max(self.max_students, students)
+        name = block.name
+        if students > 200:
+            self._log.add(
+                "students_over_200",
+                last_row,
+                "error",
+                f"Group {name!r} has {students:,} students; CERS allows 200 in a group.",
+                "Split the section into smaller groups (e.g. turn on splitting large sections).",
+            )
+        elif block.ssid_rows > 200:
+            self._log.add(
+                "rows_over_200",
+                last_row,
+                "error",
+                f"Group {name!r} has {students} students but {block.ssid_rows} rows with an SSID; CERS counts rows "
+                "and allows 200.",
+                "Write one row per student (no repeated rows, teachers on rows of their own with an empty "
+                "student_ssid).",
+            )
+        if block.repeats:
+            self._log.add(
+                "repeated_rows",
+                block.first_repeat,
+                "warning",
+                f"Group {name!r} lists the same student or teacher again on {block.repeats} row(s).",
+                "Remove the repeated rows; CERS keeps one, but counts every student row toward the 200 limit.",
+            )
+        if block.name.strip():
+            if not block.teachers:
+                self._log.add(
+                    "no_teacher",
+                    block.first_row,
+                    "warning",
+                    f"Group {name!r} has no teacher (no row with a group_user_login): only administrators will see it.",
+                    "Add a row with the teacher's CERS login (e-mail) and an empty student_ssid.",
+                )
+            if not block.ssid_rows:
+                self._log.add(
+                    "no_students",
+                    block.first_row,
+                    "warning",
+                    f"Group {name!r} has no students; uploading it empties the group in CERS if it exists.",
+                    "Check the section's enrolments, or leave the group out of the file.",
+                )
+
+    def _file(self, reader: CommonsCsvReader, facts: TextFacts) -> None:
+        head = facts.head
+        for signature, what in _WORKBOOKS.items():
+            if head.startswith(signature):
+                self._log.add("not_csv", 0, "error", f"This is {what}, not a CSV file.", _SAVE_AS_CSV)
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head.count(0) > len(head) // 4 > 0:
+            self._log.add(
+                "utf16",
+                0,
+                "error",
+                "The file is saved as UTF-16 (Excel's “Unicode Text”); CERS reads only UTF-8, so it would not "
+                "find the header.",
+                _SAVE_AS_CSV,
+            )
+        elif facts.bad_offset is not None and not any(head.startswith(signature) for signature in _WORKBOOKS):
+            sample = facts.bad_bytes.decode("cp1252", errors="replace")
+            self._log.add(
+                "not_utf8",
+                0,
+                "error",
+                f"The file is not UTF-8: the bytes at offset {facts.bad_offset:,} (near {sample!r} if read as "
+                "Windows-1252) cannot be read, and CERS would store “�” in their place.",
+                _SAVE_AS_CSV,
+            )
+        if facts.bom:
+            self._log.add(
+                "bom",
+                0,
+                "warning",
+                "The file starts with a UTF-8 byte order mark (BOM). CERS skips it; some other tools read it as "
+                "part of the first column name.",
+                "Nothing is needed for CERS. To remove it, save as plain UTF-8 (without BOM).",
+            )
+        if reader.blank_before_header:
+            self._log.add(
+                "blank_before_header",
+                0,
+                "error",
+                "The file starts with blank lines. CERS's check skips them, but its loader skips only the first "
+                "line and would read the header as a group.",
+                "Delete the blank lines before the header.",
+            )
+        if reader.blank_lines:
+            self._log.add(
+                "blank_lines",
+                reader.first_blank_after or 0,
+                "warning",
+                f"The file has {reader.blank_lines:,} blank line(s), the first after row "
+                f"{reader.first_blank_after or 0:,}. CERS skips them.",
+                "Delete the blank lines.",
+            )
+        self._line_endings(reader)
+        if reader.long_values:
+            self._log.add(
+                "huge_values",
+                0,
+                "error",
+                f"{reader.long_values:,} value(s) are longer than {MAX_FIELD_CHARS:,} characters (a double quote "
+                "opened and never closed?).",
+                "Open the file in a text editor and look for a stray double quote.",
+            )
+
+    def _line_endings(self, reader: CommonsCsvReader) -> None:
+        eols = reader.eols
+        if eols.first is None or eols.first_other is None:
+            return
+        row, other = eols.first_other
+        counts = ", ".join(f"{count:,} {EOL_NAMES[eol]}" for eol, count in eols.counts.items() if count)
+        harmless = eols.first == "\n" and eols.counts["\r"] == 0
+        consequence = (
+            "CERS's loader removes the stray CRs, so this works, but tidy it."
+            if harmless
+            else "CERS's loader splits the whole file by the first one, so rows would be merged or carry "
+            "stray line breaks."
+        )
+        self._log.add(
+            "line_endings",
+            max(row, 0),
+            "warning" if harmless else "error",
+            f"Lines end in different ways ({counts}): the header with {EOL_NAMES[eols.first]}, row {row:,} with "
+            f"{EOL_NAMES[other]}. {consequence}",
+            "Save the file again so that every line ends the same way (CRLF, as the CERS template).",
+        )
+
+    # -- value checks ----------------------------------------------------------------------
+
+    def _columns(self, row: int, count: int) -> None:
+        if count < 6:
+            self._log.add(
+                "short_rows",
+                row,
+                "warning",
+                f"Row has {count} value(s); CERS files have 6 (the loader maps values by position).",
+                "Add the missing commas so that every row has six values, empty ones left empty.",
+            )
+        else:
+            self._log.add(
+                "long_rows",
+                row,
+                "warning",
+                f"Row has {count} values; CERS reads the first six and ignores the rest.",
+                "Remove the extra values (look for commas inside a value that is not in double quotes).",
+            )
+
+    def _school_id(self, row: int, school: str) -> None:
+        if not school.strip() or school in self._known_schools:
+            return
+        bare = school.strip()
+        if bare != school:
+            problem, fix = (
+                "has spaces around it; CERS compares it as written and will not find the school",
+                ("Remove the spaces."),
+            )
+        elif _SCIENTIFIC.fullmatch(bare):
+            problem, fix = "is in scientific notation: a spreadsheet turned the CDS code into a number", _TEXT_COLUMN
+        elif _DIGITS.fullmatch(bare) and len(bare) == 13:
+            problem, fix = (
+                "has 13 digits: a spreadsheet probably dropped the leading zero of the 14-digit CDS code",
+                f"Write it as 0{bare}. {_TEXT_COLUMN}",
+            )
+        elif _DIGITS.fullmatch(bare) and len(bare) == 14:
+            if not bare.endswith("0000000"):
+                return
+            problem, fix = (
+                "ends in 0000000, which is a district code, not a school",
+                "Use the school's own 14-digit CDS code.",
+            )
+        else:
+            problem = "is not a 14-digit CDS code"
+            fix = "Use the school's 14-digit CDS code (county, district, school)."
+        self._log.add("school_id", row, "error", f"School id {school!r} {problem}.", fix)
+
+    def _year(self, row: int, text: str) -> None:
+        year = parse_int(text)
+        if year is None or self._years_given or 2015 <= year <= 2100:
+            return  # a non-number is CERS's own failure
+        self._log.add(
+            "school_year",
+            row,
+            "warning",
+            f"School year {year} looks wrong; CERS wants the year the school year ends.",
+            "Write the end year, e.g. 2025 for 2024-25.",
+        )
+
+    def _subject(self, row: int, subject: str) -> None:
+        if len(self._subjects_seen) < 1_000:
+            self._subjects_seen.add(subject)
+        if subject != subject.strip():
+            self._log.add(
+                "subject_spaces",
+                row,
+                "warning",
+                f"Subject {subject!r} has spaces around it; CERS ignores them.",
+                "Remove the spaces.",
+            )
+
+    def _ssid(self, row: int, ssid: str) -> None:
+        bare = ssid.strip()
+        severity: Severity = "error"
+        damage = "CERS would silently create a new, empty student with this id instead of using the real one."
+        if _SSID.fullmatch(bare):
+            self._log.add(
+                "ssid_spaces",
+                row,
+                "warning",
+                f"SSID {ssid!r} has spaces around it; CERS's loader removes them.",
+                "Remove the spaces.",
+            )
+            return
+        if _DIGITS.fullmatch(bare) and len(bare) == 9:
+            problem, fix = "has 9 digits: a spreadsheet probably dropped its leading zero", f"Write it as 0{bare}."
+            fix = f"{fix} {_TEXT_COLUMN}"
+        elif _SCIENTIFIC.fullmatch(bare) or _DECIMAL.fullmatch(bare):
+            problem, fix = "was turned into a number by a spreadsheet", _TEXT_COLUMN
+        elif _DIGITS.fullmatch(bare):
+            digits = f"{len(bare)} digit{'' if len(bare) == 1 else 's'}"
+            problem, fix = f"has {digits}, not 10", "Check the SSID in CALPADS or the SIS."
+        else:
+            severity = "warning"
+            problem = "is not a California SSID (10 digits)"
+            fix = "Fine for test data only; for real students use the 10-digit SSID from CALPADS."
+            damage = "CERS would create a student with this id."
+        self._log.add("ssid", row, severity, f"SSID {ssid!r} {problem}. {damage}", fix)
+
+    def _login(self, row: int, login: str) -> None:
+        if _EMAIL.fullmatch(login.strip()):
+            self._log.add(
+                "login_spaces",
+                row,
+                "warning",
+                f"Login {login!r} has spaces around it; CERS's loader removes them.",
+                "Remove the spaces.",
+            )
+            return
+        self._log.add(
+            "login",
+            row,
+            "error",
+            f"Login {login!r} is not an e-mail address, so it cannot match anyone's CERS (TOMS) login: nobody would "
+            "get access to the group through this row.",
+            "Use the teacher's e-mail address as it is in TOMS.",
+        )
+
+    def _group_name(self, row: int, name: str) -> None:
+        if len(name) > 255:
+            self._log.add(
+                "group_name_long",
+                row,
+                "error",
+                f"Group name {name[:40]!r}… is over 255 characters long; CERS stores at most 255.",
+                "Shorten the group name (choose fewer fields for it).",
+            )
+        bad = sorted({_CHAR_NAMES[char] for char in _BAD_NAME_CHARS.findall(name)})
+        if bad:
+            self._log.add(
+                "group_name_chars",
+                row,
+                "error",
+                f"Group name {name[:80]!r} holds a {' and a '.join(bad)}: CERS's two CSV readers disagree on these, "
+                "so the stored name may differ or the upload may fail.",
+                "Remove those characters from the group name (or from the fields it is made of).",
+            )
+        if _OUTSIDE_BMP.search(name):
+            self._log.add(
+                "group_name_emoji",
+                row,
+                "error",
+                f"Group name {name[:80]!r} holds an emoji or another character CERS's database cannot store.",
+                "Remove the character from the group name.",
+            )
+        if _CONTROL_CHARS.search(name):
+            self._log.add(
+                "group_name_control",
+                row,
+                "warning",
+                f"Group name {name[:80]!r} holds a tab or another invisible control character.",
+                "Remove it from the group name.",
+            )
+        if name != name.strip(" "):
+            self._log.add(
+                "group_name_spaces",
+                row,
+                "warning",
+                f"Group name {name[:80]!r} starts or ends with a space. CERS's loader removes it; its check does "
+                "not, so the same group written with and without the space counts as two here.",
+                "Remove the spaces.",
+            )
