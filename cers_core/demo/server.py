@@ -11,6 +11,7 @@ could carry filter values, which may be student data.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import signal
@@ -19,7 +20,6 @@ import threading
 import time
 from types import FrameType, TracebackType
 
-import httpx
 import uvicorn
 
 from cers_core.demo.district import DemoDistrict, Scale, generate_district
@@ -128,17 +128,23 @@ class DemoServer:
         return self
 
     def _wait_until_answering(self, deadline: float) -> None:
+        # Plain http.client: an httpx client would build a TLS context (tens of ms) for nothing.
+        host = _client_host(self._host).strip("[]")
         while True:
+            connection = http.client.HTTPConnection(host, self._port, timeout=2.0)
             try:
                 # Unauthenticated, so the answer is a 401: all we want is an answer.
-                httpx.get(f"{self.base_url}/orgs", timeout=2.0)
+                connection.request("GET", f"{self.options.base_path}/orgs")
+                connection.getresponse().read()
                 self.request_log.clear()
                 return
-            except httpx.TransportError:
+            except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("The demo OneRoster server started but does not answer.") from None
                 time.sleep(0.02)
+            finally:
+                connection.close()
 
     def stop(self) -> None:
         """Stop serving (open connections get two seconds to finish); a no-op when stopped."""
