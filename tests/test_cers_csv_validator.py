@@ -88,6 +88,15 @@ def test_the_reference_example_of_two_schools_gives_its_success_message():
             [(0, NOT_CSV)],
             id="a header name twice",
         ),
+        pytest.param(
+            csv(f"A,{A},2025,,,,,", header=HEADER.replace("\r\n", ",,\r\n")),
+            {},
+            [(0, NOT_CSV)],
+            id="two empty header names (trailing commas from a spreadsheet)",
+        ),
+        pytest.param(
+            csv(f"A,{A},2025,,,,", header=HEADER.replace("\r\n", ",\r\n")), {}, [], id="one extra empty column"
+        ),
         pytest.param(csv(f"A,{A},2025,All,1", f"A,{A},2025"), {}, [(0, NOT_CSV)], id="a row too short"),
         pytest.param(
             csv(f"A,{A},2025,All,,", header=HEADER.replace("group_name,", "group_nme,")),
@@ -501,6 +510,22 @@ def test_property_records_are_read_as_commons_csv_reads_them(text, cuts):
     except CsvSyntaxError:
         ours = "error"
     assert ours == commons_csv_records(text)
+
+
+def test_a_large_file_of_odd_records_is_read_as_commons_csv_reads_it():
+    """Thousands of records mixing every case, in random chunks: the fast path, its fallbacks and run lengths."""
+    rng = random.Random(11)
+    values = ["a", "", " b ", '"q"', '"x""y"', '"two\r\nlines"', '"sp" \t', "é,", "c\x0bd"]
+    endings = ["\r\n", "\n", "\r", "\r\n\r\n"]
+    text = "".join(
+        ",".join(rng.choice(values) for _ in range(rng.randrange(1, 8))) + rng.choice(endings) for _ in range(10_000)
+    )
+    expected = commons_csv_records(text)
+    assert isinstance(expected, list) and len(expected) > 7_000
+    cuts = sorted(rng.sample(range(len(text)), 40))
+    pieces = [text[start:end] for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    reader = CommonsCsvReader(pieces)
+    assert [reader.read_header(), *reader.records()] == expected
 
 
 def commons_csv_records(text: str) -> list[list[str]] | str:

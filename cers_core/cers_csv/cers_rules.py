@@ -166,7 +166,11 @@ class CersRules:
         seen: set[str] = set()
         for name, key in zip(names, folded, strict=True):
             if key in seen:
-                self._illegal_argument(f"The header line names {name!r} more than once. {_EXACT_HEADER_FIX}")
+                if is_blank(name):
+                    fix = f"The header line has empty column names (extra commas at its end?). {_EXACT_HEADER_FIX}"
+                else:
+                    fix = f"The header line names {name!r} more than once. {_EXACT_HEADER_FIX}"
+                self._illegal_argument(fix)
                 return
             seen.add(key)
         self._names = names

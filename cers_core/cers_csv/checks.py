@@ -18,7 +18,8 @@ blank lines elsewhere                warning   CERS skips them; tidy
 line endings that differ             error     the loader splits every line by the first ending:
                                                rows would merge or carry stray CRs — except CRLF in
                                                an LF file (the loader strips CR): warning
-row with other than six values       warning   the loader maps columns by position
+header or row with other than six    warning   the loader maps columns by position
+values
 school id: spaces around it          error     CERS compares it as written: school not found
 school id: 13 digits, 1.96E+13, ...  error     not a CDS code, so not a school CERS knows (§8)
 school id ending in 0000000          error     a district code, not a school
@@ -151,10 +152,12 @@ class PreflightChecks:
         self._cross_rows = 0
         self._first_cross = 0
         self._stopped_at: int | None = None
+        self._width = len(CERS_COLUMNS)
 
     # -- rows ------------------------------------------------------------------------------
 
     def header(self, names: list[str]) -> None:
+        self._width = len(names)
         if len(names) > len(CERS_COLUMNS):
             extra = ", ".join(repr(name) for name in names[len(CERS_COLUMNS) : len(CERS_COLUMNS) + 3])
             self._log.add(
@@ -169,7 +172,8 @@ class PreflightChecks:
         """One record, read by position (hot: keep it lean)."""
         self.rows = row
         if len(values) != 6:
-            self._columns(row, len(values))
+            if len(values) != self._width:  # else the header's own finding says it
+                self._columns(row, len(values))
             values = [*values[:6], *([""] * (6 - len(values)))]
         group, school, year, subject, ssid, login = values[:6]
         if (school, group, year) != self._raw_key:
@@ -330,13 +334,22 @@ class PreflightChecks:
         for signature, what in _WORKBOOKS.items():
             if head.startswith(signature):
                 self._log.add("not_csv", 0, "error", f"This is {what}, not a CSV file.", _SAVE_AS_CSV)
-        if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head.count(0) > len(head) // 4 > 0:
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             self._log.add(
                 "utf16",
                 0,
                 "error",
                 "The file is saved as UTF-16 (Excel's “Unicode Text”); CERS reads only UTF-8, so it would not "
                 "find the header.",
+                _SAVE_AS_CSV,
+            )
+        elif head.count(0) > len(head) // 4 > 0:
+            self._log.add(
+                "utf16",
+                0,
+                "error",
+                "The file is full of NUL bytes: it is UTF-16 text without a byte order mark, or not text at all. "
+                "CERS reads only UTF-8.",
                 _SAVE_AS_CSV,
             )
         elif facts.bad_offset is not None and not any(head.startswith(signature) for signature in _WORKBOOKS):
