@@ -247,7 +247,13 @@ class CersRules:
         year_text, subject_text = values[at_year], values[at_subject]
         self._record_number = row
         if self._previous == (school, group, year_text, subject_text):
-            self._count_student(row, values)
+            # Same key fields as the previous, fully checked, row: only the count can change.
+            if len(values) <= self._ssid:
+                self._count_student(row, values)
+                return
+            ssid = values[self._ssid]
+            if ssid and (ssid[0] not in JAVA_WHITESPACE or not is_blank(ssid)):
+                self._students += 1
             return
         self._previous = None
         self._checked(row, values, school, group, year_text, subject_text)

@@ -171,11 +171,12 @@ class PreflightChecks:
     def record(self, row: int, values: list[str]) -> None:
         """One record, read by position (hot: keep it lean)."""
         self.rows = row
-        if len(values) != 6:
+        if len(values) == 6:
+            group, school, year, subject, ssid, login = values
+        else:
             if len(values) != self._width:  # else the header's own finding says it
                 self._columns(row, len(values))
-            values = [*values[:6], *([""] * (6 - len(values)))]
-        group, school, year, subject, ssid, login = values[:6]
+            group, school, year, subject, ssid, login = [*values[:6], *([""] * (6 - len(values)))]
         if (school, group, year) != self._raw_key:
             self._key_changed(row, school, group, year)
         if subject not in self._subjects_seen:
@@ -186,17 +187,18 @@ class PreflightChecks:
             block.ssid_rows += 1
             if len(ssid) != 10 or not ssid.isdigit() or not ssid.isascii():
                 self._ssid(row, ssid)
+            students = block.students
             if login:
                 self._member(block, row, (ssid, login))
                 self._cross_rows += 1
                 self._first_cross = self._first_cross or row
-                if ssid not in block.students and len(block.students) < _SET_LIMIT:
-                    block.students.add(ssid)
-            elif ssid in block.students:
+                if ssid not in students and len(students) < _SET_LIMIT:
+                    students.add(ssid)
+            elif ssid in students:
                 block.repeats += 1
                 block.first_repeat = block.first_repeat or row
-            elif len(block.students) < _SET_LIMIT:
-                block.students.add(ssid)
+            elif len(students) < _SET_LIMIT:
+                students.add(ssid)
         if login:
             block.teachers += 1
             if _EMAIL.fullmatch(login) is None:

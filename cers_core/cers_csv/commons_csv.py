@@ -28,14 +28,15 @@ How it is fast: text is read in 1 MB chunks; runs of complete lines are parsed b
 C ``csv`` module in ``strict`` mode, which agrees with Commons CSV on every input it accepts
 (tested: quotes inside unquoted fields are kept, ``""`` inside quotes, quoted line breaks,
 NUL characters); ``strict`` makes it raise exactly where the two differ (whitespace or text
-after a closing quote, a quote open at the end), and there, and for lines over a chunk or
-fields over Python's field size limit, one record is read by an exact Python port of the
-Commons CSV lexer. After such a record the next run is kept short, growing again as runs
+after a closing quote, a quote open at the end), and there, and for lines longer than a
+run (4M characters) or fields over Python's field size limit, one record is read by an exact
+Python port of the Commons CSV lexer. After such a record the next run is kept short, growing again as runs
 succeed, so a file full of odd records still costs linear time.
 
 Memory: a value longer than :data:`MAX_FIELD_CHARS` (a quote left open in a big file, a
 10 MB line) is kept as its first characters plus a digest of the rest, which compares as
-the full value would; records keep at most :data:`MAX_FIELDS` values.
+the full value would; a record read by the lexer port keeps at most :data:`MAX_FIELDS`
+values (its count of values then reads as "at least").
 """
 
 from __future__ import annotations
@@ -87,7 +88,6 @@ class TextFacts:
     """Byte offset of the first byte that is not UTF-8."""
     bad_bytes: bytes = b""
     """That byte sequence and a few bytes around it."""
-    bytes_read: int = 0
 
 
 def utf8_text(stream: BinaryIO, facts: TextFacts) -> Iterator[str]:
@@ -113,7 +113,6 @@ def utf8_text(stream: BinaryIO, facts: TextFacts) -> Iterator[str]:
             decoder.errors = "replace"
             text = decoder.decode(block, final)
         consumed += len(block)
-        facts.bytes_read = consumed
         if text:
             yield text
         if final:
@@ -193,8 +192,8 @@ class CommonsCsvReader:
 
     Call :meth:`read_header` once, then iterate :meth:`records` (data records, numbered from 1
     by the caller). Facts for the pre-flight checks: :attr:`line_breaks` read so far,
-    :attr:`eols`, :attr:`blank_lines` (with the row they follow), :attr:`blank_before_header`,
-    :attr:`long_values` and :attr:`wide_records`.
+    :attr:`eols`, :attr:`blank_lines` (with the row they follow), :attr:`blank_before_header`
+    and :attr:`long_values`.
     """
 
     def __init__(self, chunks: Iterable[str]) -> None:
@@ -210,7 +209,6 @@ class CommonsCsvReader:
         self.first_blank_after: int | None = None
         self.blank_before_header = False
         self.long_values = 0
-        self.wide_records = 0
 
     def read_header(self) -> list[str] | None:
         """The first record (the header), or None for a file with no record at all."""
@@ -348,7 +346,7 @@ class CommonsCsvReader:
         if char == "":
             return None
         values: list[str] = []
-        wide, more = False, True
+        more = True
         while more:
             char = self._peek()
             if char == "":  # end of file right after a comma: one more empty value
@@ -359,9 +357,6 @@ class CommonsCsvReader:
                 value, more = self._plain_value(row)
             if len(values) < MAX_FIELDS:
                 values.append(value)
-            else:
-                wide = True
-        self.wide_records += wide
         return values
 
     def _plain_value(self, row: int) -> tuple[str, bool]:
