@@ -221,6 +221,9 @@ def test_at_most_100_failure_lines_then_a_count():
     assert lines[99] == "Row: 100 Failure: Record does not contain a school"
     assert lines[100] == "With 50 additional validation failures"
     assert report.cers_failure_count == 150
+    text = report.to_text()
+    assert text.startswith("REJECTED: CERS would not accept this file (150 errors, ")
+    assert "… and 50 more failures from CERS." in text
 
 
 def test_exactly_100_failures_have_no_count_line():

@@ -260,7 +260,7 @@ class PreflightChecks:
                 "cross_product",
                 self._first_cross,
                 "warning",
-                f"{self._cross_rows:,} rows have both a student SSID and a teacher login (cross-product layout); "
+                f"{self._cross_rows:,} row(s) hold both a student SSID and a teacher login (cross-product layout); "
                 "CERS counts each of them toward the 200-student limit.",
                 "Give each teacher a row with an empty student_ssid, and each student a row with an empty "
                 "group_user_login.",

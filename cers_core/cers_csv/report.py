@@ -112,25 +112,28 @@ class ValidationReport:
         return _with_more(self.cers_accepted[:MAX_CERS_LINES], self.cers_accepted_count, "schools")
 
     def to_text(self) -> str:
-        """The report for the command line: the verdict, then errors, then warnings, each with its fix."""
-        errors, warnings = self.errors, self.warnings
-        if errors:
-            verdict = f"REJECTED: CERS would not accept this file ({_count(len(errors), 'error')}"
-        else:
-            verdict = f"ACCEPTED: CERS would accept this file ({_count(len(errors), 'error')}"
-        lines = [f"{verdict}, {_count(len(warnings), 'warning')})."]
-        lines.append(
+        """The report for the command line: the verdict, then errors, then warnings, each with its fix.
+
+        CERS's failures are shown as CERS shows them, the first 100 and how many more.
+        """
+        ours = [finding for finding in self.extra_findings if finding.severity == "error"]
+        shown = [*self.cers_failures[:MAX_CERS_LINES], *([self.cers_crash] if self.cers_crash else [])]
+        errors = self.cers_failure_count + (self.cers_crash is not None) + len(ours)
+        warnings = self.warnings
+        verdict = "REJECTED: CERS would not accept this file" if errors else "ACCEPTED: CERS would accept this file"
+        lines = [
+            f"{verdict} ({_count(errors, 'error')}, {_count(len(warnings), 'warning')}).",
             f"{_count(self.rows, 'row')}, {_count(self.groups, 'group')}, {_count(self.schools, 'school')}; "
-            f"at most {self.max_students_per_group} students in a group."
-        )
-        for title, findings in (("Errors", errors), ("Warnings", warnings)):
-            if findings:
-                lines.append("")
-                lines.append(f"{title}:")
-                lines.extend(_describe(finding) for finding in findings)
-        lines.append("")
-        lines.append("What CERS would answer:")
-        lines.extend(f"  {line}" for line in self.cers_message().split("\n"))
+            f"at most {self.max_students_per_group} students in a group.",
+        ]
+        if errors:
+            lines += ["", "Errors:", *(_describe(finding) for finding in shown)]
+            if self.cers_failure_count > MAX_CERS_LINES:
+                lines.append(f"  … and {self.cers_failure_count - MAX_CERS_LINES:,} more failures from CERS.")
+            lines += [_describe(finding) for finding in ours]
+        if warnings:
+            lines += ["", "Warnings:", *(_describe(finding) for finding in warnings)]
+        lines += ["", "What CERS would answer:", *(f"  {line}" for line in self.cers_message().split("\n"))]
         return "\n".join(lines)
 
 
