@@ -81,8 +81,9 @@ def test_group_summary_counts_teachers_and_students():
 def test_cds_mapping_brings_a_school_without_cds_into_the_file():
     options = GroupOptions(cds_map={"sch-nocds": "01612590199999"})
     result = build_section_groups(load_roster("lincoln_high"), options, as_of=AS_OF)
-    assert ("Annex Reading", "01612590199999", 2027, "All", "6000000006", "") in file_rows(result)
+    assert ("English 9 Honors", "01612590199999", 2027, "All", "6000000006", "") in file_rows(result)
     assert codes(result, "error") == []
+    assert ("no_teacher", "cls-annex") in codes(result, "warning")
 
 
 @pytest.mark.parametrize(
