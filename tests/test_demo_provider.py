@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import json
+import signal
 import ssl
 import subprocess
 import sys
@@ -671,7 +673,17 @@ def test_servers_run_side_by_side_and_restart(demo_district: DemoDistrict) -> No
         _ = first.base_url
 
 
-def test_serve_prints_the_connection_then_stops_on_sigterm() -> None:
+def test_a_provider_failure_is_a_500_imsx_body(demo_district: DemoDistrict) -> None:
+    broken = dataclasses.replace(demo_district, users=demo_district.users.drop("email"))
+    with DemoServer(broken) as server:
+        token = get_token(server)
+        response = get(f"{server.base_url}/users", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    assert minor(response) == "internal_server_error"
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_the_connection_then_stops_on_a_signal(stop_signal: signal.Signals) -> None:
     script = "from cers_core.demo import serve; serve(port=0)"
     process = subprocess.Popen(
         [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -688,7 +700,7 @@ def test_serve_prints_the_connection_then_stops_on_sigterm() -> None:
         ).json()["access_token"]
         schools = get(f"{connection['base_url']}/schools", headers={"Authorization": f"Bearer {token}"})
         assert schools.headers["x-total-count"] == "3"
-        process.terminate()
+        process.send_signal(stop_signal)  # SIGINT is Ctrl-C
         _, errors = process.communicate(timeout=20)
     finally:
         process.kill()

@@ -634,7 +634,7 @@ class _Provider:
         self.app = Starlette(
             routes=self._routes(),
             middleware=[Middleware(_RequestGate, log=log)],
-            exception_handlers={HTTPException: self._http_error},
+            exception_handlers={HTTPException: self._http_error, Exception: self._server_error},
         )
         self.app.state.district = district
         self.app.state.options = options
@@ -697,6 +697,10 @@ class _Provider:
         assert isinstance(exc, HTTPException)
         minor = _MINOR_BY_STATUS.get(exc.status_code, "invaliddata")
         return _imsx(exc.status_code, minor, str(exc.detail), dict(exc.headers or {}))
+
+    async def _server_error(self, request: Request, exc: Exception) -> Response:
+        """A bug answers like a OneRoster server would; the exception still reaches uvicorn's log."""
+        return _imsx(500, "internal_server_error", "The demo provider failed to answer this request.")
 
     # -- OAuth 2 ----------------------------------------------------------------------------
 
