@@ -25,7 +25,7 @@ from datetime import date
 import polars as pl
 
 from cers_core.group_names import casefold, clean_value, finish_name, join_values, with_suffix
-from cers_core.identifiers import cds_code, ssid_source, student_ssid, teacher_login
+from cers_core.identifiers import cds_code, has_typed_ssid, ssid_source, student_ssid, teacher_login
 from cers_core.problems import Problems
 from cers_core.roster import Roster
 from cers_core.settings import ClassTypes, GroupNameField, GroupOptions
@@ -153,6 +153,7 @@ def _members(
         login=teacher_login(pl.col("email"), pl.col("username")),
         ssid=student_ssid(options.ssid_types),
         ssid_raw=ssid_source(options.ssid_types),
+        ssid_typed=has_typed_ssid(options.ssid_types),
         known=pl.lit(True),
     )
     joined = enrollments.join(users, on="user_id", how="left")
@@ -181,20 +182,17 @@ def _members(
     students = joined.filter(pl.col("role") == "student")
     no_ssid = students.filter(pl.col("ssid").is_null())
     problems.add(
-        no_ssid.filter(pl.col("ssid_raw").is_null() | (pl.col("ssid_raw") == "")),
+        no_ssid.filter(~pl.col("ssid_typed")),
         "warning",
         "student_without_ssid",
-        "Student left out: no SSID on record (CERS needs the 10-digit state student ID).",
+        f"Student left out: no SSID on record (no userIds entry of type {', '.join(options.ssid_types)}, "
+        "and the identifier is not a 10-digit SSID). CERS needs the state student ID.",
     )
     problems.add(
-        no_ssid.filter(pl.col("ssid_raw").is_not_null() & (pl.col("ssid_raw") != "")),
+        no_ssid.filter(pl.col("ssid_typed")),
         "warning",
         "student_invalid_ssid",
-        pl.format(
-            "Student left out: the SSID on record has {} characters and is not 10 digits "
-            "(a spreadsheet may have dropped a leading zero).",
-            pl.col("ssid_raw").str.len_chars(),
-        ),
+        _invalid_ssid_message(pl.col("ssid_raw").fill_null("")),
     )
     teachers = joined.filter(pl.col("role") == "teacher")
     if options.primary_teachers_only:
@@ -212,6 +210,18 @@ def _members(
             students.filter(pl.col("ssid").is_not_null()).select(*keep, key="ssid"),
             teachers.filter(pl.col("login").is_not_null()).select(*keep, key="login"),
         ]
+    )
+
+
+def _invalid_ssid_message(raw: pl.Expr) -> pl.Expr:
+    """Why an SSID-typed value is not an SSID, with the likely cause; the value itself is not shown."""
+    prefix = "Student left out: the SSID on record "
+    return (
+        pl.when(raw == "")
+        .then(pl.lit(prefix + "is empty."))
+        .when(raw.str.contains(r"^\d{9}$"))
+        .then(pl.lit(prefix + "has 9 digits, not 10: a spreadsheet program may have dropped a leading zero."))
+        .otherwise(pl.format(prefix + "has {} characters and is not 10 digits.", raw.str.len_chars()))
     )
 
 

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = ["EMAIL_PATTERN", "SSID_PATTERN", "cds_code", "ssid_source", "student_ssid", "teacher_login"]
+__all__ = [
+    "EMAIL_PATTERN",
+    "SSID_PATTERN",
+    "cds_code",
+    "has_typed_ssid",
+    "ssid_source",
+    "student_ssid",
+    "teacher_login",
+]
 
 CDS_REGEX = r"^\d{14}$"
 SSID_PATTERN = r"^\d{10}$"
@@ -37,6 +45,11 @@ def _first_typed_index(types: Sequence[str]) -> pl.Expr:
     wanted = [t.lower() for t in types]
     matches = pl.col("id_types").list.eval(pl.element().str.strip_chars().str.to_lowercase().is_in(wanted))
     return pl.when(matches.list.any()).then(matches.list.arg_max()).otherwise(None)
+
+
+def has_typed_ssid(types: Sequence[str]) -> pl.Expr:
+    """Whether the user's ``userIds`` hold an entry of one of the SSID types."""
+    return _first_typed_index(types).is_not_null()
 
 
 def ssid_source(types: Sequence[str]) -> pl.Expr:

@@ -65,7 +65,7 @@ def test_every_left_out_person_and_section_is_reported_with_the_reason():
     assert result.problems["severity"].to_list()[0] == "error"
     ssid = result.problems.filter(pl.col("code") == "student_invalid_ssid").row(0, named=True)
     assert (ssid["person"], ssid["local_id"]) == ("Cy Diaz", "100003")
-    assert "9 characters" in ssid["message"]
+    assert "9 digits, not 10" in ssid["message"]
 
 
 def test_group_summary_counts_teachers_and_students():
