@@ -483,9 +483,11 @@ def test_fields_select_properties(demo_server: DemoServer) -> None:
         listed = client.get("classes", params={"fields": "sourcedId,title,periods", "limit": 400}).json()["classes"]
         single = client.get("users/tch-000001", params={"fields": "givenName,email"}).json()["user"]
         repeated = client.get("orgs", params=[("fields", "sourcedId"), ("fields", "identifier")]).json()["orgs"]
+        never_present = client.get("courses/crs-000001", params={"fields": "metadata,resources"}).json()
     assert {tuple(c) for c in listed} == {("sourcedId", "title", "periods"), ("sourcedId", "title")}  # homerooms: none
     assert set(single) == {"givenName", "email"}
     assert [set(o) for o in repeated] == [{"sourcedId", "identifier"}] * 4
+    assert never_present == {"course": {}}
 
 
 @pytest.mark.parametrize("fields", ["sourcedId,nickname", "role", ","])

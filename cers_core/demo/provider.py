@@ -13,7 +13,7 @@ fields.
 
 Records are served from the district's polars frames: a query (nested route, filter,
 sort) becomes row indices, computed once and cached for the pages that follow, and only
-the rows of the page asked for become Python dicts.
+the rows of the page asked for are encoded to JSON (by polars, not as Python dicts).
 
 Example::
 
@@ -101,7 +101,8 @@ class ProviderOptions(BaseModel):
     dotted_filters: bool = True
     """Allow filters on dotted paths such as ``school.sourcedId``."""
 
-    # Quirks of real servers; each makes responses deviate from the 1.2 OpenAPI file.
+    # Quirks of real servers. The first four break the 1.2 OpenAPI file; ext: values are
+    # legal 1.2 but surprise clients that expect the listed vocabulary only.
     json_booleans: bool = False
     """``enabledUser`` and ``primary`` as JSON true/false (1.1 style) instead of "true"/"false"."""
     legacy_user_role: bool = False
@@ -442,6 +443,8 @@ class _Records:
         record = {
             name: expression for name, expression in self._fields(frame).items() if fields is None or name in fields
         }
+        if not record:  # e.g. fields=metadata: a valid property that these records never have
+            return ",".join(["{}"] * page.height)
         # identifier is the one field a quirk sends as an explicit null.
         omitted = [name for name in record if not (name == "identifier" and self.options.null_identifiers)]
         text = pl.struct(**record).struct.json_encode()
