@@ -177,18 +177,21 @@ class _RequestGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        recorded = False
 
         async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
+            nonlocal recorded
+            # Noted before the response leaves: a client that has its answer sees it counted.
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                self.log.record(scope["path"], message["status"])
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            self.log.record(scope["path"], status)
+            if not recorded:
+                self.log.record(scope["path"], 500)
 
 
 # ---------------------------------------------------------------------------------------
