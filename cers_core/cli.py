@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from pydantic import ValidationError
 
@@ -63,6 +63,13 @@ class UsageError(Exception):
     """A command-line mistake: reported in one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become ``UsageError`` so that they are reported like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
 def _comma_list(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -95,7 +102,7 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m cers_core",
         description="Turn OneRoster 1.2 class rosters into CERS section-group files.",
     )
@@ -316,10 +323,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        args = _parser().parse_args(argv)
-    except SystemExit as stop:  # argparse has already printed the usage message
-        return EXIT_USAGE if stop.code else EXIT_OK
-    try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as stop:  # --help: argparse has printed it
+            return EXIT_USAGE if stop.code else EXIT_OK
         if args.command == "schools":
             return _cmd_schools(args, out)
         if args.command == "export":

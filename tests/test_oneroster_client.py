@@ -8,7 +8,15 @@ import httpx
 import pytest
 import respx
 
-from cers_core.errors import AuthenticationFailed, BadResponse, NotFound, PermissionDenied, RateLimited, ServerError
+from cers_core.errors import (
+    AuthenticationFailed,
+    BadResponse,
+    NotFound,
+    PermissionDenied,
+    ProviderUnreachable,
+    RateLimited,
+    ServerError,
+)
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster
 from cers_core.oneroster.retry import RetryPolicy, parse_retry_after
@@ -232,12 +240,21 @@ def test_transient_failures_are_retried_then_succeed():
             httpx.Response(503, text="<html><body>Service Unavailable</body></html>"),
             httpx.Response(429, headers={"Retry-After": "0"}),
             httpx.Response(200, content=b'{"users": [{"sourcedId": "a"'),  # cut off
-            httpx.ConnectError("connection reset"),
+            httpx.ReadError("connection reset by peer"),
             httpx.Response(200, json={"users": users("a")}, headers={"X-Total-Count": "1"}),
         ]
     )
     records, _client = run(collect("/users", retry=RetryPolicy(max_attempts=6, base_delay=0, max_total_wait=1)))
     assert [r["sourcedId"] for r in records] == ["a"]
+
+
+@respx.mock
+def test_a_refused_connection_is_given_up_after_three_quick_tries():
+    respx.post(TOKEN).mock(return_value=token_ok())
+    api = respx.get(f"{BASE}/users").mock(side_effect=httpx.ConnectError("connection refused"))
+    with pytest.raises(ProviderUnreachable, match="Could not connect"):
+        run(collect("/users", retry=RetryPolicy(base_delay=0, max_total_wait=60)))
+    assert len(api.calls) == 3
 
 
 @respx.mock

@@ -39,6 +39,8 @@ __all__ = ["FetchProgress", "OneRosterClient"]
 
 _LINK_NEXT = re.compile(r"<?\s*([^<>;,\s]+)\s*>?\s*;[^,]*rel\s*=\s*\"?next\"?", re.IGNORECASE)
 _STALE_PAGES_LIMIT = 3
+# A refused connection or an unknown host: a few quick tries, since it is rarely a busy server.
+_CONNECT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,8 @@ class OneRosterClient:
                         endpoint=endpoint_of(error.request) if _has_request(error) else url,
                         server_message=type(error).__name__,
                         hint="Check the Base URL and Token URL, and that this computer can reach the SIS.",
-                    )
+                    ),
+                    max_attempts=_CONNECT_ATTEMPTS if isinstance(error, httpx.ConnectError) else None,
                 ) from None
 
     async def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, httpx.Response]:
@@ -195,7 +198,8 @@ class OneRosterClient:
                     ) from None
             except TransientFailure as failure:
                 delay = self._retry.delay(attempt, failure.retry_after, self._rng)
-                if attempt >= self._retry.max_attempts or waited + delay > self._retry.max_total_wait:
+                attempts = min(self._retry.max_attempts, failure.max_attempts or self._retry.max_attempts)
+                if attempt >= attempts or waited + delay > self._retry.max_total_wait:
                     raise failure.final from None
                 waited += delay
                 await asyncio.sleep(delay)

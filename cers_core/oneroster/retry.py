@@ -22,12 +22,20 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class TransientFailure(Exception):
-    """A failure worth retrying; ``final`` is the error to raise if the retries run out."""
+    """A failure worth retrying; ``final`` is the error to raise if the retries run out.
 
-    def __init__(self, final: OneRosterError, *, retry_after: float | None = None) -> None:
+    ``max_attempts`` caps the tries below the policy's for failures that rarely clear by
+    waiting: a refused connection or an unknown host is far more often a wrong URL than a
+    busy server, and the person at the form should hear so in seconds, not minutes.
+    """
+
+    def __init__(
+        self, final: OneRosterError, *, retry_after: float | None = None, max_attempts: int | None = None
+    ) -> None:
         super().__init__(str(final))
         self.final = final
         self.retry_after = retry_after
+        self.max_attempts = max_attempts
 
 
 @dataclass(frozen=True, slots=True)
