@@ -88,6 +88,7 @@ __all__ = [
     "load_section_groups",
     "log_download",
     "page_of",
+    "problem_report",
     "progress_summary",
     "rejection_reasons",
     "save_form",
@@ -204,7 +205,6 @@ def setup(page_title: str) -> AppContext:
     demo = _demo_provider() if os.environ.get(DEMO_ENV, "on").strip().lower() not in {"off", "0", "false"} else None
     if demo is not None:
         _follow_demo_port(store, demo)
-    st.session_state.setdefault("cers_data", _SessionData())
     st.session_state.setdefault(_ERRORS_KEY, {})
     with st.sidebar:
         # Our own links: file-based pages would otherwise list the home page as "app".
@@ -442,8 +442,9 @@ def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]
 
 
 def _session_data() -> _SessionData:
-    data = st.session_state.setdefault("cers_data", _SessionData())
-    assert isinstance(data, _SessionData)
+    data = st.session_state.get("cers_data")
+    if not isinstance(data, _SessionData):  # a new session, or this module was reloaded after an edit
+        data = st.session_state["cers_data"] = _SessionData()
     return data
 
 
@@ -552,18 +553,42 @@ def export_summary(export: GroupExport) -> dict[str, int]:
 
 def group_summary(export: GroupExport) -> pl.DataFrame:
     """Per group: name, subject, teachers, students (and the school, for a district file)."""
-    columns = ["group_name", "subject_code", "teachers", "students"]
+    columns = {"group_name": "Group", "subject_code": "Subject", "teachers": "Teachers", "students": "Students"}
     if export.groups["school_name"].n_unique() > 1:
-        columns.insert(0, "school_name")
-    return export.groups.select(columns)
+        columns = {"school_name": "School", **columns}
+    return export.groups.select(pl.col(name).alias(label) for name, label in columns.items())
+
+
+def problem_report(export: GroupExport) -> pl.DataFrame:
+    """The problem report with what to read first on the left: severity, the problem, who and where."""
+    columns = {
+        "severity": "Severity",
+        "message": "Problem",
+        "group_name": "Group",
+        "person": "Person",
+        "local_id": "Local ID",
+        "school": "School",
+        "section": "Section",
+        "code": "Code",
+        "class_id": "Section sourcedId",
+        "user_id": "User sourcedId",
+    }
+    return export.problems.select(pl.col(name).alias(label) for name, label in columns.items())
 
 
 def rejection_reasons(export: GroupExport, *, limit: int = 5) -> str:
-    """Why CERS would reject a file, in a few lines: the first errors of the report and the validator."""
-    errors = export.problems.filter(pl.col("severity") == "error")["message"].to_list()
-    errors += [f"{finding.message} {finding.fix}" for finding in export.validation.errors]
-    shown = [f"- {message}" for message in dict.fromkeys(errors)][:limit]
-    more = len(errors) - len(shown)
+    """Why CERS would reject a file, as a short Markdown list.
+
+    The report's errors say it in the roster's terms (which group, what to do); the
+    validator's findings are the fallback when the report has none.
+    """
+    errors = export.problems.filter(pl.col("severity") == "error")
+    reasons = [
+        f"{group}: {message}" if group else message
+        for group, message in errors.select("group_name", "message").iter_rows()
+    ] or [f"{finding.message} {finding.fix}" for finding in export.validation.errors]
+    shown = [f"- {reason}" for reason in dict.fromkeys(reasons)][:limit]
+    more = len(reasons) - len(shown)
     return "\n".join(shown + ([f"- … and {more:,} more in the problem report."] if more > 0 else []))
 
 

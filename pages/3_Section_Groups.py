@@ -66,7 +66,7 @@ def _show(export: GroupExport, label: str, key: str) -> None:
         _paged(app_support.group_summary(export), f"{key}_groups_page", "Groups")
     with problems:
         st.caption("Errors first: they make CERS reject the file. Warnings and notes explain who is left out and why.")
-        _paged(export.problems, f"{key}_problems_page", "Problems")
+        _paged(app_support.problem_report(export), f"{key}_problems_page", "Problems")
     if not export.accepted:
         st.error(
             "CERS would reject this file, so it cannot be downloaded yet:  \n" + app_support.rejection_reasons(export),
