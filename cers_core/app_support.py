@@ -17,6 +17,7 @@ What is cached where, and why:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import polars as pl
 import streamlit as st
@@ -82,6 +84,7 @@ __all__ = [
     "form_settings",
     "group_options_from_form",
     "group_summary",
+    "guarded",
     "is_demo",
     "load_form",
     "load_schools",
@@ -94,6 +97,7 @@ __all__ = [
     "save_form",
     "setup",
     "test_connection",
+    "token_host_note",
 ]
 
 DATA_DIR_ENV = "CERS_DATA_DIR"
@@ -139,6 +143,7 @@ _PAGES = (
 _OPTION_FIELDS = frozenset(GroupOptions.model_fields)
 _SETTINGS_FIELDS = ("client_id", "base_url", "token_url", "scope", "page_size", "max_concurrency")
 _ERRORS_KEY = "conn_errors"
+_PROBLEM_KEY = "cers_problem"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +211,32 @@ def setup(page_title: str) -> AppContext:
     if demo is not None:
         _follow_demo_port(store, demo)
     st.session_state.setdefault(_ERRORS_KEY, {})
+    problem = st.session_state.pop(_PROBLEM_KEY, None)
+    if problem:
+        st.error(problem, icon=":material/error:")
     with st.sidebar:
         # Our own links: file-based pages would otherwise list the home page as "app".
         for page, label, icon in _PAGES:
             st.page_link(page, label=label, icon=icon)
     return AppContext(store=store, key_source=keys.source, demo=demo)
+
+
+def guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback whose ``CersError`` becomes a message at the top of the page.
+
+    Callbacks run before the page is drawn; an error there (a connection deleted in another
+    window, a data file busy for too long) would otherwise end the run with Streamlit's
+    generic error instead of saying what happened.
+    """
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            callback(*args, **kwargs)
+        except CersError as error:
+            st.session_state[_PROBLEM_KEY] = str(error)
+
+    return run
 
 
 def _secret_from_streamlit() -> str | None:
@@ -360,6 +386,16 @@ def _public_from_form() -> dict[str, Any]:
     return {name: _form(name) for name in _SETTINGS_FIELDS}
 
 
+def token_host_note() -> str | None:
+    """A note when the form's Token URL is on another host than its Base URL: allowed, but worth a look."""
+    base, token = (urlsplit(str(_form(name) or "").strip()).hostname for name in ("base_url", "token_url"))
+    if base and token and base != token:
+        return (
+            f"The Token URL is on {token}, not on the Base URL's host {base}. That is allowed; check it is your SIS's."
+        )
+    return None
+
+
 def form_settings(ctx: AppContext, connection_id: int | None) -> OneRosterSettings:
     """The form's connection settings; a blank secret when editing means the saved one.
 
@@ -399,7 +435,11 @@ def test_connection(ctx: AppContext, connection_id: int | None) -> int:
     from the district's own data. Raises ``ConnectionInvalid`` for fields to fix, and a
     ``OneRosterError`` (its message is for the analyst) when the provider says no.
     """
-    settings = form_settings(ctx, connection_id)
+    try:
+        settings = form_settings(ctx, connection_id)
+    except ConnectionInvalid as invalid:
+        st.session_state[_ERRORS_KEY] = invalid.field_errors
+        raise
     st.session_state[_ERRORS_KEY] = {}
     schools = list_schools(settings, context=ExportContext(retry=_QUICK_CHECK))
     with_cds = schools.filter(pl.col("cds").is_not_null())
@@ -428,7 +468,7 @@ def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]
     options = group_options_from_form()
     try:
         fingerprint = form_settings(ctx, connection_id).fingerprint()
-    except ConnectionInvalid:
+    except CersError:  # fields still being typed, or the connection is gone: the sample will do
         fingerprint = ""
     roster = _session_data().example_rosters.get(fingerprint)
     if roster is not None:

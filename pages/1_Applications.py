@@ -25,11 +25,13 @@ def _close_browser() -> None:
     st.session_state.apps_just_added = None
 
 
+@app_support.guarded
 def _add(app_id: str) -> None:
     ctx.store.add_application(app_id)
     st.session_state.apps_just_added = app_id
 
 
+@app_support.guarded
 def _remove(app_id: str) -> None:
     ctx.store.remove_application(app_id)
     st.session_state.apps_confirm_remove = None

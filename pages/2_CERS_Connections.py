@@ -20,6 +20,7 @@ st.title("CERS Connections")
 st.caption("How this tool reaches your SIS's OneRoster 1.2 API, and how it names the groups it sends to CERS.")
 
 
+@app_support.guarded
 def _start_editing(connection_id: int | str) -> None:
     saved = None if connection_id == NEW else ctx.store.connection(int(connection_id))
     app_support.load_form(saved)
@@ -38,6 +39,7 @@ def _editing_id() -> int | None:
     return None if editing in (None, NEW) else int(editing)
 
 
+@app_support.guarded
 def _save() -> None:
     saved = app_support.save_form(ctx, _editing_id())
     if saved is not None:
@@ -49,18 +51,19 @@ def _test() -> None:
     try:
         count = app_support.test_connection(ctx, _editing_id())
         st.session_state.conns_test_result = ("success", f"Connected: the provider lists {count} schools.")
-    except ConnectionInvalid as invalid:
-        st.session_state.conn_errors = invalid.field_errors
-        st.session_state.conns_test_result = ("error", "Fix the fields marked below, then test again.")
+    except ConnectionInvalid:
+        st.session_state.conns_test_result = ("error", "Fix the fields marked above, then test again.")
     except CersError as error:
         st.session_state.conns_test_result = ("error", str(error))
 
 
+@app_support.guarded
 def _try_demo() -> None:
     saved = app_support.create_demo_connection(ctx)
     st.session_state.conns_notice = f"“{saved.name}” is ready: open Section Groups to preview its schools."
 
 
+@app_support.guarded
 def _delete(connection_id: int) -> None:
     ctx.store.delete_connection(connection_id)
     st.session_state.conns_confirm_delete = None
@@ -104,6 +107,10 @@ def _field_error(name: str) -> None:
         st.error(message, icon=":material/error:")
 
 
+connections = ctx.store.connections()
+if _editing_id() is not None and _editing_id() not in {saved.id for saved in connections}:
+    _stop_editing()  # deleted in another window; the message above says so
+
 if st.session_state.conns_editing is not None:
     editing_id = _editing_id()
     with st.container(border=True, key="edit_panel"):
@@ -130,6 +137,9 @@ if st.session_state.conns_editing is not None:
         _field_error("base_url")
         st.text_input("Token URL", key="conn_token_url", placeholder="https://sis.example.org/oauth2/token")
         _field_error("token_url")
+        note = app_support.token_host_note()
+        if note:
+            st.info(note, icon=":material/info:")
 
         st.markdown("**Include in Group Name**")
         st.multiselect(
@@ -199,7 +209,6 @@ if st.session_state.conns_editing is not None:
         if result:
             (st.success if result[0] == "success" else st.error)(result[1])
 
-connections = ctx.store.connections()
 if not connections and st.session_state.conns_editing is None:
     st.info("No CERS connection yet. Click **Add CERS Connection**, or try the demo district.")
 for saved in connections:

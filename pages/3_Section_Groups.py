@@ -81,7 +81,7 @@ def _show(export: GroupExport, label: str, key: str) -> None:
         type="primary",
         icon=":material/download:",
         disabled=not export.accepted,
-        on_click=app_support.log_download,
+        on_click=app_support.guarded(app_support.log_download),
         args=(ctx, saved, label, export),
     )
 

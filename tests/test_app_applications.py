@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from streamlit.testing.v1 import AppTest
 
+from cers_core import GroupOptions
 from cers_core.applications import CATALOGUE, UnknownApplication, browse, get_application
 from cers_core.store import Store, resolve_secret_keys
 
@@ -115,3 +116,32 @@ def test_remove_asks_first(data_dir: Path) -> None:
     at.button(key="confirm_remove_CERS_int").click().run()
     assert not at.exception
     assert added(data_dir) == []
+
+
+def test_the_key_can_come_from_streamlit_secrets(data_dir: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.secrets["cers"] = {"secret_key": Fernet.generate_key().decode()}
+    at.run()
+    assert not at.exception
+    assert not at.warning
+    assert not (data_dir / "secret.key").exists()
+
+
+def test_two_keys_rotate_the_saved_secrets_to_the_first(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    store = Store.open(data_dir, keys=[old])
+    store.save_connection(
+        name="District SIS",
+        settings={
+            "base_url": "https://sis.example.org/api",
+            "token_url": "https://sis.example.org/t",
+            "client_id": "a",
+        },
+        client_secret="s3cret",
+        options=GroupOptions(),
+    )
+    monkeypatch.setenv("CERS_SECRET_KEY", f"{new},{old}")
+    assert not open_page().exception
+    only_new = Store.open(data_dir, keys=[new])
+    [saved] = only_new.connections()
+    assert only_new.settings(saved).client_secret.get_secret_value() == "s3cret"

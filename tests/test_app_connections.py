@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,10 @@ def test_add_test_and_save_a_connection(data_dir: Path, demo_server: DemoServer)
         ("conn_separator", ",", "separator may not hold"),
         ("conn_cds_map", "school-1 = 123", "not a school CDS code"),
         ("conn_cds_map", "just words", "Line 1"),
+        ("conn_client_id", "x" * 501, "at most 500"),
+        ("conn_client_id", "abc\tdef", "control characters"),
+        ("conn_base_url", "https://sis.example.org/" + "a" * 2000, "too long"),
+        ("conn_ssid_types", " , ", "at least one userIds type"),
     ],
 )
 def test_save_says_what_is_wrong_beside_the_field(
@@ -180,3 +185,44 @@ def test_try_the_demo_district(data_dir: Path) -> None:
     assert any("Demo credentials" in i.value for i in at.info)
     at.button(key="try_demo").click().run()
     assert len(stored(data_dir).connections()) == 1
+
+
+def test_a_token_url_on_another_host_is_shown(data_dir: Path, demo_server: DemoServer) -> None:
+    at = fill(start_new(open_page()), demo_server)
+    assert not any("Token URL is on" in i.value for i in at.info)
+    at.text_input(key="conn_token_url").input("https://login.example.com/oauth2/token").run()
+    assert any("Token URL is on login.example.com" in i.value for i in at.info)
+
+
+def test_editing_a_connection_deleted_in_another_window(data_dir: Path, demo_server: DemoServer) -> None:
+    at = fill(start_new(open_page()), demo_server)
+    at.button(key="save_connection").click().run()
+    [saved] = stored(data_dir).connections()
+    at.button(key=f"edit_{saved.id}").click().run()
+    stored(data_dir).delete_connection(saved.id)
+    at.button(key="save_connection").click().run()
+    assert not at.exception
+    assert any("no longer exists" in e.value for e in at.error)
+
+
+def _rendered(node: object) -> Iterator[bytes]:
+    """Every element the app sent to the browser, as the bytes of its message."""
+    proto = getattr(node, "proto", None)
+    if proto is not None:
+        yield proto.SerializeToString()
+    for child in getattr(node, "children", {}).values():
+        yield from _rendered(child)
+
+
+def test_the_secret_never_reaches_the_browser(data_dir: Path, demo_server: DemoServer) -> None:
+    secret = demo_server.client_secret.encode()
+    at = fill(start_new(open_page()), demo_server)
+    at.button(key="test_connection").click().run()
+    at.button(key="save_connection").click().run()
+    [saved] = stored(data_dir).connections()
+    at.button(key=f"edit_{saved.id}").click().run()
+    seen = [b"".join(_rendered(at._tree))]
+    for page in ("app.py", "pages/1_Applications.py", "pages/3_Section_Groups.py"):
+        seen.append(b"".join(_rendered(at.switch_page(page).run()._tree)))
+    assert all(demo_server.client_id.encode() in page for page in seen[:1])  # sanity: the form was read
+    assert not any(secret in page for page in seen)

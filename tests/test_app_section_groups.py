@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cers_core import GroupOptions, OneRosterSettings, export_section_groups, list_schools
+from cers_core import FetchProgress, GroupOptions, OneRosterSettings, app_support, export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.settings import GroupNameField
 from cers_core.store import Store, resolve_secret_keys
@@ -214,3 +214,21 @@ def test_a_provider_that_does_not_answer(data_dir: Path, demo_server: DemoServer
     at = open_section_groups()
     assert not at.exception
     assert len(at.error) == 1
+
+
+@pytest.mark.parametrize(
+    ("collections", "fraction", "text"),
+    [
+        ([], 0.0, "Getting a token"),
+        ([FetchProgress("classes", 2, 500, 1000)], 0.5, "classes: 500 of 1,000 records, 2 pages"),
+        (
+            [FetchProgress("classes", 1, 1000, 1000), FetchProgress("users", 3, 3000, None)],
+            1.0,
+            "users: 3,000 records, 3 pages",
+        ),
+    ],
+)
+def test_progress_reads_as_pages_and_records(collections: list[FetchProgress], fraction: float, text: str) -> None:
+    done, line = app_support.progress_summary(collections)
+    assert done == fraction
+    assert text in line
