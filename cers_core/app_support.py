@@ -293,7 +293,7 @@ def create_demo_connection(ctx: AppContext) -> SavedConnection:
         raise CersError("The demo district is turned off in this deployment.")
     ctx.store.add_application(CERS_APP_ID)
     for saved in ctx.store.connections():
-        if saved.name == DEMO_CONNECTION_NAME:
+        if _is_demo(saved, ctx.demo):
             return saved
     return ctx.store.save_connection(
         name=DEMO_CONNECTION_NAME,
@@ -444,8 +444,12 @@ def test_connection(ctx: AppContext, connection_id: int | None) -> int:
     schools = list_schools(settings, context=ExportContext(retry=_QUICK_CHECK))
     with_cds = schools.filter(pl.col("cds").is_not_null())
     if with_cds.height:
-        roster = fetch_school_roster(settings, with_cds["sourced_id"][0])
-        _session_data().example_rosters[settings.fingerprint()] = roster
+        try:
+            roster = fetch_school_roster(settings, with_cds["sourced_id"][0])
+        except CersError:
+            pass  # the connection works; the example just stays on the sample section
+        else:
+            _session_data().example_rosters[settings.fingerprint()] = roster
     return schools.height
 
 
@@ -492,12 +496,12 @@ def _options_hash(options: GroupOptions) -> str:
     return hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _export_context(settings: OneRosterSettings, connection_id: int, progress: LoadProgress | None) -> ExportContext:
+def _export_context(settings: OneRosterSettings, connection_id: int, progress: LoadProgress) -> ExportContext:
     """Progress reporting, and what this session learnt about how the provider reads a school."""
     capabilities = _session_data().capabilities.setdefault(
         (connection_id, settings.fingerprint()), ProviderCapabilities()
     )
-    return ExportContext(on_progress=progress.record if progress else None, capabilities=capabilities)
+    return ExportContext(on_progress=progress.record, capabilities=capabilities)
 
 
 def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
@@ -582,11 +586,15 @@ def progress_summary(collections: list[FetchProgress]) -> tuple[float, str]:
 
 def export_summary(export: GroupExport) -> dict[str, int]:
     """The four numbers shown above a preview."""
-    rows = export.rows
+
+    def distinct(column: str) -> int:  # the file writes "" where a row has no such member
+        values = export.rows[column]
+        return values.filter(values.is_not_null() & (values != "")).n_unique()
+
     return {
         "Groups": export.groups.height,
-        "Teachers": rows["group_user_login"].drop_nulls().n_unique(),
-        "Students": rows["student_ssid"].drop_nulls().n_unique(),
+        "Teachers": distinct("group_user_login"),
+        "Students": distinct("student_ssid"),
         "Problems": export.problems.height,
     }
 
@@ -627,8 +635,9 @@ def rejection_reasons(export: GroupExport, *, limit: int = 5) -> str:
         f"{group}: {message}" if group else message
         for group, message in errors.select("group_name", "message").iter_rows()
     ] or [f"{finding.message} {finding.fix}" for finding in export.validation.errors]
-    shown = [f"- {reason}" for reason in dict.fromkeys(reasons)][:limit]
-    more = len(reasons) - len(shown)
+    distinct = list(dict.fromkeys(reasons))
+    shown = [f"- {reason}" for reason in distinct[:limit]]
+    more = len(distinct) - len(shown)
     return "\n".join(shown + ([f"- … and {more:,} more in the problem report."] if more > 0 else []))
 
 

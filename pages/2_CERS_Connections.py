@@ -203,6 +203,15 @@ if st.session_state.conns_editing is not None:
         actions.button("Save", key="save_connection", type="primary", icon=":material/save:", on_click=_save)
         actions.button("Test connection", key="test_connection", icon=":material/network_check:", on_click=_test)
         actions.button("Cancel", key="cancel_edit", on_click=_stop_editing)
+        if editing_id is not None and actions.button(
+            "School Selection",
+            key="school_selection",
+            icon=":material/download:",
+            on_click=_open_section_groups,
+            args=(editing_id,),
+            help="Preview and download this connection's section groups (as saved).",
+        ):
+            st.switch_page("pages/3_Section_Groups.py")
         if app_support.form_errors():
             st.error("The connection was not saved: fix the fields marked above.")
         result = st.session_state.conns_test_result

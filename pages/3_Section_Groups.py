@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import polars as pl
 import streamlit as st
 
 from cers_core import GroupExport, app_support
@@ -40,7 +41,7 @@ except CersError as error:
     st.stop()
 
 
-def _paged(frame, key: str, noun: str) -> None:
+def _paged(frame: pl.DataFrame, key: str, noun: str) -> None:
     """One page of a frame, with a page picker: never more rows to the browser than shown."""
     pages = max(1, -(-frame.height // PREVIEW_ROWS))
     page = 1
@@ -128,8 +129,9 @@ if scope == ONE_SCHOOL:
         _show(_load((school["sourced_id"],), school["name"]), school["name"], "school")
 else:
     st.caption("Every school in one file, ordered by school.")
-    if st.button("Prepare the district-wide file", key="sg_prepare_district") or st.session_state.get("sg_district"):
-        st.session_state.sg_district = True
+    prepared = st.session_state.get("sg_district") == connection_id
+    if prepared or st.button("Prepare the district-wide file", key="sg_prepare_district"):
+        st.session_state.sg_district = connection_id
         _show(_load(None, "the whole district"), "district", "district")
 
 st.subheader("What's next")

@@ -226,3 +226,17 @@ def test_the_secret_never_reaches_the_browser(data_dir: Path, demo_server: DemoS
         seen.append(b"".join(_rendered(at.switch_page(page).run()._tree)))
     assert all(demo_server.client_id.encode() in page for page in seen[:1])  # sanity: the form was read
     assert not any(secret in page for page in seen)
+
+
+def test_school_selection_from_the_edit_panel(data_dir: Path, demo_server: DemoServer) -> None:
+    """The seed's way: edit the connection, then its School Selection."""
+    at = fill(start_new(open_page()), demo_server)
+    at.button(key="save_connection").click().run()
+    [saved] = stored(data_dir).connections()
+    at.button(key=f"edit_{saved.id}").click().run()
+    at.button(key="school_selection").click().run()
+    assert not at.exception
+    at.switch_page("pages/3_Section_Groups.py").run()  # where the browser's URL now points
+    assert at.title[0].value == "Download a CERS Section Group"
+    assert at.selectbox(key="sg_connection").value == saved.id
+    assert at.dataframe(key="sg_schools").value is not None

@@ -131,6 +131,9 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     assert expected.accepted
     assert metric(at, "Groups") == expected.groups.height
     assert metric(at, "Problems") == expected.problems.height
+    ssids = expected.rows.filter(pl.col("student_ssid") != "")["student_ssid"]
+    logins = expected.rows.filter(pl.col("group_user_login") != "")["group_user_login"]
+    assert (metric(at, "Students"), metric(at, "Teachers")) == (ssids.n_unique(), logins.n_unique())
     preview = at.dataframe[1].value
     assert list(preview.columns) == expected.rows.columns
     assert len(preview) == min(100, expected.rows.height)
