@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
-from cers_core.oneroster.records import records_to_frame
+from cers_core.oneroster.records import COLLECTION_OF_ENVELOPE, decode_page, finish_frame, records_to_frame
+from tests.roster_files import load_records
 
 
 def one(collection: str, record: dict) -> dict:
@@ -105,3 +107,62 @@ def test_inactive_is_read_as_tobedeleted_and_duplicates_count_once():
         ],
     )
     assert frame.select("sourced_id", "status", "name").rows() == [("a", "tobedeleted", "Old")]
+
+
+QUIRKY_USERS = [
+    {"sourcedId": "u1", "status": "Active", "enabledUser": True, "role": "Teacher", "identifier": None},
+    {
+        "sourcedId": "u2",
+        "status": "inactive",
+        "enabledUser": "FALSE",
+        "roles": [{"role": "student"}],
+        "userIds": [{"type": "SSID", "identifier": "1234567890"}, {"type": None, "identifier": None}],
+    },
+    {"sourcedId": "u3", "roles": [], "role": None, "extra": {"deep": [1, 2]}},
+    {"status": "active"},
+    {"sourcedId": "u1", "status": "active", "givenName": "second copy"},
+]
+QUIRKY_CLASSES = [
+    {
+        "sourcedId": "c1",
+        "periods": "1, 3",
+        "grades": "09",
+        "subjects": ["Math", None, ""],
+        "terms": [{"sourcedId": "t"}],
+    },
+    {"sourcedId": "c2", "periods": [1, "2"], "course": {"href": "~/x", "sourcedId": "k"}, "terms": []},
+]
+
+
+@pytest.mark.parametrize(
+    ("collection", "envelope", "records"),
+    [("users", "users", QUIRKY_USERS), ("classes", "classes", QUIRKY_CLASSES)]
+    + [(COLLECTION_OF_ENVELOPE[k], k, v) for k, v in load_records("lincoln_high").items()],
+)
+def test_the_fast_page_decoder_agrees_with_the_record_by_record_one(collection, envelope, records):
+    decoded = decode_page(collection, envelope, json.dumps({envelope: records}).encode())
+    assert decoded is not None
+    frame, received = decoded
+    assert received == len(records)
+    assert finish_frame(frame).equals(records_to_frame(collection, records))
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        (b'{"users": [{"sourcedId": "a"}], "x": 1}', 1),
+        (b'{"people": [{"sourcedId": "a"}, {"sourcedId": "b"}]}', 2),  # the single list under another key
+        (b'{"users": null}', None),
+        (b'{"a": [], "b": []}', None),
+        (b"[]", None),
+    ],
+)
+def test_page_envelopes(body, outcome):
+    decoded = decode_page("users", "users", body)
+    assert (decoded[1] if decoded else None) == outcome
+
+
+@pytest.mark.parametrize("body", [b'{"users": [{"sourcedId": "a"', b"<html>Bad gateway</html>", b""])
+def test_a_body_that_is_not_json_raises_value_error(body):
+    with pytest.raises(ValueError):
+        decode_page("users", "users", body)

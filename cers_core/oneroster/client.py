@@ -9,8 +9,12 @@ Paging follows what real servers do rather than what the spec hopes for:
   (within the per-connection cap), and any gap a short page leaves is filled afterwards;
 - without a total we walk page by page, following ``Link: rel="next"`` when the server
   gives one (a server that sends Link headers marks its last page by leaving ``next`` out);
-- a server that keeps sending pages with nothing new (it ignores ``offset``) is stopped with
-  an error instead of looping forever.
+- a server that keeps sending the same page (it ignores ``offset``) is stopped with an
+  error instead of looping forever;
+- records are de-duplicated by ``sourcedId`` once all pages are in.
+
+Pages are decoded straight into polars columns (``records.decode_page``) on a worker
+thread: polars releases the GIL, so decoding overlaps the network waits of other pages.
 
 Every request holds one slot of the connection's concurrency cap while it is in flight, and
 is retried on transient failures (see ``retry.py``). Errors that remain are typed
@@ -23,22 +27,26 @@ import asyncio
 import json
 import random
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
+import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
 from cers_core.oneroster.auth import ClientCredentialsAuth
 from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
+from cers_core.oneroster.records import decode_page, finish_frame
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.settings import OneRosterSettings
 
 __all__ = ["FetchProgress", "OneRosterClient"]
 
 _LINK_NEXT = re.compile(r"<?\s*([^<>;,\s]+)\s*>?\s*;[^,]*rel\s*=\s*\"?next\"?", re.IGNORECASE)
-_STALE_PAGES_LIMIT = 3
+# The same page this many times in a row: the server ignores the offset.
+_STALE_PAGES_LIMIT = 2
+T = TypeVar("T")
 # A refused connection or an unknown host: a few quick tries, since it is rarely a busy server.
 _CONNECT_ATTEMPTS = 3
 
@@ -53,9 +61,19 @@ class FetchProgress:
     total: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Collection:
+    """What to read: the roster frame (``users``) and the envelope key of the answer (``users``)."""
+
+    name: str
+    envelope: str
+    label: str
+
+
 @dataclass(slots=True)
 class _Page:
-    records: list[Mapping[str, Any]]
+    frame: pl.DataFrame
+    received: int  # records in the page, whatever their content: the offset advances by this
     total: int | None
     next_url: str | None
     linked: bool  # the server sends Link headers: a page without rel="next" is the last one
@@ -64,13 +82,15 @@ class _Page:
     def is_last(self) -> bool:
         return self.linked and self.next_url is None
 
+    def ids(self) -> list[str | None]:
+        return self.frame["sourced_id"].to_list()
+
 
 @dataclass(slots=True)
 class _Tally:
     pages: int = 0
     records: int = 0
     total: int | None = None
-    seen: set[str] = field(default_factory=set)
 
 
 def _total_of(response: httpx.Response) -> int | None:
@@ -169,8 +189,17 @@ class OneRosterClient:
                     max_attempts=_CONNECT_ATTEMPTS if isinstance(error, httpx.ConnectError) else None,
                 ) from None
 
-    async def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> tuple[Any, httpx.Response]:
-        """GET a JSON document, retrying transient failures within the retry budget."""
+    async def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        parse: Callable[[httpx.Response], Awaitable[T]],
+    ) -> T:
+        """GET and ``parse`` the answer, retrying transient failures within the retry budget.
+
+        ``parse`` raising ``ValueError`` means the body was not the JSON it should be (cut
+        off, an HTML error page): that is retried too.
+        """
         waited = 0.0
         attempt = 0
         while True:
@@ -185,8 +214,8 @@ class OneRosterClient:
                 if response.status_code != 200:
                     raise error_for_response(response, hide=self._auth.secrets)
                 try:
-                    return json.loads(response.content), response
-                except (ValueError, UnicodeDecodeError):
+                    return await parse(response)
+                except ValueError:
                     raise TransientFailure(
                         BadResponse(
                             "The OneRoster server sent an answer that is not valid JSON "
@@ -204,111 +233,116 @@ class OneRosterClient:
                 waited += delay
                 await asyncio.sleep(delay)
 
+    async def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET a JSON document (retried like every request)."""
+
+        async def parse(response: httpx.Response) -> Any:
+            return json.loads(response.content)
+
+        return await self.get(url, params, parse)
+
     # -- collections -----------------------------------------------------------------------
 
-    def _report(self, label: str, page: _Page) -> list[Mapping[str, Any]]:
-        """Count a page for progress; return its records that are new to this collection."""
-        tally = self._tallies.setdefault(label, _Tally())
+    def _report(self, what: _Collection, page: _Page) -> None:
+        tally = self._tallies.setdefault(what.label, _Tally())
         tally.pages += 1
-        tally.records += len(page.records)
+        tally.records += page.received
         if page.total is not None:
             tally.total = page.total
-        fresh = []
-        for record in page.records:
-            sid = record.get("sourcedId") if isinstance(record, Mapping) else None
-            if isinstance(sid, str):
-                if sid in tally.seen:
-                    continue
-                tally.seen.add(sid)
-            fresh.append(record)
         if self._on_progress is not None:
-            self._on_progress(FetchProgress(label, tally.pages, len(tally.seen), tally.total))
-        return fresh
+            self._on_progress(FetchProgress(what.label, tally.pages, tally.records, tally.total))
 
-    async def _page(self, url: str, params: Mapping[str, Any] | None, envelope: str) -> _Page:
-        body, response = await self.get_json(url, params)
-        records = body.get(envelope) if isinstance(body, dict) else None
-        if records is None and isinstance(body, dict):
-            # Lenient: accept the single array-valued key when the envelope is named otherwise.
-            arrays = [v for v in body.values() if isinstance(v, list)]
-            records = arrays[0] if len(arrays) == 1 else None
-        if not isinstance(records, list):
-            raise BadResponse(
-                f"The OneRoster server's answer has no list of {envelope}.",
-                endpoint=endpoint_of(response.request),
-                status=response.status_code,
-                hint="Check the Base URL: it should point at the OneRoster 1.2 rostering service.",
-            )
-        return _Page(records, _total_of(response), _next_link(response), "Link" in response.headers)
+    async def _page(self, url: str, params: Mapping[str, Any] | None, what: _Collection) -> _Page:
+        async def parse(response: httpx.Response) -> _Page:
+            decoded = await asyncio.to_thread(decode_page, what.name, what.envelope, response.content)
+            if decoded is None:
+                raise BadResponse(
+                    f"The OneRoster server's answer has no list of {what.envelope}.",
+                    endpoint=endpoint_of(response.request),
+                    status=response.status_code,
+                    hint="Check the Base URL: it should point at the OneRoster 1.2 rostering service.",
+                )
+            frame, received = decoded
+            return _Page(frame, received, _total_of(response), _next_link(response), "Link" in response.headers)
+
+        page = await self.get(url, params, parse)
+        self._report(what, page)
+        return page
 
     async def _walk(
-        self, url: str, params: dict[str, Any], envelope: str, label: str, start: int, stop: int | None
-    ) -> list[Mapping[str, Any]]:
+        self, url: str, params: dict[str, Any], what: _Collection, start: int, stop: int | None
+    ) -> list[pl.DataFrame]:
         """Page by page from ``start``: by Link when given, else by offset; until an empty
         page, the offset reaching the total, or ``stop`` (the start of a page we already have)."""
-        found: list[Mapping[str, Any]] = []
+        found: list[pl.DataFrame] = []
         offset = start
         next_url: str | None = None
-        stale = 0
+        previous: list[str | None] | None = None
+        repeats = 0
         while stop is None or offset < stop:
             if next_url is not None:
-                page = await self._page(next_url, None, envelope)
+                page = await self._page(next_url, None, what)
             else:
-                page = await self._page(url, {**params, "offset": offset}, envelope)
-            if not page.records:
+                page = await self._page(url, {**params, "offset": offset}, what)
+            if not page.received:
                 break
-            fresh = self._report(label, page)
-            found += fresh
-            stale = 0 if fresh else stale + 1
-            if stale >= _STALE_PAGES_LIMIT:
+            ids = page.ids()
+            repeats = repeats + 1 if ids == previous else 0
+            if repeats >= _STALE_PAGES_LIMIT:
                 raise BadResponse(
                     "The OneRoster server keeps sending the same records; it may be ignoring the offset.",
                     endpoint=url,
                     hint="Tell the SIS vendor that paging does not advance.",
                 )
-            offset += len(page.records)
+            previous = ids
+            found.append(page.frame)
+            offset += page.received
             if (page.total is not None and offset >= page.total) or (stop is None and page.is_last):
                 break
             next_url = page.next_url if stop is None else None
         return found
 
     async def collection(
-        self, path: str, *, envelope: str, params: Mapping[str, Any] | None = None, label: str | None = None
-    ) -> list[Mapping[str, Any]]:
-        """Every record of a collection (``/classes``, ``/schools/x/enrollments`` …), deduplicated."""
-        label = label or envelope
+        self,
+        path: str,
+        *,
+        collection: str,
+        envelope: str,
+        params: Mapping[str, Any] | None = None,
+        label: str | None = None,
+    ) -> pl.DataFrame:
+        """Every record of a collection (``/classes``, ``/schools/x/enrollments`` …) as the
+        ``collection`` roster frame (see ``cers_core.roster``), de-duplicated by sourcedId."""
+        what = _Collection(collection, envelope, label or collection)
         url = self.url(path)
         base = {**(params or {}), "limit": self.settings.page_size}
-        first = await self._page(url, {**base, "offset": 0}, envelope)
-        if not first.records:
-            self._report(label, first)
-            return []
-        found = self._report(label, first)
-        step = len(first.records)
-        if first.total is None or first.total <= step:
-            if first.total is not None or first.is_last:
-                return found
-            return found + await self._walk(url, base, envelope, label, step, None)
-        offsets = list(range(step, first.total, step))
-        pages = await asyncio.gather(*(self._page(url, {**base, "offset": o}, envelope) for o in offsets))
-        last_total = first.total
-        for index, (offset, page) in enumerate(zip(offsets, pages, strict=True)):
-            found += self._report(label, page)
-            if page.total is not None:
-                last_total = page.total
-            end = offset + len(page.records)
-            next_start = offsets[index + 1] if index + 1 < len(offsets) else None
-            # A short or empty page leaves a gap (the total changed, or a hiccup): ask again from there.
-            if next_start is not None and end < next_start:
-                found += await self._walk(url, base, envelope, label, end, next_start)
-            elif next_start is None and end < last_total:
-                found += await self._walk(url, base, envelope, label, end, None)
-        return found
+        first = await self._page(url, {**base, "offset": 0}, what)
+        frames = [first.frame]
+        step = first.received
+        if step and (first.total is None or first.total <= step):
+            if first.total is None and not first.is_last:
+                frames += await self._walk(url, base, what, step, None)
+        elif step and first.total is not None:
+            offsets = list(range(step, first.total, step))
+            pages = await asyncio.gather(*(self._page(url, {**base, "offset": o}, what) for o in offsets))
+            last_total = first.total
+            for index, (offset, page) in enumerate(zip(offsets, pages, strict=True)):
+                frames.append(page.frame)
+                if page.total is not None:
+                    last_total = page.total
+                end = offset + page.received
+                next_start = offsets[index + 1] if index + 1 < len(offsets) else None
+                # A short or empty page leaves a gap (the total changed, or a hiccup): ask again from there.
+                if next_start is not None and end < next_start:
+                    frames += await self._walk(url, base, what, end, next_start)
+                elif next_start is None and end < last_total:
+                    frames += await self._walk(url, base, what, end, None)
+        return finish_frame(pl.concat(frames))
 
     async def record(self, path: str, *, envelope: str) -> Mapping[str, Any] | None:
         """One record (``/users/{id}`` …), or None when the server says it does not exist."""
         try:
-            body, _ = await self.get_json(self.url(path))
+            body = await self.get_json(self.url(path))
         except OneRosterError as error:
             if error.status == 404:
                 return None

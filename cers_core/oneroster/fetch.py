@@ -31,7 +31,7 @@ import polars as pl
 
 from cers_core.errors import OneRosterError
 from cers_core.oneroster.client import OneRosterClient
-from cers_core.oneroster.records import records_to_frame
+from cers_core.oneroster.records import finish_frame, records_to_frame
 from cers_core.roster import Roster
 
 __all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools"]
@@ -82,41 +82,41 @@ _FLAT = {
 
 async def fetch_schools(client: OneRosterClient) -> pl.DataFrame:
     """Every school of the district (``/schools``), as the ``schools`` roster frame."""
-    records = await client.collection("/schools", envelope="orgs", label="schools")
-    frame = records_to_frame("schools", records)
+    frame = await client.collection("/schools", collection="schools", envelope="orgs")
     return frame.filter(pl.col("type").is_null() | (pl.col("type") == "school"))
 
 
-async def _read_way(client: OneRosterClient, name: str, way: str, school_id: str) -> list[Record]:
+async def _read_way(client: OneRosterClient, name: str, way: str, school_id: str) -> pl.DataFrame:
     route = _ROUTES[name]
     if way == "nested":
-        found: list[Record] = []
-        for path in route.nested:
-            found += await client.collection(path.format(id=school_id), envelope=route.envelope, label=name)
-        return found
+        parts = [
+            await client.collection(path.format(id=school_id), collection=name, envelope=route.envelope)
+            for path in route.nested
+        ]
+        return finish_frame(pl.concat(parts))
     if way == "filter":
         value = school_id.replace("'", "''")
         params = {"filter": f"{route.filter_field}='{value}'"}
-        return await client.collection(route.flat, envelope=route.envelope, params=params, label=name)
-    return await client.collection(route.flat, envelope=route.envelope, label=name)
+        return await client.collection(route.flat, collection=name, envelope=route.envelope, params=params)
+    return await client.collection(route.flat, collection=name, envelope=route.envelope)
 
 
 async def _read_for_school(
     client: OneRosterClient, capabilities: ProviderCapabilities, name: str, school_id: str
-) -> tuple[list[Record], str]:
+) -> tuple[pl.DataFrame, str]:
     """Read a collection for one school the first way that works; return the records and the way."""
     remembered = capabilities.way.get(name)
     ways = [remembered] if remembered else []
     ways += [w for w in _WAYS if w != remembered]
     for way in ways:
         try:
-            records = await _read_way(client, name, way, school_id)
+            frame = await _read_way(client, name, way, school_id)
         except OneRosterError as error:
             if way == "flat" or error.status not in _FALLBACK_STATUSES:
                 raise
             continue
         capabilities.way[name] = way
-        return records, way
+        return frame, way
     raise AssertionError("the flat way either returns or raises")
 
 
@@ -136,7 +136,7 @@ async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted:
         extra = records_to_frame(name, [r for r in found if r is not None])
     else:
         path, envelope = _FLAT[name]
-        extra = records_to_frame(name, await client.collection(path, envelope=envelope, label=name))
+        extra = await client.collection(path, collection=name, envelope=envelope)
         extra = extra.filter(pl.col("sourced_id").is_in(missing))
     return pl.concat([frame, extra]).unique("sourced_id", keep="first", maintain_order=True)
 
@@ -146,7 +146,7 @@ async def _school_roster(
 ) -> dict[str, pl.DataFrame]:
     names = ("classes", "enrollments", "users", "courses")
     results = await asyncio.gather(*(_read_for_school(client, capabilities, n, school_id) for n in names))
-    raw = {name: records_to_frame(name, records) for name, (records, _) in zip(names, results, strict=True)}
+    raw = {name: frame for name, (frame, _) in zip(names, results, strict=True)}
     classes = raw["classes"].filter(pl.col("school_id") == school_id)
     class_ids = classes["sourced_id"]
     enrollments = raw["enrollments"].filter(pl.col("class_id").is_in(class_ids.implode()))
@@ -173,17 +173,16 @@ async def fetch_roster(
     capabilities = capabilities if capabilities is not None else ProviderCapabilities()
 
     async def all_sessions() -> pl.DataFrame:
-        records = await client.collection("/academicSessions", envelope="academicSessions", label="sessions")
-        return records_to_frame("sessions", records)
+        return await client.collection("/academicSessions", collection="sessions", envelope="academicSessions")
 
     async def school_frame() -> pl.DataFrame:
         return schools if schools is not None else await fetch_schools(client)
 
     if school_ids is None:
         names = ("classes", "enrollments", "users", "courses")
-        flat = [client.collection(_ROUTES[n].flat, envelope=_ROUTES[n].envelope, label=n) for n in names]
+        flat = [client.collection(_ROUTES[n].flat, collection=n, envelope=_ROUTES[n].envelope) for n in names]
         school_table, sessions, *rest = await asyncio.gather(school_frame(), all_sessions(), *flat)
-        frames = {name: records_to_frame(name, records) for name, records in zip(names, rest, strict=True)}
+        frames = dict(zip(names, rest, strict=True))
         return Roster.from_frames(schools=school_table, sessions=sessions, **frames)
 
     if not school_ids:
