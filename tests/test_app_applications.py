@@ -145,3 +145,12 @@ def test_two_keys_rotate_the_saved_secrets_to_the_first(data_dir: Path, monkeypa
     only_new = Store.open(data_dir, keys=[new])
     [saved] = only_new.connections()
     assert only_new.settings(saved).client_secret.get_secret_value() == "s3cret"
+
+
+def test_try_the_demo_district_from_home(data_dir: Path) -> None:
+    at = open_page()
+    at.button(key="try_demo").click().run()
+    assert not at.exception
+    at.switch_page("pages/2_CERS_Connections.py").run()  # where the browser's URL now points
+    assert any("Demo credentials" in i.value for i in at.info)
+    assert added(data_dir) == ["CERS_int"]
