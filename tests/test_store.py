@@ -133,6 +133,14 @@ def test_rotation_re_encrypts_with_the_first_key(tmp_path: Path, key: str) -> No
         Store.open(folder, keys=[key])
 
 
+def test_a_new_key_after_a_generated_one_says_where_the_old_one_is(tmp_path: Path) -> None:
+    generated = resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    save(Store.open(tmp_path, keys=generated.keys))
+    with pytest.raises(SecretKeyError, match=KEY_FILE_NAME) as caught:
+        Store.open(tmp_path, keys=[Fernet.generate_key().decode()])
+    assert generated.keys[0] not in str(caught.value)
+
+
 def test_wrong_key_is_a_clear_error_and_keeps_the_data(tmp_path: Path, key: str) -> None:
     folder = tmp_path / "data"
     save(Store.open(folder, keys=[key]))

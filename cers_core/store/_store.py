@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from cers_core.settings import GroupOptions, OneRosterSettings
 from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, SecretKeyError, StoreError, StoreUnreadable
-from cers_core.store._keys import make_private_dir, multi_fernet
+from cers_core.store._keys import KEY_FILE_NAME, make_private_dir, multi_fernet
 
 __all__ = ["CERS_APP_ID", "DB_FILE_NAME", "DownloadRecord", "SavedConnection", "Store", "field_messages"]
 
@@ -217,10 +217,12 @@ class Store:
                 )
             row = db.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
         if row is None or self._decrypt_or_none(row[0]) != _KEY_CHECK:
+            key_file = self._path.parent / KEY_FILE_NAME
+            generated = f" A key this app generated earlier is in {key_file}." if key_file.exists() else ""
             raise SecretKeyError(
                 "The secret key given is not the one the saved Client Secrets were encrypted with.",
                 hint="Set CERS_SECRET_KEY (or [cers] secret_key) to that key; when rotating, list the "
-                "new key first and the old one after it, separated by a comma.",
+                f"new key first and the old one after it, separated by a comma.{generated}",
             )
 
     def _create(self, db: sqlite3.Connection) -> None:
