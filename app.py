@@ -32,7 +32,7 @@ with steps[1], st.container(border=True):
     st.caption("Connect to your SIS's OneRoster 1.2 API and choose how groups are named.")
     st.page_link("pages/2_CERS_Connections.py", label="CERS Connections", icon=":material/link:")
 with steps[2], st.container(border=True):
-    st.markdown("**3. Download a CERS section group**")
+    st.markdown("**3. Download section groups**")
     st.caption("Pick a school, check the preview and the problems, download the CSV.")
     st.page_link("pages/3_Section_Groups.py", label="Section Groups", icon=":material/download:")
 

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from cers_core import OneRosterSettings, export_section_groups, list_schools
 from cers_core.cers_csv import validate_cers_csv
 from cers_core.demo import DemoServer
-from cers_core.store import Store, resolve_secret_keys
+from cers_core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,11 +61,16 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def app_url(data_dir: Path) -> Iterator[str]:
+def secret_key() -> str:
+    """Set as a deployment would, so the home page shows what a deployed app shows."""
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="module")
+def app_url(data_dir: Path, secret_key: str) -> Iterator[str]:
     """`streamlit run app.py` on a free port with its own data folder; ready once /_stcore/health says ok."""
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key != "CERS_SECRET_KEY"}
-    env["CERS_DATA_DIR"] = str(data_dir)
+    env = {**os.environ, "CERS_DATA_DIR": str(data_dir), "CERS_SECRET_KEY": secret_key}
     log = (data_dir.parent / "streamlit.log").open("wb")
     # No file watcher: edits elsewhere in the tree must not reload modules under a running test.
     command = [
@@ -139,7 +145,7 @@ def snap(page, name: str) -> None:
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def test_the_seed_flow_in_a_browser(app_url: str, provider: DemoServer, data_dir: Path) -> None:
+def test_the_seed_flow_in_a_browser(app_url: str, provider: DemoServer, data_dir: Path, secret_key: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
@@ -189,9 +195,7 @@ def test_the_seed_flow_in_a_browser(app_url: str, provider: DemoServer, data_dir
         snap(page, "4_connections")
 
         # Download a CERS Section Group: School Selection, a school, Download CSV.
-        [saved] = Store.open(
-            data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys
-        ).connections()
+        [saved] = Store.open(data_dir, keys=[secret_key]).connections()
         click(page, f"groups_{saved.id}")
         expect(page.get_by_role("heading", name="Download a CERS Section Group")).to_be_visible()
         type_into(page, "sg_search", "Elementary")
