@@ -13,8 +13,9 @@ Paging follows what real servers do rather than what the spec hopes for:
   error instead of looping forever;
 - records are de-duplicated by ``sourcedId`` once all pages are in.
 
-Pages are decoded straight into polars columns (``records.decode_page``) on a worker
-thread: polars releases the GIL, so decoding overlaps the network waits of other pages.
+Pages are read straight into polars columns (``records.decode_page``) on a worker thread
+(polars releases the GIL, so reading overlaps the network waits of other pages), and
+turned into roster columns in one pass once all pages are in.
 
 Every request holds one slot of the connection's concurrency cap while it is in flight, and
 is retried on transient failures (see ``retry.py``). Errors that remain are typed
@@ -26,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,13 +37,12 @@ import polars as pl
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
 from cers_core.oneroster.auth import ClientCredentialsAuth
 from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
-from cers_core.oneroster.records import decode_page, finish_frame
+from cers_core.oneroster.records import decode_page, to_roster_frame
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.settings import OneRosterSettings
 
 __all__ = ["FetchProgress", "OneRosterClient"]
 
-_LINK_NEXT = re.compile(r"<?\s*([^<>;,\s]+)\s*>?\s*;[^,]*rel\s*=\s*\"?next\"?", re.IGNORECASE)
 # The same page this many times in a row: the server ignores the offset.
 _STALE_PAGES_LIMIT = 2
 T = TypeVar("T")
@@ -83,7 +82,7 @@ class _Page:
         return self.linked and self.next_url is None
 
     def ids(self) -> list[str | None]:
-        return self.frame["sourced_id"].to_list()
+        return self.frame["sourcedId"].to_list()
 
 
 @dataclass(slots=True)
@@ -106,8 +105,12 @@ def _next_link(response: httpx.Response) -> str | None:
     header = response.headers.get("Link")
     if not header:
         return None
-    match = _LINK_NEXT.search(header)
-    return str(response.request.url.join(match.group(1))) if match else None
+    for link in header.split(","):
+        target, _, params = link.partition(";")
+        rels = params.replace('"', " ").replace("=", " ").lower().split()
+        if "rel" in rels and "next" in rels:
+            return str(response.request.url.join(target.strip().strip("<>").strip()))
+    return None
 
 
 class OneRosterClient:
@@ -263,7 +266,23 @@ class OneRosterClient:
                     hint="Check the Base URL: it should point at the OneRoster 1.2 rostering service.",
                 )
             frame, received = decoded
-            return _Page(frame, received, _total_of(response), _next_link(response), "Link" in response.headers)
+            total = _total_of(response)
+            offset = _offset_of(response.request)
+            if not received and total is not None and offset is not None and offset < total:
+                # Fault handling: an empty page before the server's own X-Total-Count is a hiccup
+                # (a replica catching up, a cache miss), not the end of the collection; taken as
+                # the end, it would silently leave students out of the file. (Without a total an
+                # empty page is the end, as the spec says: a Link "next" on it is not trusted.)
+                raise TransientFailure(
+                    BadResponse(
+                        f"The OneRoster server sent an empty page of {what.envelope} although it says it has "
+                        f"{total} records (X-Total-Count).",
+                        endpoint=endpoint_of(response.request),
+                        status=response.status_code,
+                        hint="Try again later; if it keeps happening, tell the SIS vendor that paging stops early.",
+                    )
+                )
+            return _Page(frame, received, total, _next_link(response), "Link" in response.headers)
 
         page = await self.get(url, params, parse)
         self._report(what, page)
@@ -320,7 +339,9 @@ class OneRosterClient:
         frames = [first.frame]
         step = first.received
         if step and (first.total is None or first.total <= step):
-            if first.total is None and not first.is_last:
+            # A first page holding more records than its own total means the total was stale
+            # (records were added meanwhile): walk on until the server says it is done.
+            if (first.total is None and not first.is_last) or (first.total is not None and first.total < step):
                 frames += await self._walk(url, base, what, step, None)
         elif step and first.total is not None:
             offsets = list(range(step, first.total, step))
@@ -337,7 +358,7 @@ class OneRosterClient:
                     frames += await self._walk(url, base, what, end, next_start)
                 elif next_start is None and end < last_total:
                     frames += await self._walk(url, base, what, end, None)
-        return finish_frame(pl.concat(frames))
+        return to_roster_frame(collection, pl.concat(frames))
 
     async def record(self, path: str, *, envelope: str) -> Mapping[str, Any] | None:
         """One record (``/users/{id}`` …), or None when the server says it does not exist."""
@@ -349,6 +370,14 @@ class OneRosterClient:
             raise
         item = body.get(envelope) if isinstance(body, dict) else None
         return item if isinstance(item, Mapping) else None
+
+
+def _offset_of(request: httpx.Request) -> int | None:
+    """The ``offset`` a page was asked for; None when its URL has none (a vendor's cursor link)."""
+    try:
+        return int(request.url.params["offset"])
+    except (KeyError, ValueError):
+        return None
 
 
 def _has_request(error: httpx.TransportError) -> bool:

@@ -10,20 +10,27 @@ group builder only ever sees clean columns (see ``cers_core.roster.SCHEMAS``):
   (we only ever read the ``sourcedId`` of a reference), unknown extra fields (ignored);
 - ``periods`` as a list or as one string (1.1), possibly comma-separated;
 - the 1.1 ``inactive`` status, which the spec says to read as ``tobedeleted``.
+
+Decoding has two steps. A page is read into *raw* columns shaped like the JSON (``user``
+is a struct holding ``sourcedId``), by polars' JSON reader in Rust — which already turns a
+boolean into ``"true"``, a number into text and a single value into a one-element list — or,
+for a page it cannot read that way, by ``_raw_records`` in Python with the same leniency.
+Then all pages of a collection are turned into roster columns in one vectorized pass
+(``to_roster_frame``): one semantics, whichever way a page was read.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
 
 from cers_core.roster import SCHEMAS
 
-__all__ = ["COLLECTION_OF_ENVELOPE", "decode_page", "finish_frame", "records_to_frame"]
+__all__ = ["COLLECTION_OF_ENVELOPE", "decode_page", "finish_frame", "records_to_frame", "to_roster_frame"]
 
 Record = Mapping[str, Any]
 
@@ -38,185 +45,9 @@ COLLECTION_OF_ENVELOPE = {
 }
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    return str(value)
-
-
-def _lower(value: Any) -> str | None:
-    text = _text(value)
-    return None if text is None else text.strip().lower()
-
-
-def _status(value: Any) -> str | None:
-    status = _lower(value)
-    return "tobedeleted" if status == "inactive" else status
-
-
-def _flag(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in ("true", "1", "yes"):
-            return True
-        if lowered in ("false", "0", "no"):
-            return False
-    return None
-
-
-def _texts(value: Any, *, split: bool = False) -> list[str]:
-    """A list of strings from a list or from one string; with ``split``, values are also split
-    on commas (1.1 providers send ``periods`` as ``"1, 3"``)."""
-    if value is None:
-        return []
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        value = [value]
-    if not isinstance(value, list):
-        return []
-    texts = [str(v) for v in value if v is not None and not isinstance(v, (dict, list, bool))]
-    if split:
-        texts = [part for text in texts for part in text.split(",")]
-    return [text.strip() for text in texts if text.strip()]
-
-
-def _ref(value: Any) -> str | None:
-    if isinstance(value, Mapping):
-        return _text(value.get("sourcedId"))
-    return None
-
-
-def _refs(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        value = [value]
-    if not isinstance(value, list):
-        return []
-    return [sid for sid in (_ref(v) for v in value) if sid is not None]
-
-
-def _date(value: Any) -> str | None:
-    """The date part of a date or date-time string; converted to ``pl.Date`` in bulk later."""
-    text = _text(value)
-    return text.strip()[:10] if text and text.strip() else None
-
-
-def _user_ids(record: Record) -> tuple[list[str], list[str]]:
-    types: list[str] = []
-    values: list[str] = []
-    entries = record.get("userIds")
-    if isinstance(entries, list):
-        for entry in entries:
-            if isinstance(entry, Mapping):
-                types.append(_text(entry.get("type")) or "")
-                values.append(_text(entry.get("identifier")) or "")
-    return types, values
-
-
-def _user_roles(record: Record) -> list[str]:
-    roles = record.get("roles")
-    found: list[str] = []
-    if isinstance(roles, list):
-        for role in roles:
-            if isinstance(role, Mapping) and (name := _lower(role.get("role"))):
-                found.append(name)
-    if not found and (legacy := _lower(record.get("role"))):
-        found.append(legacy)
-    return found
-
-
-_Extractor = Callable[[Record], dict[str, Any]]
-
-_EXTRACTORS: dict[str, _Extractor] = {
-    "schools": lambda r: {
-        "name": _text(r.get("name")),
-        "type": _lower(r.get("type")),
-        "identifier": _text(r.get("identifier")),
-    },
-    "sessions": lambda r: {
-        "title": _text(r.get("title")),
-        "type": _lower(r.get("type")),
-        "start_date": _date(r.get("startDate")),
-        "end_date": _date(r.get("endDate")),
-        "school_year": _text(r.get("schoolYear")),
-    },
-    "courses": lambda r: {
-        "title": _text(r.get("title")),
-        "course_code": _text(r.get("courseCode")),
-        "subjects": _texts(r.get("subjects")),
-        "subject_codes": _texts(r.get("subjectCodes")),
-    },
-    "classes": lambda r: {
-        "title": _text(r.get("title")),
-        "class_code": _text(r.get("classCode")),
-        "class_type": _lower(r.get("classType")),
-        "location": _text(r.get("location")),
-        "grades": _texts(r.get("grades")),
-        "subjects": _texts(r.get("subjects")),
-        "subject_codes": _texts(r.get("subjectCodes")),
-        "periods": _texts(r.get("periods"), split=True),
-        "course_id": _ref(r.get("course")),
-        "school_id": _ref(r.get("school")),
-        "term_ids": _refs(r.get("terms")),
-    },
-    "enrollments": lambda r: {
-        "user_id": _ref(r.get("user")),
-        "class_id": _ref(r.get("class")),
-        "school_id": _ref(r.get("school")),
-        "role": _lower(r.get("role")),
-        "primary": _flag(r.get("primary")),
-        "begin_date": _date(r.get("beginDate")),
-        "end_date": _date(r.get("endDate")),
-    },
-    "users": lambda r: {
-        "enabled": _flag(r.get("enabledUser")),
-        "given_name": _text(r.get("givenName")),
-        "family_name": _text(r.get("familyName")),
-        "username": _text(r.get("username")),
-        "email": _text(r.get("email")),
-        "identifier": _text(r.get("identifier")),
-        "id_types": (ids := _user_ids(r))[0],
-        "id_values": ids[1],
-        "roles": _user_roles(r),
-    },
-}
-
-
-def _python_frame(collection: str, records: Iterable[Record]) -> pl.DataFrame:
-    """Every mapping in ``records`` as a row (none dropped yet), decoded record by record."""
-    schema = SCHEMAS[collection]
-    extract = _EXTRACTORS[collection]
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names()}
-    for record in records:
-        if not isinstance(record, Mapping):
-            continue
-        columns["sourced_id"].append(_text(record.get("sourcedId")))
-        columns["status"].append(_status(record.get("status")))
-        for name, value in extract(record).items():
-            columns[name].append(value)
-    raw_schema = {name: (pl.String if dtype == pl.Date else dtype) for name, dtype in schema.items()}
-    frame = pl.DataFrame(columns, schema=raw_schema)
-    dates = [name for name, dtype in schema.items() if dtype == pl.Date]
-    return frame.with_columns(pl.col(d).str.to_date("%Y-%m-%d", strict=False) for d in dates)
-
-
-def finish_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Drop records without a ``sourcedId`` (they join to nothing) and keep the first of each
-    ``sourcedId`` (a record repeated across pages is counted once)."""
-    return frame.filter(pl.col("sourced_id").is_not_null() & (pl.col("sourced_id") != "")).unique(
-        "sourced_id", keep="first", maintain_order=True
-    )
-
-
-def records_to_frame(collection: str, records: Iterable[Record]) -> pl.DataFrame:
-    """Decode records of one collection (``schools``, ``sessions``, …) into its roster frame."""
-    return finish_frame(_python_frame(collection, records))
-
-
-# -- the fast path: a whole page decoded by polars' JSON reader, in Rust, without Python objects.
-
 _REF = pl.Struct({"sourcedId": pl.String})
 _TEXTS = pl.List(pl.String)
+# The JSON fields read from each collection, and the raw type polars reads them as.
 _JSON_FIELDS: dict[str, dict[str, pl.DataType]] = {
     "schools": {"name": pl.String(), "type": pl.String(), "identifier": pl.String()},
     "sessions": {
@@ -355,16 +186,51 @@ _COLUMN_EXPRESSIONS: dict[str, dict[str, pl.Expr]] = {
 }
 
 
-def _fast_frame(collection: str, envelope: str, body: bytes) -> pl.DataFrame | None:
-    """The page decoded by polars, or None when its shape needs the lenient record-by-record path."""
-    fields = {"sourcedId": pl.String(), "status": pl.String(), **_JSON_FIELDS[collection]}
-    try:
-        page = pl.read_json(io.BytesIO(body), schema={envelope: pl.List(pl.Struct(fields))})
-    except Exception:  # polars raises several kinds on odd JSON; the lenient path decides what it is
-        return None
-    if page.height != 1 or page[envelope].null_count():
-        return None
-    rows = page.select(pl.col(envelope).explode()).filter(pl.col(envelope).is_not_null()).unnest(envelope)
+RAW_SCHEMAS: dict[str, pl.Schema] = {
+    name: pl.Schema({"sourcedId": pl.String(), "status": pl.String(), **fields})
+    for name, fields in _JSON_FIELDS.items()
+}
+
+
+def _raw_value(value: Any, dtype: pl.DataType) -> Any:
+    """``value`` coerced to the raw ``dtype`` as polars' JSON reader would (None when it cannot)."""
+    if isinstance(dtype, pl.Struct):
+        if not isinstance(value, Mapping):
+            return None
+        return {f.name: _raw_value(value.get(f.name), f.dtype) for f in dtype.fields}
+    if isinstance(dtype, pl.List):
+        if value is None:
+            return None
+        items = value if isinstance(value, list) else [value]
+        return [_raw_value(item, dtype.inner) for item in items]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _raw_records(collection: str, records: Iterable[Any]) -> pl.DataFrame:
+    """Records decoded one by one into the raw columns (for pages polars cannot read whole)."""
+    schema = RAW_SCHEMAS[collection]
+    rows = [
+        {name: _raw_value(record.get(name), dtype) for name, dtype in schema.items()}
+        for record in records
+        if isinstance(record, Mapping)
+    ]
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+def finish_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Drop records without a ``sourcedId`` (they join to nothing) and keep the first of each
+    ``sourcedId`` (a record repeated across pages is counted once)."""
+    return frame.filter(pl.col("sourced_id").is_not_null() & (pl.col("sourced_id") != "")).unique(
+        "sourced_id", keep="first", maintain_order=True
+    )
+
+
+def to_roster_frame(collection: str, raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw columns (``decode_page``) of one collection as its roster frame, de-duplicated."""
     status = _lowered("status")
     schema = SCHEMAS[collection]
     columns = {
@@ -373,25 +239,40 @@ def _fast_frame(collection: str, envelope: str, body: bytes) -> pl.DataFrame | N
         **_COLUMN_EXPRESSIONS[collection],
     }
     empty = pl.lit([], dtype=pl.List(pl.String))
-    return rows.select(
+    roster = raw.select(
         (pl.coalesce(expr, empty) if schema[name] == pl.List(pl.String) else expr).cast(schema[name]).alias(name)
         for name, expr in columns.items()
     )
+    return finish_frame(roster)
+
+
+def records_to_frame(collection: str, records: Iterable[Record]) -> pl.DataFrame:
+    """Decode records of one collection (``schools``, ``sessions``, …) into its roster frame."""
+    return to_roster_frame(collection, _raw_records(collection, records))
+
+
+def _fast_page(collection: str, envelope: str, body: bytes) -> tuple[pl.DataFrame, int] | None:
+    """The page read whole by polars, or None when its shape needs the record-by-record path."""
+    try:
+        page = pl.read_json(io.BytesIO(body), schema={envelope: pl.List(pl.Struct(RAW_SCHEMAS[collection]))})
+    except Exception:  # polars raises several kinds on odd JSON; the lenient path decides what it is
+        return None
+    if page.height != 1 or page[envelope].null_count():
+        return None
+    received = page[envelope].list.len()[0]
+    # An empty page explodes into one null row, which finish_frame drops with the other id-less rows.
+    return page.select(pl.col(envelope).explode()).unnest(envelope), received
 
 
 def decode_page(collection: str, envelope: str, body: bytes) -> tuple[pl.DataFrame, int] | None:
-    """One page of a collection: its records as roster columns (not yet de-duplicated), and how
-    many records it held (the offset advances by that). None when the page has no list under
-    ``envelope`` nor a single list under another key. Raises ``ValueError`` for a body that is
-    not JSON at all (cut off, an HTML error page), which is worth asking for again.
-
-    The fast path decodes the whole page in polars; anything it cannot take (a reference that
-    is a string, a list of mixed objects) goes through the record-by-record decoder, which
-    accepts every quirk the module docstring lists.
+    """One page of a collection in raw columns (``RAW_SCHEMAS``), and how many records it held
+    (the offset advances by that). None when the page has no list under ``envelope`` nor a
+    single list under another key. Raises ``ValueError`` for a body that is not JSON at all
+    (cut off, an HTML error page), which is worth asking for again.
     """
-    fast = _fast_frame(collection, envelope, body)
+    fast = _fast_page(collection, envelope, body)
     if fast is not None:
-        return fast, fast.height
+        return fast
     document = json.loads(body)
     records = document.get(envelope) if isinstance(document, dict) else None
     if records is None and isinstance(document, dict):
@@ -400,4 +281,4 @@ def decode_page(collection: str, envelope: str, body: bytes) -> tuple[pl.DataFra
         records = arrays[0] if len(arrays) == 1 else None
     if not isinstance(records, list):
         return None
-    return _python_frame(collection, records), len(records)
+    return _raw_records(collection, records), len(records)
