@@ -26,7 +26,7 @@ from collections.abc import AsyncGenerator
 import httpx
 from pydantic import SecretStr
 
-from cers_core.errors import AuthenticationFailed, BadResponse, NotFound, PermissionDenied
+from cers_core.errors import AuthenticationFailed, BadResponse, NotFound, PermissionDenied, ProviderUnreachable
 from cers_core.oneroster.error_bodies import describe_error_body, error_for_response, minor_codes
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, TransientFailure, parse_retry_after
 
@@ -184,7 +184,12 @@ class ClientCredentialsAuth(httpx.Auth):
                         assert self._token is not None
                         pending.set_result(self._token)
                     except BaseException as error:
-                        pending.set_exception(error)
+                        # Fault handling: when the token request itself fails in transport (reset,
+                        # time-out), httpx closes this flow with GeneratorExit and gives the leader
+                        # the transport error; the waiters get a transient failure to retry (a
+                        # GeneratorExit would crash them), as they do for a 5xx token answer.
+                        shared = error if isinstance(error, Exception) else _token_request_abandoned()
+                        pending.set_exception(shared)
                         pending.exception()  # marks it retrieved: the waiters re-raise it themselves
                         raise
                     finally:
@@ -200,3 +205,14 @@ class ClientCredentialsAuth(httpx.Auth):
                 return
             if self._token == used:  # nobody refreshed it meanwhile: drop it so we fetch anew
                 self._expires_at = 0.0
+
+
+def _token_request_abandoned() -> TransientFailure:
+    """What requests waiting on a token get when the token request got no answer at all."""
+    return TransientFailure(
+        ProviderUnreachable(
+            "The token endpoint did not answer (the connection was dropped or timed out).",
+            endpoint="the token endpoint",
+            hint="Check the Token URL; if it is right, the SIS may be busy: try again later.",
+        )
+    )
