@@ -7,9 +7,11 @@ imsx error bodies), and it can imitate what real vendors do differently: the "qu
 switches of ``ProviderOptions``, all off by default.
 
 Every request passes through one ASGI middleware (``_RequestGate``) that counts requests
-per path for tests (``app.state.request_log``); fault modes such as latency, 429 bursts,
-5xx answers or truncated bodies belong there too, switched by new ``ProviderOptions``
-fields.
+per path for tests (``app.state.request_log``) and injects the faults of
+``ProviderOptions.faults`` (latency, a concurrency cap, 429 bursts, 5xx answers, resets,
+hangs, cut-off or non-JSON bodies, expired tokens: see ``faults.py``). Paging and record
+quirks (a changing total, overlapping pages, extra fields, dangling references) are
+``ProviderOptions`` fields applied where pages and records are made.
 
 Records are served from the district's polars frames: a query (nested route, filter,
 sort) becomes row indices, computed once and cached for the pages that follow, and only
@@ -44,10 +46,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cers_core.demo.district import DemoDistrict
+from cers_core.demo.faults import FaultInjector, Faults
 from cers_core.demo.filters import FilterError, compile_filter, parse_filter
 
 __all__ = [
     "ALL_SCOPES",
+    "DANGLING_CLASS",
+    "DANGLING_USER",
     "DEMOGRAPHICS_SCOPE",
     "ROSTER_CORE_SCOPE",
     "ROSTER_SCOPE",
@@ -61,6 +66,9 @@ ROSTER_SCOPE = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly"
 DEMOGRAPHICS_SCOPE = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-demographics.readonly"
 ALL_SCOPES = frozenset({ROSTER_CORE_SCOPE, ROSTER_SCOPE, DEMOGRAPHICS_SCOPE})
 AFFINITY_COOKIE = "ARRAffinity"
+# sourcedIds that ``dangling_references`` enrollments name and that no record has.
+DANGLING_USER = "usr-does-not-exist"
+DANGLING_CLASS = "cls-does-not-exist"
 
 
 class ProviderOptions(BaseModel):
@@ -113,6 +121,24 @@ class ProviderOptions(BaseModel):
     """GUIDRef hrefs without scheme and host (``/ims/oneroster/...``)."""
     ext_values: bool = False
     """``ext:`` vocabulary: trimesters typed ``ext:trimester``, co-teachers' role ``ext:coteacher``."""
+    extra_fields: bool = False
+    """Every record carries properties the spec does not define (a vendor's ``x_vendor`` object and
+    ``metadata``), as real providers add."""
+    dangling_references: bool = False
+    """Each school gets enrollments naming a user and a class that the provider does not have
+    (``DANGLING_USER``, ``DANGLING_CLASS``): references a client must report, not trip over."""
+
+    # Paging faults: the data stays the same, the paging around it misbehaves.
+    total_drift: int = 0
+    """The first page of a collection reports ``X-Total-Count`` off by this many (records added or
+    removed meanwhile); later pages report the true count."""
+    overlapping_pages: bool = False
+    """Every page after the first starts one record early, so one record is on two pages (as when a
+    record is inserted while a client pages)."""
+
+    faults: Faults = Faults()
+    """Request-level faults (latency, concurrency cap, 429/5xx, resets, hangs, bad bodies, expired
+    tokens): see ``cers_core.demo.faults``."""
 
     @field_validator("base_path", "token_path")
     @classmethod
@@ -167,11 +193,13 @@ class RequestLog:
 
 
 class _RequestGate:
-    """Outermost ASGI middleware: records each request's path and final status."""
+    """Outermost ASGI middleware: injects faults, and records each request's path and final status
+    (status 0: the connection was dropped on purpose, without an answer)."""
 
-    def __init__(self, app: ASGIApp, *, log: RequestLog) -> None:
+    def __init__(self, app: ASGIApp, *, log: RequestLog, faults: FaultInjector) -> None:
         self.app = app
         self.log = log
+        self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,11 +215,12 @@ class _RequestGate:
                 self.log.record(scope["path"], message["status"])
             await send(message)
 
+        dropped = False
         try:
-            await self.app(scope, receive, send_and_note)
+            dropped = await self.faults.serve(scope, receive, send_and_note, self.app)
         finally:
             if not recorded:
-                self.log.record(scope["path"], 500)
+                self.log.record(scope["path"], 0 if dropped else 500)
 
 
 # ---------------------------------------------------------------------------------------
@@ -350,12 +379,14 @@ class _Store:
 
     _CACHE_SIZE: ClassVar[int] = 32
 
-    def __init__(self, district: DemoDistrict) -> None:
+    def __init__(self, district: DemoDistrict, *, dangling_references: bool = False) -> None:
         self.frames = district.frames() | {
             "demographics": pl.DataFrame(
                 schema={"sourcedId": pl.String, "status": pl.String, "dateLastModified": pl.Datetime("ms", "UTC")}
             )
         }
+        if dangling_references:
+            self.frames["enrollments"] = _with_dangling_enrollments(district)
         self._cache: OrderedDict[tuple[Any, ...], pl.Series] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -407,6 +438,29 @@ class _Store:
         return rows
 
 
+def _with_dangling_enrollments(district: DemoDistrict) -> pl.DataFrame:
+    """The enrollments plus, per school, two current ones that point nowhere: one names
+    ``DANGLING_USER`` in a real class, one names a real student in ``DANGLING_CLASS``."""
+    enrollments = district.enrollments
+    day = district.reference_date
+    current = enrollments.filter(
+        (pl.col("role") == "student")
+        & (pl.col("status") == "active")
+        & (pl.col("beginDate").is_null() | (pl.col("beginDate") <= day))
+        & (pl.col("endDate").is_null() | (pl.col("endDate") > day))
+    )
+    templates = current.group_by("school.sourcedId", maintain_order=True).first()
+    school = pl.col("school.sourcedId")
+    no_user = templates.with_columns(
+        (pl.lit("enr-zz-dangling-user-") + school).alias("sourcedId"), pl.lit(DANGLING_USER).alias("user.sourcedId")
+    )
+    no_class = templates.with_columns(
+        (pl.lit("enr-zz-dangling-class-") + school).alias("sourcedId"), pl.lit(DANGLING_CLASS).alias("class.sourcedId")
+    )
+    added = [extra.select(enrollments.columns) for extra in (no_user, no_class)]
+    return pl.concat([enrollments, *added]).sort("sourcedId")
+
+
 @dataclass(frozen=True, slots=True)
 class _Query:
     limit: int
@@ -448,6 +502,11 @@ class _Records:
         }
         if not record:  # e.g. fields=metadata: a valid property that these records never have
             return ",".join(["{}"] * page.height)
+        if self.options.extra_fields and fields is None:
+            record |= {
+                "metadata": pl.struct(**{"vendor.rowVersion": pl.lit(7), "vendor.source": pl.lit("nightly sync")}),
+                "x_vendorSyncId": pl.lit("sync-") + pl.col("sourcedId"),
+            }
         # identifier is the one field a quirk sends as an explicit null.
         omitted = [name for name in record if not (name == "identifier" and self.options.null_identifiers)]
         text = pl.struct(**record).struct.json_encode()
@@ -633,18 +692,25 @@ def create_provider_app(district: DemoDistrict, options: ProviderOptions | None 
 class _Provider:
     def __init__(self, district: DemoDistrict, options: ProviderOptions) -> None:
         self.options = options
-        self.store = _Store(district)
+        self.store = _Store(district, dangling_references=options.dangling_references)
         self.grants: dict[str, _Grant] = {}
         self.grants_lock = threading.Lock()
+        self.issued_tokens: list[str] = []
         log = RequestLog(options.base_path)
+        faults = FaultInjector(
+            options.faults, base_path=options.base_path, token_path=options.token_path, revoke=self._revoke
+        )
         self.app = Starlette(
             routes=self._routes(),
-            middleware=[Middleware(_RequestGate, log=log)],
+            middleware=[Middleware(_RequestGate, log=log, faults=faults)],
             exception_handlers={HTTPException: self._http_error, Exception: self._server_error},
         )
         self.app.state.district = district
         self.app.state.options = options
         self.app.state.request_log = log
+        self.app.state.faults = faults
+        # Every access token handed out, so that tests can prove none of them leaks anywhere.
+        self.app.state.issued_tokens = self.issued_tokens
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -740,6 +806,7 @@ class _Provider:
         with self.grants_lock:
             self.grants = {t: g for t, g in self.grants.items() if g.expires_at > now}
             self.grants[token] = _Grant(granted, now + self.options.token_lifetime_seconds, cookie)
+            self.issued_tokens.append(token)
         response = JSONResponse(
             {
                 "access_token": token,
@@ -751,6 +818,11 @@ class _Provider:
         )
         response.set_cookie(AFFINITY_COOKIE, cookie, httponly=True)
         return response
+
+    def _revoke(self, token: str) -> None:
+        """Forget a token (the ``expired-token`` fault): the client must get a new one."""
+        with self.grants_lock:
+            self.grants.pop(token, None)
 
     def _authorize(self, request: Request, accepted: frozenset[str]) -> None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -796,11 +868,15 @@ class _Provider:
             frame = self.store.frames[selection.view.frame]
             rows = self.store.rows(selection, spec)
             total = frame.height if rows is None else rows.len()
-            page = frame.slice(spec.offset, spec.limit) if rows is None else frame[rows.slice(spec.offset, spec.limit)]
+            start = spec.offset
+            if self.options.overlapping_pages and 0 < start < total:
+                start -= 1  # the last record of the previous page comes again
+            page = frame.slice(start, spec.limit) if rows is None else frame[rows.slice(start, spec.limit)]
             records = self._records(request).encode(selection.view.frame, page, spec.fields)
             headers = {}
             if self.options.total_count_header:
-                headers["X-Total-Count"] = str(total)
+                drift = self.options.total_drift if spec.offset == 0 else 0
+                headers["X-Total-Count"] = str(max(0, total + drift))
             if self.options.link_header:
                 headers["Link"] = _links(request, spec.limit, spec.offset, total)
             return _json(f'{{"{selection.view.envelope}":[{records}]}}', headers)

@@ -23,6 +23,7 @@ from types import FrameType, TracebackType
 import uvicorn
 
 from cers_core.demo.district import DemoDistrict, Scale, generate_district
+from cers_core.demo.faults import PROBE_HEADER, FaultInjector
 from cers_core.demo.provider import ProviderOptions, RequestLog, create_provider_app
 
 __all__ = ["DemoServer", "serve"]
@@ -90,6 +91,17 @@ class DemoServer:
         return log
 
     @property
+    def faults(self) -> FaultInjector:
+        """The fault injector: ``faults.injected`` counts the faults served, by kind."""
+        injector: FaultInjector = self.app.state.faults
+        return injector
+
+    @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token this server handed out (for tests that prove none leaks)."""
+        return list(self.app.state.issued_tokens)
+
+    @property
     def running(self) -> bool:
         return self._server is not None
 
@@ -133,8 +145,9 @@ class DemoServer:
         while True:
             connection = http.client.HTTPConnection(host, self._port, timeout=2.0)
             try:
-                # Unauthenticated, so the answer is a 401: all we want is an answer.
-                connection.request("GET", f"{self.options.base_path}/orgs")
+                # Unauthenticated, so the answer is a 401: all we want is an answer. The probe
+                # header exempts it from faults, which would otherwise hang or reset it.
+                connection.request("GET", f"{self.options.base_path}/orgs", headers={PROBE_HEADER.decode(): "1"})
                 connection.getresponse().read()
                 self.request_log.clear()
                 return
@@ -200,13 +213,15 @@ def serve(
         }
         print(json.dumps(connection), flush=True)
         counts = ", ".join(f"{count:,} {name}" for name, count in district.record_counts().items())
+        changed = server.options.model_dump(exclude_defaults=True, mode="json")
         print(
             f"Demo OneRoster 1.2 provider for {district.name} (scale {scale}, seed {seed}, "
             f"school year {district.school_year}), ready in {time.monotonic() - started:.1f} s.\n"
             f"  {counts}\n"
             f"  Base URL:  {server.base_url}\n"
             f"  Token URL: {server.token_url}\n"
-            "Press Ctrl-C to stop.",
+            + (f"  Misbehaving on purpose: {json.dumps(changed)}\n" if changed else "")
+            + "Press Ctrl-C to stop.",
             file=sys.stderr,
             flush=True,
         )
