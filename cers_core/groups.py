@@ -25,7 +25,7 @@ from datetime import date
 import polars as pl
 
 from cers_core.group_names import casefold, clean_value, finish_name, join_values, with_suffix
-from cers_core.identifiers import cds_code, has_typed_ssid, ssid_source, student_ssid, teacher_login
+from cers_core.identifiers import cds_code, ssids, teacher_login
 from cers_core.problems import Problems
 from cers_core.roster import Roster
 from cers_core.settings import ClassTypes, GroupNameField, GroupOptions
@@ -151,66 +151,73 @@ def _members(
         family_name="family_name",
         local_id="identifier",
         login=teacher_login(pl.col("email"), pl.col("username")),
-        ssid=student_ssid(options.ssid_types),
-        ssid_raw=ssid_source(options.ssid_types),
-        ssid_typed=has_typed_ssid(options.ssid_types),
         known=pl.lit(True),
-    )
+    ).join(ssids(roster.users, options.ssid_types), left_on="user_id", right_on="sourced_id", how="left")
     joined = enrollments.join(users, on="user_id", how="left")
-    deleted = joined.filter(pl.col("status") == "tobedeleted")
-    problems.add(deleted, "info", "enrollment_tobedeleted", "Left out: the SIS marks this enrollment as to be deleted.")
-    joined = _active(joined)
-    not_current = joined.filter(~current)
-    problems.add(
-        not_current,
-        "info",
-        "enrollment_not_current",
-        "Left out: the enrollment in this section is not current (it ended or has not started).",
+    # One reason per enrollment left out, the first that applies, in the order a person would
+    # explain it; enrollments without a reason are the members.
+    is_student, is_teacher = pl.col("role") == "student", pl.col("role") == "teacher"
+    not_primary = is_teacher & ~pl.col("primary").fill_null(False) if options.primary_teachers_only else pl.lit(False)
+    reason = (
+        pl.when(pl.col("status") == "tobedeleted")
+        .then(pl.lit("enrollment_tobedeleted"))
+        .when(~current)
+        .then(pl.lit("enrollment_not_current"))
+        .when(pl.col("known").is_null())
+        .then(pl.lit("unknown_user"))
+        .when((pl.col("user_status") == "tobedeleted") | (pl.col("enabled") == False))  # noqa: E712
+        .then(pl.lit("user_inactive"))
+        .when(is_student & pl.col("ssid").is_null() & ~pl.col("ssid_typed"))
+        .then(pl.lit("student_without_ssid"))
+        .when(is_student & pl.col("ssid").is_null())
+        .then(pl.lit("student_invalid_ssid"))
+        .when(not_primary)
+        .then(pl.lit("not_primary"))  # the user asked for primary teachers only: not a problem
+        .when(is_teacher & pl.col("login").is_null())
+        .then(pl.lit("teacher_without_login"))
     )
-    joined = joined.filter(current)
-    dangling = joined.filter(pl.col("known").is_null())
-    problems.add(
-        dangling,
-        "warning",
-        "unknown_user",
-        "Left out: the enrollment names a user that the SIS did not return (see the user id).",
-    )
-    joined = joined.join(dangling.select("sourced_id"), on="sourced_id", how="anti")
-    inactive = joined.filter((pl.col("user_status") == "tobedeleted") | (pl.col("enabled") == False))  # noqa: E712
-    problems.add(inactive, "info", "user_inactive", "Left out: the person's account is disabled or to be deleted.")
-    joined = joined.join(inactive.select("sourced_id"), on="sourced_id", how="anti")
-    students = joined.filter(pl.col("role") == "student")
-    no_ssid = students.filter(pl.col("ssid").is_null())
-    problems.add(
-        no_ssid.filter(~pl.col("ssid_typed")),
-        "warning",
-        "student_without_ssid",
-        f"Student left out: no SSID on record (no userIds entry of type {', '.join(options.ssid_types)}, "
-        "and the identifier is not a 10-digit SSID). CERS needs the state student ID.",
-    )
-    problems.add(
-        no_ssid.filter(pl.col("ssid_typed")),
-        "warning",
-        "student_invalid_ssid",
-        _invalid_ssid_message(pl.col("ssid_raw").fill_null("")),
-    )
-    teachers = joined.filter(pl.col("role") == "teacher")
-    if options.primary_teachers_only:
-        teachers = teachers.filter(pl.col("primary").fill_null(False))
-    no_login = teachers.filter(pl.col("login").is_null())
-    problems.add(
-        no_login,
-        "warning",
-        "teacher_without_login",
-        "Teacher left out: neither e-mail nor username is an e-mail address, so CERS has no login to give access to.",
-    )
+    joined = joined.with_columns(reason=reason)
+    left_out = joined.filter(pl.col("reason").is_not_null())
+    for code, severity, message in _exclusions(options):
+        problems.add(left_out.filter(pl.col("reason") == code), severity, code, message)
     keep = ["class_id", "role", "user_id", "primary", "given_name", "family_name"]
-    return pl.concat(
-        [
-            students.filter(pl.col("ssid").is_not_null()).select(*keep, key="ssid"),
-            teachers.filter(pl.col("login").is_not_null()).select(*keep, key="login"),
-        ]
+    members = joined.filter(pl.col("reason").is_null()).select(
+        *keep, key=pl.when(is_student).then(pl.col("ssid")).otherwise(pl.col("login"))
     )
+    # A person enrolled twice in a section (or two records with one SSID) is one member.
+    return members.unique(["class_id", "role", "key"], keep="first")
+
+
+def _exclusions(options: GroupOptions) -> list[tuple[str, str, str | pl.Expr]]:
+    """Each reason an enrollment is left out, with its severity and the analyst's explanation."""
+    types = ", ".join(options.ssid_types)
+    return [
+        ("enrollment_tobedeleted", "info", "Left out: the SIS marks this enrollment as to be deleted."),
+        (
+            "enrollment_not_current",
+            "info",
+            "Left out: the enrollment in this section is not current (it ended or has not started).",
+        ),
+        (
+            "unknown_user",
+            "warning",
+            "Left out: the enrollment names a user that the SIS did not return (see the user id).",
+        ),
+        ("user_inactive", "info", "Left out: the person's account is disabled or to be deleted."),
+        (
+            "student_without_ssid",
+            "warning",
+            f"Student left out: no SSID on record (no userIds entry of type {types}, and the identifier "
+            "is not a 10-digit SSID). CERS needs the state student ID.",
+        ),
+        ("student_invalid_ssid", "warning", _invalid_ssid_message(pl.col("ssid_raw").fill_null(""))),
+        (
+            "teacher_without_login",
+            "warning",
+            "Teacher left out: neither e-mail nor username is an e-mail address, so CERS has no login to give "
+            "access to.",
+        ),
+    ]
 
 
 def _invalid_ssid_message(raw: pl.Expr) -> pl.Expr:

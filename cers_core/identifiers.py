@@ -17,15 +17,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = [
-    "EMAIL_PATTERN",
-    "SSID_PATTERN",
-    "cds_code",
-    "has_typed_ssid",
-    "ssid_source",
-    "student_ssid",
-    "teacher_login",
-]
+__all__ = ["EMAIL_PATTERN", "SSID_PATTERN", "cds_code", "ssids", "teacher_login"]
 
 CDS_REGEX = r"^\d{14}$"
 SSID_PATTERN = r"^\d{10}$"
@@ -41,28 +33,31 @@ def cds_code(identifier: pl.Expr, sourced_id: pl.Expr, mapping: dict[str, str]) 
     return pl.when(is_school_cds).then(ident).otherwise(mapped.cast(pl.String))
 
 
-def _first_typed_index(types: Sequence[str]) -> pl.Expr:
+def ssids(users: pl.DataFrame, types: Sequence[str]) -> pl.DataFrame:
+    """Each user's SSID by the rule above: ``sourced_id``, ``ssid_raw`` (the value the rule
+    picks, trimmed; null when there is none), ``ssid_typed`` (whether it came from a typed
+    ``userIds`` entry) and ``ssid`` (``ssid_raw`` when it is 10 digits, else null).
+
+    Done by exploding ``userIds`` once rather than scanning each list per user, which is
+    what keeps this fast for a district of half a million users.
+    """
     wanted = [t.lower() for t in types]
-    matches = pl.col("id_types").list.eval(pl.element().str.strip_chars().str.to_lowercase().is_in(wanted))
-    return pl.when(matches.list.any()).then(matches.list.arg_max()).otherwise(None)
-
-
-def has_typed_ssid(types: Sequence[str]) -> pl.Expr:
-    """Whether the user's ``userIds`` hold an entry of one of the SSID types."""
-    return _first_typed_index(types).is_not_null()
-
-
-def ssid_source(types: Sequence[str]) -> pl.Expr:
-    """The raw SSID value of a user (trimmed; null when the record has none), by the rule above."""
-    index = _first_typed_index(types)
-    from_ids = pl.col("id_values").list.get(index, null_on_oob=True)
-    return pl.when(index.is_not_null()).then(from_ids).otherwise(pl.col("identifier")).str.strip_chars()
-
-
-def student_ssid(types: Sequence[str]) -> pl.Expr:
-    """The user's SSID when it is valid (10 digits), else null."""
-    raw = ssid_source(types)
-    return pl.when(raw.str.contains(SSID_PATTERN)).then(raw).otherwise(None)
+    typed = (
+        users.select("sourced_id", "id_types", "id_values")
+        .explode("id_types", "id_values")
+        .filter(pl.col("id_types").str.strip_chars().str.to_lowercase().is_in(wanted))
+        .group_by("sourced_id", maintain_order=True)
+        .agg(typed_value=pl.col("id_values").first())
+    )
+    found = users.select("sourced_id", "identifier").join(typed, on="sourced_id", how="left")
+    typed_entry = pl.col("typed_value").is_not_null()
+    raw = pl.when(typed_entry).then(pl.col("typed_value")).otherwise(pl.col("identifier")).str.strip_chars()
+    return found.select(
+        "sourced_id",
+        ssid_raw=raw,
+        ssid_typed=typed_entry,
+        ssid=pl.when(raw.str.contains(SSID_PATTERN)).then(raw).otherwise(None),
+    )
 
 
 def teacher_login(email: pl.Expr, username: pl.Expr) -> pl.Expr:
