@@ -13,7 +13,17 @@ and what to try. Messages never hold a client secret, an access token or student
     │   ├── RateLimited          still 429 after waiting as long as allowed
     │   ├── ServerError          still 5xx after the retries
     │   └── BadResponse          an answer that is not OneRoster JSON
-    └── InvalidFile              a file given to us cannot be read at all
+    ├── InvalidFile              a file given to us cannot be read at all
+    └── UploadError              sending a group file to CERS's import service failed
+        ├── UploadRefused        our validator rejects the file, so it was not sent
+        ├── ImportUnreachable    no answer (DNS, refused connection, time-out) before the file was sent
+        ├── ImportAuthFailed     the import credentials or the Token URL were not accepted
+        ├── ImportPermissionDenied  the account may not write groups (403: GROUP_ADMIN needed)
+        ├── ImportRequestFailed  any other refusal or failure (400, 404, 5xx after retries, not JSON)
+        └── UploadOutcomeUnknown the file may have reached CERS: it was not sent again; check its status
+
+An upload that CERS answers with ``BAD_DATA`` is not an error here: it is a result
+(``cers_core.rdw.ImportResult``) with CERS's messages mapped to groups and people.
 """
 
 from __future__ import annotations
@@ -22,6 +32,10 @@ __all__ = [
     "AuthenticationFailed",
     "BadResponse",
     "CersError",
+    "ImportAuthFailed",
+    "ImportPermissionDenied",
+    "ImportRequestFailed",
+    "ImportUnreachable",
     "InvalidFile",
     "NotFound",
     "OneRosterError",
@@ -30,6 +44,9 @@ __all__ = [
     "RateLimited",
     "ServerError",
     "SettingsError",
+    "UploadError",
+    "UploadOutcomeUnknown",
+    "UploadRefused",
 ]
 
 
@@ -107,3 +124,60 @@ class BadResponse(OneRosterError):
 
 class InvalidFile(CersError):
     """A file we were given cannot be opened or read at all."""
+
+
+class UploadError(CersError):
+    """Sending a file to CERS's import service (the RDW import API) failed.
+
+    ``endpoint`` is what was asked (never with a token), ``status`` the HTTP status when there
+    was one, ``server_message`` what the service said, cut short; ``batch`` the batch name the
+    file was (or would have been) sent under, so that the analyst can look it up in CERS.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str = "",
+        status: int | None = None,
+        server_message: str = "",
+        batch: str = "",
+        hint: str = "",
+    ) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        self.server_message = server_message
+        self.batch = batch
+        parts = [message]
+        if endpoint:
+            parts.append(f"(request: {endpoint}{f', HTTP {status}' if status else ''})")
+        if server_message:
+            parts.append(f"The service said: {server_message}")
+        super().__init__(" ".join(parts), hint=hint)
+
+
+class UploadRefused(UploadError):
+    """Our validator rejects the file (CERS would answer BAD_DATA, or it would damage data): not sent."""
+
+
+class ImportUnreachable(UploadError):
+    """The import service or its token endpoint gave no answer; the file was not sent."""
+
+
+class ImportAuthFailed(UploadError):
+    """The token endpoint refused the client id/secret or user name/password, or the service refused the token."""
+
+
+class ImportPermissionDenied(UploadError):
+    """The account is known but may not write groups (RDW needs GROUP_WRITE, given with GROUP_ADMIN)."""
+
+
+class ImportRequestFailed(UploadError):
+    """Any other refusal or failure: a wrong URL (404), a refused request (400), 5xx after the retries."""
+
+
+class UploadOutcomeUnknown(UploadError):
+    """The request broke after the file may have reached CERS; it was not sent again.
+
+    The analyst must check the import status in CERS (by ``batch``) before sending the file again.
+    """

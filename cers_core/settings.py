@@ -16,11 +16,12 @@ from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 
 __all__ = [
     "DEFAULT_SCOPE",
     "DEFAULT_SSID_TYPES",
+    "CersImportSettings",
     "ClassTypes",
     "GroupNameField",
     "GroupOptions",
@@ -268,3 +269,103 @@ class GroupOptions(BaseModel):
                 )
             cleaned[sourced_id] = cds
         return cleaned
+
+
+def _check_secret(raw: str, what: str) -> None:
+    if len(raw) > 2000:
+        raise ValueError(f"The {what} is too long (over 2,000 characters).")
+    if _CONTROL_CHARS.search(raw):
+        raise ValueError(f"The {what} contains control characters; paste it again.")
+
+
+class CersImportSettings(BaseModel):
+    """How to reach CERS's import service, the RDW import API (the "CERS import (RDW API)" connection).
+
+    Two ways to get a token, chosen by whether a user name is given:
+
+    - **client credentials** (no ``username``): ``client_id`` and ``client_secret``, as the
+      Client ID / Client Secret pairs that California's CAASPP configuration uses;
+    - **password grant** (``username`` and ``password``): what RDW deployments document
+      (OpenAM/Okta), with ``client_id`` and, when the token endpoint wants one, ``client_secret``.
+
+    Both secrets are ``SecretStr``; a blank one counts as not given.
+
+    Example::
+
+        CersImportSettings(
+            import_url="https://import.cers.example.org",
+            token_url="https://sso.cers.example.org/auth/oauth2/access_token?realm=/sbac",
+            client_id="rdw",
+            username="groups.admin@district.example.org",
+            password="…",
+        )
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    import_url: str
+    """The import service's root: files go to ``{import_url}/groups/imports``."""
+    token_url: str
+    """The OAuth 2 token endpoint; its query string (e.g. ``?realm=/sbac``) is kept."""
+    client_id: Annotated[str, Field(min_length=1, max_length=500)]
+    username: Annotated[str, Field(max_length=500)] = ""
+    """The CERS account for the password grant (blank: client credentials)."""
+    client_secret: SecretStr | None = Field(default=None, validate_default=True)
+    password: SecretStr | None = Field(default=None, validate_default=True)
+    scope: Annotated[str, Field(max_length=2000)] = ""
+    """Space-separated scopes; most import services need none (Okta asks for ``openid profile``)."""
+
+    @field_validator("import_url")
+    @classmethod
+    def _import_url(cls, value: str) -> str:
+        return _check_url(value, "Import URL").rstrip("/")
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_url(cls, value: str) -> str:
+        return _check_url(value, "Token URL")
+
+    @field_validator("client_id", "username", "scope")
+    @classmethod
+    def _no_control_chars(cls, value: str) -> str:
+        if _CONTROL_CHARS.search(value):
+            raise ValueError("Remove the control characters (tabs, line breaks) from this field.")
+        return value
+
+    @field_validator("client_secret", "password", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if raw is None or (isinstance(raw, str) and not raw.strip()) else value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _client_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if not info.data.get("username"):
+                raise ValueError("Enter the Client Secret (or a user name and password for the password grant).")
+            return None
+        _check_secret(value.get_secret_value(), "Client Secret")
+        return value
+
+    @field_validator("password")
+    @classmethod
+    def _password(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("username"):
+                raise ValueError("Enter the password of this user name (or leave the user name blank).")
+            return None
+        if not info.data.get("username"):
+            raise ValueError("A password needs a user name: enter it, or leave the password blank.")
+        _check_secret(value.get_secret_value(), "password")
+        return value
+
+    @property
+    def grant(self) -> str:
+        """``password`` when a user name is given, else ``client_credentials``."""
+        return "password" if self.username else "client_credentials"
+
+    def fingerprint(self) -> str:
+        """A hash of every setting except the secrets, to key caches without ever holding them."""
+        public = self.model_dump(exclude={"client_secret", "password"})
+        return hashlib.sha256(repr(sorted(public.items())).encode()).hexdigest()[:16]
