@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import httpx
 import polars as pl
 
-from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_csv, write_cers_csv
+from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_csv, write_ordered_rows
 from cers_core.errors import SettingsError
 from cers_core.groups import build_section_groups
 from cers_core.identifiers import cds_code
@@ -166,7 +166,7 @@ def export_section_groups(
     roster, chosen, requests = run_sync(work())
     built = build_section_groups(roster, options, as_of=None if school_year else day, school_year=school_year)
     rows = order_cers_rows(built.rows)
-    csv_bytes = write_cers_csv(rows)
+    csv_bytes = write_ordered_rows(rows)
     return GroupExport(
         rows=rows,
         groups=built.groups,

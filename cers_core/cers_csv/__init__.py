@@ -10,6 +10,14 @@ outside ``__all__`` is internal and may change.
 
 from cers_core.cers_csv.report import Finding, ValidationReport
 from cers_core.cers_csv.validator import validate_cers_csv
-from cers_core.cers_csv.writer import CERS_COLUMNS, order_cers_rows, write_cers_csv
+from cers_core.cers_csv.writer import CERS_COLUMNS, order_cers_rows, write_cers_csv, write_ordered_rows
 
-__all__ = ["CERS_COLUMNS", "Finding", "ValidationReport", "order_cers_rows", "validate_cers_csv", "write_cers_csv"]
+__all__ = [
+    "CERS_COLUMNS",
+    "Finding",
+    "ValidationReport",
+    "order_cers_rows",
+    "validate_cers_csv",
+    "write_cers_csv",
+    "write_ordered_rows",
+]

@@ -24,7 +24,7 @@ import polars as pl
 
 from cers_core.cers_csv.java_text import fold_case
 
-__all__ = ["CERS_COLUMNS", "order_cers_rows", "write_cers_csv"]
+__all__ = ["CERS_COLUMNS", "order_cers_rows", "write_cers_csv", "write_ordered_rows"]
 
 CERS_COLUMNS: Final = (
     "group_name",
@@ -129,7 +129,12 @@ def write_cers_csv(rows: pl.DataFrame) -> bytes:
         >>> write_cers_csv(frame)
         b'group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\\r\\nAlgebra,01612590130146,2025,Math,1234567890,\\r\\n'
     """
-    ordered = order_cers_rows(rows)
+    return write_ordered_rows(order_cers_rows(rows))
+
+
+def write_ordered_rows(ordered: pl.DataFrame) -> bytes:
+    """The file for rows that :func:`order_cers_rows` already ordered (so an export that shows
+    the ordered rows does not order them twice)."""
     # polars writes "" as a quoted empty field; CERS files leave empty fields bare.
     bare = ordered.with_columns(pl.col(name).replace("", None) for name in _TEXT_COLUMNS)
     out = io.BytesIO()

@@ -37,7 +37,7 @@ import polars as pl
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
 from cers_core.oneroster.auth import ClientCredentialsAuth
 from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
-from cers_core.oneroster.records import decode_page, to_roster_frame
+from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.settings import OneRosterSettings
 
@@ -45,6 +45,8 @@ __all__ = ["FetchProgress", "OneRosterClient"]
 
 # The same page this many times in a row: the server ignores the offset.
 _STALE_PAGES_LIMIT = 2
+# Raw page rows converted to roster columns at a time (see _Pages).
+_BATCH_ROWS = 50_000
 T = TypeVar("T")
 # A refused connection or an unknown host: a few quick tries, since it is rarely a busy server.
 _CONNECT_ATTEMPTS = 3
@@ -83,6 +85,39 @@ class _Page:
 
     def ids(self) -> list[str | None]:
         return self.frame["sourcedId"].to_list()
+
+
+class _Pages:
+    """The pages of one collection as they arrive, turned into roster columns in batches.
+
+    Raw page columns are several times larger than roster columns; converting every
+    ``_BATCH_ROWS`` rows keeps memory bounded for a district of two million enrollments,
+    while converting in batches (not page by page) keeps the per-call overhead low. Each
+    row remembers where its page started, so that "the first record of a sourcedId wins"
+    follows the server's order however the pages arrived.
+    """
+
+    def __init__(self, collection: str) -> None:
+        self._collection = collection
+        self._pending: list[pl.DataFrame] = []
+        self._pending_rows = 0
+        self._done: list[pl.DataFrame] = []
+
+    async def _convert(self) -> None:
+        # Take the batch here, in the event loop, so pages arriving meanwhile start a new one.
+        batch, self._pending, self._pending_rows = self._pending, [], 0
+        if batch:
+            self._done.append(await asyncio.to_thread(to_roster_columns, self._collection, pl.concat(batch)))
+
+    async def add(self, offset: int, page: _Page) -> None:
+        self._pending.append(page.frame.with_columns(_offset=pl.lit(offset, dtype=pl.Int64)))
+        self._pending_rows += page.frame.height
+        if self._pending_rows >= _BATCH_ROWS:
+            await self._convert()
+
+    async def frame(self) -> pl.DataFrame:
+        await self._convert()
+        return finish_frame(pl.concat(self._done).sort("_offset", maintain_order=True).drop("_offset"))
 
 
 @dataclass(slots=True)
@@ -289,11 +324,10 @@ class OneRosterClient:
         return page
 
     async def _walk(
-        self, url: str, params: dict[str, Any], what: _Collection, start: int, stop: int | None
-    ) -> list[pl.DataFrame]:
+        self, url: str, params: dict[str, Any], what: _Collection, pages: _Pages, start: int, stop: int | None
+    ) -> None:
         """Page by page from ``start``: by Link when given, else by offset; until an empty
         page, the offset reaching the total, or ``stop`` (the start of a page we already have)."""
-        found: list[pl.DataFrame] = []
         offset = start
         next_url: str | None = None
         previous: list[str | None] | None = None
@@ -314,12 +348,11 @@ class OneRosterClient:
                     hint="Tell the SIS vendor that paging does not advance.",
                 )
             previous = ids
-            found.append(page.frame)
+            await pages.add(offset, page)
             offset += page.received
             if (page.total is not None and offset >= page.total) or (stop is None and page.is_last):
                 break
             next_url = page.next_url if stop is None else None
-        return found
 
     async def collection(
         self,
@@ -335,30 +368,36 @@ class OneRosterClient:
         what = _Collection(collection, envelope, label or collection)
         url = self.url(path)
         base = {**(params or {}), "limit": self.settings.page_size}
+        pages = _Pages(collection)
         first = await self._page(url, {**base, "offset": 0}, what)
-        frames = [first.frame]
+        await pages.add(0, first)
         step = first.received
         if step and (first.total is None or first.total <= step):
             # A first page holding more records than its own total means the total was stale
             # (records were added meanwhile): walk on until the server says it is done.
             if (first.total is None and not first.is_last) or (first.total is not None and first.total < step):
-                frames += await self._walk(url, base, what, step, None)
+                await self._walk(url, base, what, pages, step, None)
         elif step and first.total is not None:
             offsets = list(range(step, first.total, step))
-            pages = await asyncio.gather(*(self._page(url, {**base, "offset": o}, what) for o in offsets))
+
+            async def fetch(offset: int) -> tuple[int, int | None]:
+                page = await self._page(url, {**base, "offset": offset}, what)
+                await pages.add(offset, page)
+                return page.received, page.total
+
+            answers = await asyncio.gather(*(fetch(o) for o in offsets))
             last_total = first.total
-            for index, (offset, page) in enumerate(zip(offsets, pages, strict=True)):
-                frames.append(page.frame)
-                if page.total is not None:
-                    last_total = page.total
-                end = offset + page.received
+            for index, (offset, (received, total)) in enumerate(zip(offsets, answers, strict=True)):
+                if total is not None:
+                    last_total = total
+                end = offset + received
                 next_start = offsets[index + 1] if index + 1 < len(offsets) else None
                 # A short or empty page leaves a gap (the total changed, or a hiccup): ask again from there.
                 if next_start is not None and end < next_start:
-                    frames += await self._walk(url, base, what, end, next_start)
+                    await self._walk(url, base, what, pages, end, next_start)
                 elif next_start is None and end < last_total:
-                    frames += await self._walk(url, base, what, end, None)
-        return to_roster_frame(collection, pl.concat(frames))
+                    await self._walk(url, base, what, pages, end, None)
+        return await pages.frame()
 
     async def record(self, path: str, *, envelope: str) -> Mapping[str, Any] | None:
         """One record (``/users/{id}`` …), or None when the server says it does not exist."""

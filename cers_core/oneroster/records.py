@@ -30,7 +30,14 @@ import polars as pl
 
 from cers_core.roster import SCHEMAS
 
-__all__ = ["COLLECTION_OF_ENVELOPE", "decode_page", "finish_frame", "records_to_frame", "to_roster_frame"]
+__all__ = [
+    "COLLECTION_OF_ENVELOPE",
+    "decode_page",
+    "finish_frame",
+    "records_to_frame",
+    "to_roster_columns",
+    "to_roster_frame",
+]
 
 Record = Mapping[str, Any]
 
@@ -231,6 +238,11 @@ def finish_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 def to_roster_frame(collection: str, raw: pl.DataFrame) -> pl.DataFrame:
     """Raw columns (``decode_page``) of one collection as its roster frame, de-duplicated."""
+    return finish_frame(to_roster_columns(collection, raw))
+
+
+def to_roster_columns(collection: str, raw: pl.DataFrame) -> pl.DataFrame:
+    """Raw columns as roster columns, row for row (no record dropped yet); other columns kept."""
     status = _lowered("status")
     schema = SCHEMAS[collection]
     columns = {
@@ -239,11 +251,14 @@ def to_roster_frame(collection: str, raw: pl.DataFrame) -> pl.DataFrame:
         **_COLUMN_EXPRESSIONS[collection],
     }
     empty = pl.lit([], dtype=pl.List(pl.String))
-    roster = raw.select(
-        (pl.coalesce(expr, empty) if schema[name] == pl.List(pl.String) else expr).cast(schema[name]).alias(name)
-        for name, expr in columns.items()
+    extra = [name for name in raw.columns if name not in RAW_SCHEMAS[collection]]
+    return raw.select(
+        *(
+            (pl.coalesce(expr, empty) if schema[name] == pl.List(pl.String) else expr).cast(schema[name]).alias(name)
+            for name, expr in columns.items()
+        ),
+        *extra,
     )
-    return finish_frame(roster)
 
 
 def records_to_frame(collection: str, records: Iterable[Record]) -> pl.DataFrame:
