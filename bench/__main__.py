@@ -1,0 +1,226 @@
+"""``python -m bench``: our export against the network's limit and a naive client, in one run.
+
+Every number is measured in this one run, on this machine, and the claims are ratios between
+runs made side by side: the demo provider runs in its own process (as a real SIS would be
+another machine), our export runs as the real command line in its own process (so its peak
+memory is its own), and the limit and the naive client run in this process.
+
+Options: ``--scale`` (default ``lausd``), ``--skip-naive`` (the naive client takes minutes at
+``lausd`` scale), ``--out`` (default ``docs/performance.md``: the table between its markers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
+
+from bench.limit import limit_fetch
+from bench.naive import naive_fetch
+from cers_core import GroupOptions, OneRosterSettings, export_section_groups
+from cers_core.cers_csv import order_cers_rows, write_ordered_rows
+from cers_core.demo import generate_district
+from cers_core.groups import build_section_groups
+from cers_core.oneroster.client import OneRosterClient
+from cers_core.oneroster.fetch import fetch_roster
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 11, 28)
+PAGE_SIZE = 1000
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+T = TypeVar("T")
+
+
+@dataclass
+class Provider:
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+
+    def settings(self, concurrency: int) -> OneRosterSettings:
+        return OneRosterSettings(
+            base_url=self.base_url,
+            token_url=self.token_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            page_size=PAGE_SIZE,
+            max_concurrency=concurrency,
+        )
+
+
+@contextlib.contextmanager
+def provider(scale: str, *extra: str) -> Iterator[Provider]:
+    """The demo provider in its own process; its first stdout line says how to reach it."""
+    command = [sys.executable, "-m", "cers_core", "demo-server", "--scale", scale, "--port", "0", *extra]
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as process:
+        try:
+            assert process.stdout is not None
+            yield Provider(**json.loads(process.stdout.readline()))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def run_export(server: Provider, *args: str, concurrency: int) -> tuple[float, float, int]:
+    """Our command-line export in its own process: (wall seconds, peak RSS in MB, exit code)."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [
+            sys.executable, "-m", "cers_core", "export",
+            "--base-url", server.base_url, "--token-url", server.token_url, "--client-id", server.client_id,
+            "--page-size", str(PAGE_SIZE), "--concurrency", str(concurrency),
+            "--as-of", AS_OF.isoformat(), "--split-large", "--out", str(Path(folder) / "groups.csv"), *args,
+        ]  # fmt: skip
+        environment = {**os.environ, "CERS_CLIENT_SECRET": server.client_secret, "PYTHONPATH": str(ROOT)}
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def largest_school(scale: str) -> str:
+    """The CDS code of the school with the most enrollments."""
+    district = generate_district(scale=scale, seed=7, reference_date=AS_OF)
+    busiest = (
+        district.enrollments.group_by("school.sourcedId").len().sort("len", descending=True)["school.sourcedId"][0]
+    )
+    return district.orgs.filter(pl.col("sourcedId") == busiest)["identifier"][0]
+
+
+def timed(work: Callable[[], T]) -> tuple[float, T]:
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def zero_latency(scale: str, *, naive: bool) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    concurrency = 4
+    with provider(scale) as server:
+        limit_seconds, (records, requests) = timed(
+            lambda: limit_fetch(
+                server.base_url, server.token_url, server.client_id, server.client_secret,
+                page_size=PAGE_SIZE, concurrency=concurrency,
+            )
+        )  # fmt: skip
+        ours_seconds, rss, code = run_export(server, "--all-schools", concurrency=concurrency)
+        school = largest_school(scale)
+        school_seconds, school_rss, _ = run_export(server, "--school", school, concurrency=concurrency)
+        limit_rate, ours_rate = records / limit_seconds, records / ours_seconds
+        rows += [
+            (f"records read ({scale}, {requests} pages of {PAGE_SIZE})", f"{records:,}"),
+            ("limit: bare async httpx, bytes thrown away", f"{limit_seconds:.1f} s, {limit_rate:,.0f} records/s"),
+            ("ours: CLI export of all schools (fetch, build, write, validate)", f"{ours_seconds:.1f} s, "
+             f"{ours_rate:,.0f} records/s, exit {code}"),
+            ("ours / limit (target >= 60%)", f"{ours_rate / limit_rate:.0%}"),
+            ("peak RSS of our export (target <= 1.5 GB)", f"{rss:,.0f} MB"),
+            (f"ours: CLI export of the largest school ({school})",
+             f"{school_seconds:.1f} s, peak RSS {school_rss:,.0f} MB"),
+        ]  # fmt: skip
+        if naive:
+            naive_seconds, _ = timed(
+                lambda: naive_fetch(
+                    server.base_url, server.token_url, server.client_id, server.client_secret, page_size=PAGE_SIZE
+                )
+            )
+            naive_rate = records / naive_seconds
+            rows += [
+                ("naive: sequential pages, one pydantic model per record", f"{naive_seconds:.1f} s, "
+                 f"{naive_rate:,.0f} records/s"),
+                ("ours / naive (target >= 5x)", f"{ours_rate / naive_rate:.1f}x"),
+            ]  # fmt: skip
+        rows += build_and_write(server, scale)
+    return rows
+
+
+def build_and_write(server: Provider, scale: str) -> list[tuple[str, str]]:
+    """Building and writing the file once the rosters are in memory (target < 5 s at lausd scale)."""
+
+    async def read() -> object:
+        async with OneRosterClient(server.settings(4)) as client:
+            return await fetch_roster(client)
+
+    roster = asyncio.run(read())
+    seconds, rows = timed(
+        lambda: write_ordered_rows(
+            order_cers_rows(build_section_groups(roster, GroupOptions(split_large=True), as_of=AS_OF).rows)
+        )
+    )
+    return [(f"build + order + write, data in memory ({scale}; target < 5 s)", f"{seconds:.1f} s, {len(rows):,} bytes")]
+
+
+def with_latency(scale: str) -> list[tuple[str, str]]:
+    """100 ms per request, at most 5 in flight: time against the ideal (requests x 100 ms / 5)."""
+    rows: list[tuple[str, str]] = []
+    latency, cap = 0.1, 5
+    with provider(scale, "--latency", str(latency), "--max-concurrent", str(cap)) as server:
+        settings = server.settings(cap)
+        school = largest_school(scale)
+        for label, schools in ((f"largest school's preview ({school})", [school]), (f"whole {scale} export", None)):
+            seconds, result = timed(
+                lambda schools=schools: export_section_groups(
+                    settings, GroupOptions(split_large=True), schools=schools, as_of=AS_OF
+                )
+            )
+            ideal = result.requests * latency / cap
+            rows.append(
+                (f"{label}: {result.requests} requests, ideal {ideal:.1f} s (target <= 1.25x)",
+                 f"{seconds:.1f} s = {seconds / ideal:.2f}x ideal")
+            )  # fmt: skip
+    return rows
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    memory = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {int(memory) / 1024 / 1024:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, polars {pl.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=["demo", "district", "lausd"], default="lausd")
+    parser.add_argument("--latency-scale", choices=["demo", "district", "lausd"], default="district")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+    rows = zero_latency(args.scale, naive=not args.skip_naive)
+    rows += with_latency(args.latency_scale)
+    table = "\n".join(["| measure | result |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)])
+    stamp = f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()}, with `python -m bench`."
+    print(stamp, table, sep="\n\n")
+    if args.out.exists():
+        text = args.out.read_text(encoding="utf-8")
+        if START in text and END in text:
+            before, rest = text.split(START, 1)
+            after = rest.split(END, 1)[1]
+            args.out.write_text(f"{before}{START}\n{stamp}\n\n{table}\n{END}{after}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
