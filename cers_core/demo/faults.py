@@ -17,7 +17,8 @@ requests are picked is a hash of the request and ``seed``, so it does not depend
 
 Paging and record-shape quirks (no ``X-Total-Count``, a changing total, overlapping pages,
 dangling references …) are fields of ``ProviderOptions`` itself; ``add_fault_arguments``
-and ``fault_options`` give every one of them, and these faults, a ``demo-server`` flag.
+gives every one of them, and these faults, a ``demo-server`` flag, and ``fault_options`` /
+``provider_options`` turn the parsed flags back into options.
 
 Example::
 
@@ -42,10 +43,15 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cers_core.errors import SettingsError
+
+if TYPE_CHECKING:
+    from cers_core.demo.provider import ProviderOptions
 
 __all__ = [
     "FaultInjector",
@@ -55,6 +61,7 @@ __all__ = [
     "add_fault_arguments",
     "fault_options",
     "parse_fault_rule",
+    "provider_options",
 ]
 
 # The DemoServer's readiness check sends this header; it is never spoiled.
@@ -547,6 +554,17 @@ def fault_options(args: argparse.Namespace) -> dict[str, Any]:
         options["filter_fields"] = frozenset()
     options |= {field: True for flag, field in _QUIRK_FLAGS.items() if getattr(args, _dest(flag))}
     return options
+
+
+def provider_options(args: argparse.Namespace) -> ProviderOptions:
+    """The ``ProviderOptions`` the ``demo-server`` flags ask for; a ``SettingsError`` when they do not fit."""
+    from cers_core.demo.provider import ProviderOptions
+
+    try:
+        return ProviderOptions(**fault_options(args))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise SettingsError(f"The demo server options do not fit: {problems}.") from None
 
 
 _DEFAULT_SWITCH = {

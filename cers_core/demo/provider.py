@@ -133,8 +133,9 @@ class ProviderOptions(BaseModel):
     """The first page of a collection reports ``X-Total-Count`` off by this many (records added or
     removed meanwhile); later pages report the true count."""
     overlapping_pages: bool = False
-    """Every page after the first starts one record early, so one record is on two pages (as when a
-    record is inserted while a client pages)."""
+    """As if a record had been inserted at the front once the first page was served: every later
+    page starts one record early (the previous page's last record comes again) and
+    X-Total-Count counts one more. The inserted record itself is never served."""
 
     faults: Faults = Faults()
     """Request-level faults (latency, concurrency cap, 429/5xx, resets, hangs, bad bodies, expired
@@ -869,8 +870,8 @@ class _Provider:
             rows = self.store.rows(selection, spec)
             total = frame.height if rows is None else rows.len()
             start = spec.offset
-            if self.options.overlapping_pages and 0 < start < total:
-                start -= 1  # the last record of the previous page comes again
+            if self.options.overlapping_pages and start > 0:
+                start, total = start - 1, total + 1  # one record "inserted" before the offset
             page = frame.slice(start, spec.limit) if rows is None else frame[rows.slice(start, spec.limit)]
             records = self._records(request).encode(selection.view.frame, page, spec.fields)
             headers = {}

@@ -9,7 +9,9 @@ The whole token life cycle lives here, in one place:
   and Visma accept the body form; some servers only it); what worked is remembered;
 - the token is cached until shortly before ``expires_in``; concurrent requests share one
   token request (single flight) instead of each asking for a token;
-- on a 401 from the API the token is dropped, a new one fetched once, and the request retried.
+- on a 401 from the API the token is dropped, a new one fetched once, and the request retried
+  (once more if another request replaced the token meanwhile: an early expiry fails every
+  request in flight with the old token).
 
 The token request goes through the same ``httpx.AsyncClient`` as the data requests, so the
 cookies a provider sets on it (load-balancer affinity) are sent on every later call.
@@ -35,6 +37,8 @@ __all__ = ["ClientCredentialsAuth"]
 # Refresh this long before the server's expiry (at most a tenth of the lifetime).
 _EARLY_REFRESH_SECONDS = 30.0
 _DEFAULT_LIFETIME_SECONDS = 3600.0
+# Sends of one request at most: the first, one after our own refresh, one after another's.
+_TOKEN_TRIES = 3
 
 
 class ClientCredentialsAuth(httpx.Auth):
@@ -164,7 +168,7 @@ class ClientCredentialsAuth(httpx.Auth):
             raise self._token_failure(response)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        for attempt in range(2):
+        for attempt in range(_TOKEN_TRIES):
             if not self._token_is_fresh():
                 if self._pending is None:
                     self._token = None
@@ -201,9 +205,16 @@ class ClientCredentialsAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {used}"
             self._token_cookies.set_cookie_header(request)
             response = yield request
-            if response.status_code != 401 or attempt == 1:
+            if response.status_code != 401:
                 return
-            if self._token == used:  # nobody refreshed it meanwhile: drop it so we fetch anew
+            # Fault handling: a token that expires early fails every request in flight with it.
+            # A request whose 401 came with a token that another request has replaced since may
+            # try again with the new one; a 401 with the current token gets one refresh of our
+            # own, and a second one is a real refusal.
+            replaced = self._token != used
+            if attempt == _TOKEN_TRIES - 1 or (attempt > 0 and not replaced):
+                return
+            if not replaced:  # nobody refreshed it meanwhile: drop it so we fetch anew
                 self._expires_at = 0.0
 
 
