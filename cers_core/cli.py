@@ -27,6 +27,7 @@ from typing import NoReturn, TextIO
 from pydantic import ValidationError
 
 from cers_core.cers_csv import validate_cers_csv
+from cers_core.demo.faults import add_fault_arguments, provider_options
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
 from cers_core.oneroster.client import FetchProgress
@@ -146,6 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=0, help="0 picks a free port")
     demo.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
     demo.add_argument("--seed", type=int, default=7)
+    add_fault_arguments(demo)  # fault and quirk switches: see cers_core/demo/faults.py
     return parser
 
 
@@ -335,7 +337,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _cmd_validate(args, out)
         from cers_core.demo import serve
 
-        serve(host=args.host, port=args.port, scale=args.scale, seed=args.seed)
+        serve(host=args.host, port=args.port, scale=args.scale, seed=args.seed, options=provider_options(args))
         return EXIT_OK
     except (UsageError, SettingsError, InvalidFile) as error:
         print(f"error: {error}", file=err)
