@@ -24,6 +24,7 @@ from cers_core.identifiers import cds_code
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools
 from cers_core.oneroster.retry import RetryPolicy
+from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.roster import Roster
 from cers_core.settings import GroupOptions, OneRosterSettings
 
@@ -48,12 +49,20 @@ class ExportContext:
 
     on_progress: Callable[[FetchProgress], None] | None = None
     capabilities: ProviderCapabilities | None = None
+    snapshot: RosterSnapshot | None = None
+    """Keep one per connection and browser session (or process) to re-read only what changed."""
     transport: httpx.AsyncBaseTransport | None = None
     retry: RetryPolicy | None = None
 
 
 def _client(settings: OneRosterSettings, context: ExportContext) -> OneRosterClient:
-    return OneRosterClient(settings, retry=context.retry, transport=context.transport, on_progress=context.on_progress)
+    return OneRosterClient(
+        settings,
+        retry=context.retry,
+        transport=context.transport,
+        on_progress=context.on_progress,
+        snapshot=context.snapshot,
+    )
 
 
 def _with_cds(schools: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:

@@ -6,7 +6,8 @@ enrollments to users and classes, naming groups — is done on frames. Column na
 snake_case versions of the OneRoster fields; references are flattened to their sourcedId
 (``class.sourcedId`` -> ``class_id``); multi-valued fields are list columns; flags such as
 ``primary`` and ``enabledUser`` are booleans whichever way the provider spelled them; dates
-are ``pl.Date`` (null when missing or unreadable).
+are ``pl.Date`` (null when missing or unreadable); ``modified`` is ``dateLastModified`` as
+sent (kept to ask for changes only, see ``cers_core.oneroster.snapshot``).
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ _LIST = pl.List(pl.String)
 
 SCHEMAS: dict[str, pl.Schema] = {
     # /schools (orgs whose type is school)
-    "schools": pl.Schema({"sourced_id": _STR, "status": _STR, "name": _STR, "type": _STR, "identifier": _STR}),
+    "schools": pl.Schema(
+        {"sourced_id": _STR, "status": _STR, "modified": _STR, "name": _STR, "type": _STR, "identifier": _STR}
+    ),
     # /academicSessions (terms, semesters, grading periods, school years)
     "sessions": pl.Schema(
         {
             "sourced_id": _STR,
             "status": _STR,
+            "modified": _STR,
             "title": _STR,
             "type": _STR,
             "start_date": pl.Date,
@@ -39,6 +43,7 @@ SCHEMAS: dict[str, pl.Schema] = {
         {
             "sourced_id": _STR,
             "status": _STR,
+            "modified": _STR,
             "title": _STR,
             "course_code": _STR,
             "subjects": _LIST,
@@ -49,6 +54,7 @@ SCHEMAS: dict[str, pl.Schema] = {
         {
             "sourced_id": _STR,
             "status": _STR,
+            "modified": _STR,
             "title": _STR,
             "class_code": _STR,
             "class_type": _STR,
@@ -66,6 +72,7 @@ SCHEMAS: dict[str, pl.Schema] = {
         {
             "sourced_id": _STR,
             "status": _STR,
+            "modified": _STR,
             "user_id": _STR,
             "class_id": _STR,
             "school_id": _STR,
@@ -79,6 +86,7 @@ SCHEMAS: dict[str, pl.Schema] = {
         {
             "sourced_id": _STR,
             "status": _STR,
+            "modified": _STR,
             "enabled": pl.Boolean,
             "given_name": _STR,
             "family_name": _STR,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cers_core import GroupOptions, OneRosterSettings, export_section_groups, list_schools
+from cers_core import ExportContext, GroupOptions, OneRosterSettings, export_section_groups, list_schools
 from cers_core.cers_csv import validate_cers_csv
 from cers_core.demo.provider import ROSTER_CORE_SCOPE, ROSTER_SCOPE
 from cers_core.errors import SettingsError
+from cers_core.oneroster.snapshot import RosterSnapshot
 from tests.conftest import DEMO_REFERENCE_DATE
 
 
@@ -129,3 +130,38 @@ def test_the_file_is_the_same_however_the_provider_serves_the_rosters(mode, make
         settings_for(server, scope=scope), GroupOptions(split_large=True), schools=[cds], as_of=DEMO_REFERENCE_DATE
     )
     assert result.csv_bytes == expected
+
+
+def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_server, district_export):
+    cds = district_export.schools["cds"][1]
+    snapshot = RosterSnapshot()
+    context = ExportContext(snapshot=snapshot)
+    first = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=context)
+    demo_server.request_log.clear()
+    again = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=context)
+    assert again.csv_bytes == first.csv_bytes
+    assert snapshot.deltas is True
+    assert again.requests < first.requests
+    # Every collection was read in full once, and asked again for its changes only.
+    assert snapshot.full_reads == snapshot.delta_reads == len(snapshot.kept)
+
+
+def test_after_a_district_read_a_school_comes_from_the_snapshot(demo_server, district_export):
+    snapshot = RosterSnapshot()
+    context = ExportContext(snapshot=snapshot)
+    export(demo_server, GroupOptions(split_large=True), context=context)
+    cds = district_export.schools["cds"][0]
+    school = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=context)
+    assert school.rows.equals(district_export.rows.filter(pl.col("school_natural_id") == cds))
+    assert school.requests <= 8  # schools, sessions and four collections, each one delta page
+
+
+def test_a_provider_without_filters_is_read_in_full_again(make_demo_server, one_school_baseline):
+    cds, expected = one_school_baseline
+    server = make_demo_server(nested_routes=False, filter_fields=frozenset())
+    snapshot = RosterSnapshot()
+    context = ExportContext(snapshot=snapshot)
+    for _ in range(2):
+        result = export(server, GroupOptions(split_large=True), schools=[cds], context=context)
+        assert result.csv_bytes == expected
+    assert snapshot.deltas is False

@@ -39,6 +39,7 @@ from cers_core.oneroster.auth import ClientCredentialsAuth
 from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
+from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.settings import OneRosterSettings
 
 __all__ = ["FetchProgress", "OneRosterClient"]
@@ -164,8 +165,10 @@ class OneRosterClient:
         on_progress: Callable[[FetchProgress], None] | None = None,
         timeout: float = 60.0,
         seed: int | None = None,
+        snapshot: RosterSnapshot | None = None,
     ) -> None:
         self.settings = settings
+        self.snapshot = snapshot
         self._retry = retry or RetryPolicy()
         self._auth = ClientCredentialsAuth(
             token_url=settings.token_url,
@@ -364,8 +367,16 @@ class OneRosterClient:
         label: str | None = None,
     ) -> pl.DataFrame:
         """Every record of a collection (``/classes``, ``/schools/x/enrollments`` …) as the
-        ``collection`` roster frame (see ``cers_core.roster``), de-duplicated by sourcedId."""
+        ``collection`` roster frame (see ``cers_core.roster``), de-duplicated by sourcedId.
+
+        With a snapshot, what was read before is asked again for its changes only."""
         what = _Collection(collection, envelope, label or collection)
+        if self.snapshot is None:
+            return await self._read_collection(path, what, params)
+        return await self.snapshot.read(path, params, lambda changed: self._read_collection(path, what, changed))
+
+    async def _read_collection(self, path: str, what: _Collection, params: Mapping[str, Any] | None) -> pl.DataFrame:
+        collection = what.name
         url = self.url(path)
         base = {**(params or {}), "limit": self.settings.page_size}
         pages = _Pages(collection)

@@ -141,15 +141,28 @@ async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted:
     return pl.concat([frame, extra]).unique("sourced_id", keep="first", maintain_order=True)
 
 
+def _restricted(raw: dict[str, pl.DataFrame], school_ids: Sequence[str]) -> dict[str, pl.DataFrame]:
+    """Only the sections of these schools, their enrollments, and (with ``_fill``) their people."""
+    classes = raw["classes"].filter(pl.col("school_id").is_in(list(school_ids)))
+    enrollments = raw["enrollments"].filter(pl.col("class_id").is_in(classes["sourced_id"].implode()))
+    return {**raw, "classes": classes, "enrollments": enrollments}
+
+
 async def _school_roster(
     client: OneRosterClient, capabilities: ProviderCapabilities, school_id: str, sessions: pl.DataFrame
 ) -> dict[str, pl.DataFrame]:
     names = ("classes", "enrollments", "users", "courses")
     results = await asyncio.gather(*(_read_for_school(client, capabilities, n, school_id) for n in names))
-    raw = {name: frame for name, (frame, _) in zip(names, results, strict=True)}
-    classes = raw["classes"].filter(pl.col("school_id") == school_id)
-    class_ids = classes["sourced_id"]
-    enrollments = raw["enrollments"].filter(pl.col("class_id").is_in(class_ids.implode()))
+    raw = _restricted({name: frame for name, (frame, _) in zip(names, results, strict=True)}, [school_id])
+    return await _completed(client, raw, sessions)
+
+
+async def _completed(
+    client: OneRosterClient, raw: dict[str, pl.DataFrame], sessions: pl.DataFrame
+) -> dict[str, pl.DataFrame]:
+    """The people, courses and terms the sections refer to: what was read, plus what it missed."""
+    classes = raw["classes"]
+    enrollments = raw["enrollments"]
     users = await _fill(client, "users", raw["users"], enrollments["user_id"].to_list())
     users = users.filter(pl.col("sourced_id").is_in(enrollments["user_id"].implode()))
     courses = await _fill(client, "courses", raw["courses"], classes["course_id"].to_list())
@@ -178,12 +191,18 @@ async def fetch_roster(
     async def school_frame() -> pl.DataFrame:
         return schools if schools is not None else await fetch_schools(client)
 
-    if school_ids is None:
-        names = ("classes", "enrollments", "users", "courses")
+    names = ("classes", "enrollments", "users", "courses")
+    snapshot = client.snapshot
+    district_kept = snapshot is not None and all(snapshot.has(_ROUTES[n].flat) for n in names)
+    if school_ids is None or (district_kept and school_ids):
+        # The whole district; or schools of a district read before, now asked for its changes only.
         flat = [client.collection(_ROUTES[n].flat, collection=n, envelope=_ROUTES[n].envelope) for n in names]
         school_table, sessions, *rest = await asyncio.gather(school_frame(), all_sessions(), *flat)
         frames = dict(zip(names, rest, strict=True))
-        return Roster.from_frames(schools=school_table, sessions=sessions, **frames)
+        if school_ids is None:
+            return Roster.from_frames(schools=school_table, sessions=sessions, **frames)
+        chosen = await _completed(client, _restricted(frames, school_ids), sessions)
+        return Roster.from_frames(schools=school_table.filter(pl.col("sourced_id").is_in(list(school_ids))), **chosen)
 
     if not school_ids:
         return Roster.empty()

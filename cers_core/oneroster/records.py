@@ -194,7 +194,7 @@ _COLUMN_EXPRESSIONS: dict[str, dict[str, pl.Expr]] = {
 
 
 RAW_SCHEMAS: dict[str, pl.Schema] = {
-    name: pl.Schema({"sourcedId": pl.String(), "status": pl.String(), **fields})
+    name: pl.Schema({"sourcedId": pl.String(), "status": pl.String(), "dateLastModified": pl.String(), **fields})
     for name, fields in _JSON_FIELDS.items()
 }
 
@@ -248,6 +248,7 @@ def to_roster_columns(collection: str, raw: pl.DataFrame) -> pl.DataFrame:
     columns = {
         "sourced_id": pl.col("sourcedId"),
         "status": pl.when(status == "inactive").then(pl.lit("tobedeleted")).otherwise(status),
+        "modified": pl.col("dateLastModified"),
         **_COLUMN_EXPRESSIONS[collection],
     }
     empty = pl.lit([], dtype=pl.List(pl.String))
