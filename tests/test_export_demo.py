@@ -9,6 +9,7 @@ from cers_core import ExportContext, GroupOptions, OneRosterSettings, export_sec
 from cers_core.cers_csv import validate_cers_csv
 from cers_core.demo.provider import ROSTER_CORE_SCOPE, ROSTER_SCOPE
 from cers_core.errors import SettingsError
+from cers_core.oneroster.fetch import ProviderCapabilities
 from cers_core.oneroster.snapshot import RosterSnapshot
 from tests.conftest import DEMO_REFERENCE_DATE
 
@@ -165,3 +166,30 @@ def test_a_provider_without_filters_is_read_in_full_again(make_demo_server, one_
         result = export(server, GroupOptions(split_large=True), schools=[cds], context=context)
         assert result.csv_bytes == expected
     assert snapshot.deltas is False
+
+
+def _pages(rows: int, page_size: int = 1000) -> int:
+    return max(1, -(-rows // page_size))
+
+
+@pytest.mark.parametrize("school_index", [0, 1, 2])
+def test_a_school_preview_needs_no_more_requests_than_its_pages(demo_server, demo_district, school_index):
+    """Request-count guard: one page per 1,000 of the school's own records, nothing district-wide
+    but the school and term lists, and the failed tries of discovering the provider only once."""
+    district = demo_district
+    school = district.orgs.filter(pl.col("type") == "school").sort("sourcedId").row(school_index, named=True)
+    sid = school["sourcedId"]
+    own = {
+        "classes": district.classes.filter(pl.col("school.sourcedId") == sid).height,
+        "enrollments": district.enrollments.filter(pl.col("school.sourcedId") == sid).height,
+        "users": district.users.filter(pl.col("roles.org.sourcedId").list.contains(sid)).height,
+        "courses": district.courses.filter(pl.col("org.sourcedId") == sid).height,
+    }
+    scoped_pages = sum(_pages(n) for n in own.values())
+    capabilities = ProviderCapabilities()
+    context = ExportContext(capabilities=capabilities)
+    first = export(demo_server, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
+    # schools + sessions, the school's own pages, one refused nested route per collection (core scope)
+    assert first.requests <= 2 + scoped_pages + 4
+    again = export(demo_server, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
+    assert again.requests <= 2 + scoped_pages
