@@ -22,7 +22,7 @@ from cers_core.errors import SettingsError
 from cers_core.groups import build_section_groups
 from cers_core.identifiers import cds_code
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
-from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools
+from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
 from cers_core.oneroster.retry import RetryPolicy
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.roster import Roster
@@ -163,11 +163,16 @@ def export_section_groups(
 
     async def work() -> tuple[Roster, pl.DataFrame, int]:
         async with _client(settings, context) as client:
-            district_schools = await fetch_schools(client)
+            # Schools and terms in one round trip: both are needed whichever schools are asked for.
+            district_schools, sessions = await asyncio.gather(fetch_schools(client), fetch_sessions(client))
             all_schools = _with_cds(district_schools, options)
             ids = None if schools is None else resolve_schools(all_schools, schools)
             roster = await fetch_roster(
-                client, school_ids=ids, capabilities=context.capabilities, schools=district_schools
+                client,
+                school_ids=ids,
+                capabilities=context.capabilities,
+                schools=district_schools,
+                sessions=sessions,
             )
             chosen = all_schools if ids is None else all_schools.filter(pl.col("sourced_id").is_in(ids))
             return roster, chosen, client.requests_sent

@@ -34,7 +34,7 @@ from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.records import finish_frame, records_to_frame
 from cers_core.roster import Roster
 
-__all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools"]
+__all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools", "fetch_sessions"]
 
 _FALLBACK_STATUSES = frozenset({400, 403, 404, 405, 422, 501})
 # Up to this many missing references are fetched one by one; more, and the flat collection is cheaper.
@@ -86,6 +86,11 @@ async def fetch_schools(client: OneRosterClient) -> pl.DataFrame:
     return frame.filter(pl.col("type").is_null() | (pl.col("type") == "school"))
 
 
+async def fetch_sessions(client: OneRosterClient) -> pl.DataFrame:
+    """Every academic session (terms, semesters, school years): few, and shared by all schools."""
+    return await client.collection("/academicSessions", collection="sessions", envelope="academicSessions")
+
+
 async def _read_way(client: OneRosterClient, name: str, way: str, school_id: str) -> pl.DataFrame:
     route = _ROUTES[name]
     if way == "nested":
@@ -107,7 +112,7 @@ async def _read_for_school(
     """Read a collection for one school the first way that works; return the records and the way."""
     remembered = capabilities.way.get(name)
     ways = [remembered] if remembered else []
-    ways += [w for w in _WAYS if w != remembered]
+    ways += [w for w in _WAYS if w != remembered and not (w == "nested" and _no_nested_scope(client))]
     for way in ways:
         try:
             frame = await _read_way(client, name, way, school_id)
@@ -118,6 +123,13 @@ async def _read_for_school(
         capabilities.way[name] = way
         return frame, way
     raise AssertionError("the flat way either returns or raises")
+
+
+def _no_nested_scope(client: OneRosterClient) -> bool:
+    """The token endpoint said which scopes it granted, and ``roster.readonly`` (which the nested
+    routes need) is not among them: asking those routes would only earn a 403 round trip."""
+    granted = client.granted_scope
+    return granted is not None and not any(s.endswith("/scope/roster.readonly") for s in granted.split())
 
 
 def _missing(wanted: Iterable[str | None], have: pl.DataFrame) -> list[str]:
@@ -178,15 +190,18 @@ async def fetch_roster(
     school_ids: Sequence[str] | None = None,
     capabilities: ProviderCapabilities | None = None,
     schools: pl.DataFrame | None = None,
+    sessions: pl.DataFrame | None = None,
 ) -> Roster:
     """The rosters of the given schools (by sourcedId), or of the whole district when None.
 
-    ``schools`` may pass the ``/schools`` frame when the caller already has it.
+    ``schools`` and ``sessions`` may pass the ``/schools`` and ``/academicSessions`` frames
+    when the caller already has them.
     """
     capabilities = capabilities if capabilities is not None else ProviderCapabilities()
+    known_sessions = sessions
 
     async def all_sessions() -> pl.DataFrame:
-        return await client.collection("/academicSessions", collection="sessions", envelope="academicSessions")
+        return known_sessions if known_sessions is not None else await fetch_sessions(client)
 
     async def school_frame() -> pl.DataFrame:
         return schools if schools is not None else await fetch_schools(client)
