@@ -45,42 +45,68 @@ def iter_group_records(source: Source) -> Iterator[tuple[int, tuple[str, ...]]]:
     Raises :class:`~cers_core.errors.InvalidFile` when the file cannot be opened, or is not
     CSV that CERS could read to the end (a quote left open, text after a closing quote).
     """
-    with _binary(source) as stream:
-        reader = CommonsCsvReader(utf8_text(stream, TextFacts()))
-        row = 0
-        try:
-            header = reader.read_header()
-            if header is None:
-                return
-            positions = _positions(header)
-            for row, record in enumerate(reader.records(), start=1):
-                width = len(record)
-                yield row, tuple(record[p] if p is not None and p < width else "" for p in positions)
-        except CsvSyntaxError as error:
-            raise InvalidFile(
-                f"The file is not CSV that CERS can read, after row {row:,}: {error}.",
-                hint="Check it on the Check a CSV file page (or with the validate command) for what to fix.",
-            ) from None
+    row = 0
+    for batch in _batches(source, 1024):
+        for values in zip(*batch, strict=True):
+            row += 1
+            yield row, values
 
 
 def read_group_rows(source: Source) -> pl.DataFrame:
     """Every record as a frame: ``row`` and the six CERS columns as text.
 
-    Values are trimmed of spaces, as CERS's loader trims them (MySQL ``TRIM``).
-
-    Memory: the frame (string columns), never the file's text; records are read in batches.
+    Values are trimmed of spaces, as CERS's loader trims them (MySQL ``TRIM``). Memory: the
+    frame (string columns), never the file's text; records are read in batches of columns.
     """
-    batches: list[pl.DataFrame] = []
-    records = iter_group_records(source)
     schema = {"row": pl.Int64, **dict.fromkeys(CERS_COLUMNS, pl.String)}
-    while True:
-        chunk = list(islice(records, _BATCH_ROWS))
-        if not chunk:
-            break
-        rows, values = zip(*chunk, strict=True)
-        columns = list(zip(*values, strict=True))
-        frame = pl.DataFrame({"row": rows, **{name: columns[i] for i, name in enumerate(CERS_COLUMNS)}}, schema=schema)
-        batches.append(frame.with_columns(pl.col(CERS_COLUMNS).str.strip_chars(" ")))
-    if not batches:
+    frames: list[pl.DataFrame] = []
+    first = 1
+    for columns in _batches(source, _BATCH_ROWS):
+        frame = pl.DataFrame(
+            dict(zip(CERS_COLUMNS, columns, strict=True)), schema=dict.fromkeys(CERS_COLUMNS, pl.String)
+        )
+        count = frame.height
+        frames.append(
+            frame.with_columns(
+                pl.int_range(first, first + count, dtype=pl.Int64).alias("row"),
+                pl.col(CERS_COLUMNS).str.strip_chars(" "),
+            ).select(list(schema))
+        )
+        first += count
+    if not frames:
         return pl.DataFrame(schema=schema)
-    return pl.concat(batches, rechunk=True)
+    return pl.concat(frames, rechunk=True)
+
+
+def _batches(source: Source, size: int) -> Iterator[list[tuple[str, ...]]]:
+    """The records in batches of up to ``size``, as six columns (tuples of values) in CERS's order."""
+    with _binary(source) as stream:
+        reader = CommonsCsvReader(utf8_text(stream, TextFacts()))
+        done = 0
+        try:
+            header = reader.read_header()
+            if header is None:
+                return
+            positions = _positions(header)
+            records = reader.records()
+            while True:
+                chunk = list(islice(records, size))
+                if not chunk:
+                    return
+                width = len(header)
+                if positions == list(range(6)) and all(len(record) == width for record in chunk):
+                    columns = list(zip(*chunk, strict=True))[:6]
+                else:
+                    columns = [
+                        tuple(record[p] if p < len(record) else "" for record in chunk)
+                        if p is not None
+                        else ("",) * len(chunk)
+                        for p in positions
+                    ]
+                done += len(chunk)
+                yield columns
+        except CsvSyntaxError as error:
+            raise InvalidFile(
+                f"The file is not CSV that CERS can read, after row {done:,}: {error}.",
+                hint="Check it on the Check a CSV file page (or with the validate command) for what to fix.",
+            ) from None
