@@ -117,7 +117,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _check_url(value: str, what: str) -> str:
+def _check_url(value: str, what: str, *, query_allowed: bool = True) -> str:
     value = value.strip()
     if not value:
         raise ValueError(f"Enter the {what}.")
@@ -125,11 +125,29 @@ def _check_url(value: str, what: str) -> str:
         raise ValueError(f"The {what} contains spaces or control characters; paste it again.")
     if len(value) > 2000:
         raise ValueError(f"The {what} is too long (over 2,000 characters).")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise ValueError(f"The {what} is not a valid web address (check the host name and the port).") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(
             f"The {what} must be a full web address starting with https://, e.g. https://sis.example.org/..."
         )
+    if port == 0:
+        raise ValueError(f"The {what} has port 0; leave the port out, or give the right one.")
+    # Bad input handling: a user name or password in the address would be sent, and logged, with
+    # every request; a '#' cuts off what follows; a query string on the Base URL would swallow the
+    # paths we add to it.
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            f"The {what} must not hold a user name or password (…@ before the host): put the Client ID "
+            "and Client Secret in their own fields."
+        )
+    if "#" in value:
+        raise ValueError(f"The {what} must not contain '#'.")
+    if not query_allowed and "?" in value:
+        raise ValueError(f"The {what} must not contain a query string ('?…'); use the address up to the version.")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError(f"The {what} must use https:// (plain http:// is allowed only for this computer).")
     return value
@@ -166,7 +184,7 @@ class OneRosterSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        return _check_url(value, "Base URL").rstrip("/")
+        return _check_url(value, "Base URL", query_allowed=False).rstrip("/")
 
     @field_validator("token_url")
     @classmethod
