@@ -1,4 +1,4 @@
-"""The command line: ``python -m cers_core schools | export | validate | demo-server``.
+"""The command line: ``python -m cers_core schools | export | validate | diff | demo-server | demo-import-server``.
 
 Exit codes, for scheduled jobs:
 
@@ -6,7 +6,13 @@ Exit codes, for scheduled jobs:
 - 1: the file was written but CERS would reject it (e.g. a group over 200 students), or a
   school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
 - 2: usage error (a bad option, an unknown ``--school``, a missing secret);
-- 3: connection or authentication error; nothing is written.
+- 3: connection or authentication error; nothing is written (with ``export --upload``, an
+  error of the CERS import service: the file is written but not sent);
+- 4: ``export --upload``: the file was sent and CERS rejected it (``BAD_DATA``);
+- 5: ``export --upload``: the file may have reached CERS but its outcome is not known yet:
+  check the import status in CERS (by the batch printed) before sending it again.
+
+``export --upload``, ``diff`` and ``demo-import-server`` live in ``cli_upload.py``.
 
 The client secret comes only from the environment variable ``CERS_CLIENT_SECRET``, never
 from an option, so that it does not end up in shell history or process listings.
@@ -27,6 +33,16 @@ from typing import NoReturn, TextIO
 from pydantic import ValidationError
 
 from cers_core.cers_csv import validate_cers_csv
+from cers_core.cli_upload import (
+    ImportUsageError,
+    add_diff_command,
+    add_import_server_command,
+    add_upload_arguments,
+    cmd_diff,
+    cmd_import_server,
+    import_settings,
+    upload_export,
+)
 from cers_core.demo.faults import add_fault_arguments, provider_options
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
@@ -136,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--cds", action="append", default=[], metavar="SOURCEDID=CDS", help="a school's CDS code")
     export.add_argument("--split-large", action="store_true", help="split groups over 200 students into parts")
     export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: standard output)")
+    add_upload_arguments(export)
 
     validate = commands.add_parser("validate", help="check a CERS group file as CERS would")
     validate.add_argument("file", type=Path)
@@ -148,6 +165,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
     demo.add_argument("--seed", type=int, default=7)
     add_fault_arguments(demo)  # fault and quirk switches: see cers_core/demo/faults.py
+    add_diff_command(commands)
+    add_import_server_command(commands)
     return parser
 
 
@@ -285,6 +304,7 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     settings, options = _settings(args), _options(args)
+    upload = import_settings(args)  # checked before any roster is read
     progress = _Progress(err)
     try:
         result = export_section_groups(
@@ -308,6 +328,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             out.write(result.csv_bytes.decode("utf-8"))
     _report(result, err)
+    if upload is not None:
+        return upload_export(upload, result, wait=args.upload_wait, err=err)
     return EXIT_OK if result.accepted else EXIT_REJECTED
 
 
@@ -335,11 +357,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _cmd_export(args, out, err)
         if args.command == "validate":
             return _cmd_validate(args, out)
+        if args.command == "diff":
+            return cmd_diff(args, out)
+        if args.command == "demo-import-server":
+            return cmd_import_server(args, out, err)
         from cers_core.demo import serve
 
         serve(host=args.host, port=args.port, scale=args.scale, seed=args.seed, options=provider_options(args))
         return EXIT_OK
-    except (UsageError, SettingsError, InvalidFile) as error:
+    except (UsageError, ImportUsageError, SettingsError, InvalidFile) as error:
         print(f"error: {error}", file=err)
         return EXIT_USAGE
     except OneRosterError as error:
