@@ -25,6 +25,7 @@ from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
 from cers_core.oneroster.retry import RetryPolicy
 from cers_core.oneroster.snapshot import RosterSnapshot
+from cers_core.oneroster.together import together
 from cers_core.roster import Roster
 from cers_core.settings import GroupOptions, OneRosterSettings
 
@@ -163,10 +164,13 @@ def export_section_groups(
 
     async def work() -> tuple[Roster, pl.DataFrame, int]:
         async with _client(settings, context) as client:
+            if schools is None:  # the whole district: every collection at once, nothing to resolve first
+                roster = await fetch_roster(client, capabilities=context.capabilities)
+                return roster, _with_cds(roster.schools, options), client.requests_sent
             # Schools and terms in one round trip: both are needed whichever schools are asked for.
-            district_schools, sessions = await asyncio.gather(fetch_schools(client), fetch_sessions(client))
+            district_schools, sessions = await together(fetch_schools(client), fetch_sessions(client))
             all_schools = _with_cds(district_schools, options)
-            ids = None if schools is None else resolve_schools(all_schools, schools)
+            ids = resolve_schools(all_schools, schools)
             roster = await fetch_roster(
                 client,
                 school_ids=ids,
@@ -174,8 +178,7 @@ def export_section_groups(
                 schools=district_schools,
                 sessions=sessions,
             )
-            chosen = all_schools if ids is None else all_schools.filter(pl.col("sourced_id").is_in(ids))
-            return roster, chosen, client.requests_sent
+            return roster, all_schools.filter(pl.col("sourced_id").is_in(ids)), client.requests_sent
 
     roster, chosen, requests = run_sync(work())
     built = build_section_groups(roster, options, as_of=None if school_year else day, school_year=school_year)

@@ -40,6 +40,7 @@ from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.oneroster.snapshot import RosterSnapshot
+from cers_core.oneroster.together import together
 from cers_core.settings import OneRosterSettings
 
 __all__ = ["FetchProgress", "OneRosterClient"]
@@ -396,7 +397,7 @@ class OneRosterClient:
                 await pages.add(offset, page)
                 return page.received, page.total
 
-            answers = await asyncio.gather(*(fetch(o) for o in offsets))
+            answers = await together(*(fetch(o) for o in offsets))
             last_total = first.total
             for index, (offset, (received, total)) in enumerate(zip(offsets, answers, strict=True)):
                 if total is not None:

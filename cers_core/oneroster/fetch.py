@@ -22,7 +22,6 @@ at all stays missing and the group builder reports it as a dangling reference.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +31,7 @@ import polars as pl
 from cers_core.errors import OneRosterError
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.records import finish_frame, records_to_frame
+from cers_core.oneroster.together import together
 from cers_core.roster import Roster
 
 __all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools", "fetch_sessions"]
@@ -144,7 +144,7 @@ async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted:
         return frame
     if len(missing) <= _SINGLE_FETCH_LIMIT:
         path, envelope = _SINGLE[name]
-        found = await asyncio.gather(*(client.record(path.format(id=sid), envelope=envelope) for sid in missing))
+        found = await together(*(client.record(path.format(id=sid), envelope=envelope) for sid in missing))
         extra = records_to_frame(name, [r for r in found if r is not None])
     else:
         path, envelope = _FLAT[name]
@@ -164,7 +164,7 @@ async def _school_roster(
     client: OneRosterClient, capabilities: ProviderCapabilities, school_id: str, sessions: pl.DataFrame
 ) -> dict[str, pl.DataFrame]:
     names = ("classes", "enrollments", "users", "courses")
-    results = await asyncio.gather(*(_read_for_school(client, capabilities, n, school_id) for n in names))
+    results = await together(*(_read_for_school(client, capabilities, n, school_id) for n in names))
     raw = _restricted({name: frame for name, (frame, _) in zip(names, results, strict=True)}, [school_id])
     return await _completed(client, raw, sessions)
 
@@ -212,7 +212,7 @@ async def fetch_roster(
     if school_ids is None or (district_kept and school_ids):
         # The whole district; or schools of a district read before, now asked for its changes only.
         flat = [client.collection(_ROUTES[n].flat, collection=n, envelope=_ROUTES[n].envelope) for n in names]
-        school_table, sessions, *rest = await asyncio.gather(school_frame(), all_sessions(), *flat)
+        school_table, sessions, *rest = await together(school_frame(), all_sessions(), *flat)
         frames = dict(zip(names, rest, strict=True))
         if school_ids is None:
             return Roster.from_frames(schools=school_table, sessions=sessions, **frames)
@@ -221,8 +221,8 @@ async def fetch_roster(
 
     if not school_ids:
         return Roster.empty()
-    school_table, sessions = await asyncio.gather(school_frame(), all_sessions())
-    parts = await asyncio.gather(*(_school_roster(client, capabilities, sid, sessions) for sid in school_ids))
+    school_table, sessions = await together(school_frame(), all_sessions())
+    parts = await together(*(_school_roster(client, capabilities, sid, sessions) for sid in school_ids))
     merged = {
         name: pl.concat([part[name] for part in parts]).unique("sourced_id", keep="first", maintain_order=True)
         for name in ("classes", "enrollments", "users", "courses", "sessions")
