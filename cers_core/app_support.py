@@ -50,6 +50,7 @@ from cers_core.export import run_sync
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.fetch import fetch_roster
 from cers_core.oneroster.retry import RetryPolicy
+from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.settings import (
     DEFAULT_SCOPE,
     ClassTypes,
@@ -179,6 +180,7 @@ class _SessionData:
     exports: OrderedDict[tuple[Any, ...], GroupExport] = field(default_factory=OrderedDict)
     pending: dict[tuple[Any, ...], tuple[Future[GroupExport], LoadProgress]] = field(default_factory=dict)
     capabilities: dict[tuple[int, str], ProviderCapabilities] = field(default_factory=dict)
+    snapshots: dict[tuple[int, str], RosterSnapshot] = field(default_factory=dict)
     example_rosters: dict[str, Roster] = field(default_factory=dict)
 
 
@@ -497,11 +499,14 @@ def _options_hash(options: GroupOptions) -> str:
 
 
 def _export_context(settings: OneRosterSettings, connection_id: int, progress: LoadProgress) -> ExportContext:
-    """Progress reporting, and what this session learnt about how the provider reads a school."""
-    capabilities = _session_data().capabilities.setdefault(
-        (connection_id, settings.fingerprint()), ProviderCapabilities()
-    )
-    return ExportContext(on_progress=progress.record, capabilities=capabilities)
+    """Progress reporting, what this session learnt about how the provider reads a school, and
+    what it read already (so another school of a district read before, or a refresh, asks the
+    provider only for what changed)."""
+    key = (connection_id, settings.fingerprint())
+    data = _session_data()
+    capabilities = data.capabilities.setdefault(key, ProviderCapabilities())
+    snapshot = data.snapshots.setdefault(key, RosterSnapshot())
+    return ExportContext(on_progress=progress.record, capabilities=capabilities, snapshot=snapshot)
 
 
 def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
