@@ -7,8 +7,11 @@ land. Client secrets are encrypted with ``cryptography``'s MultiFernet: the firs
 encrypts, every key decrypts, and ``Store.rotate()`` re-encrypts every stored secret with the
 first key, so a deployment can rotate by prepending a new key and dropping the old one after.
 
-The store holds no student data: the download log keeps when, which connection, which
-school, how many rows and the file's SHA-256, never the file.
+The download log keeps when, which connection, which school, how many rows and the file's
+SHA-256, never the file. The only student data is the last file downloaded or sent per
+connection and school (``keep_file``), kept encrypted like the secrets, to show what the next
+one changes; it goes with its connection. CERS import connections (``save_import_connection``)
+are the second kind of connection, stored like the first.
 
 Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
 
@@ -39,6 +42,8 @@ from cers_core.store._errors import (
     StoreError,
     StoreUnreadable,
 )
+from cers_core.store._imports import SavedImportConnection
+from cers_core.store._kept_files import KeptFile
 from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_secret_keys
 from cers_core.store._store import (
     CERS_APP_ID,
@@ -56,8 +61,10 @@ __all__ = [
     "ConnectionInvalid",
     "ConnectionNotFound",
     "DownloadRecord",
+    "KeptFile",
     "KeySource",
     "SavedConnection",
+    "SavedImportConnection",
     "SecretKeyError",
     "SecretKeys",
     "Store",

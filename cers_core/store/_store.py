@@ -18,6 +18,8 @@ from pydantic import ValidationError
 
 from cers_core.settings import GroupOptions, OneRosterSettings
 from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, SecretKeyError, StoreError, StoreUnreadable
+from cers_core.store._imports import ImportConnections
+from cers_core.store._kept_files import KEPT_FILES_SCHEMA, KeptFiles
 from cers_core.store._keys import KEY_FILE_NAME, make_private_dir, multi_fernet
 
 __all__ = ["CERS_APP_ID", "DB_FILE_NAME", "DownloadRecord", "SavedConnection", "Store", "field_messages"]
@@ -33,7 +35,8 @@ _KEY_CHECK = b"cers-store-key-check"
 _NAME_MAX = 100
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -65,7 +68,12 @@ CREATE TABLE downloads (
     sha256 TEXT NOT NULL
 );
 """
+    + KEPT_FILES_SCHEMA
+    + ";"
+)
+# Tables every store has; ``kept_files`` came later and is added to older stores when opened.
 _TABLES = frozenset({"meta", "applications", "connections", "downloads"})
+_ONEROSTER_KIND = "oneroster_1_2"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -118,8 +126,12 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-class Store:
-    """The app's SQLite store. Safe to share between threads: each call opens its own connection."""
+class Store(ImportConnections, KeptFiles):
+    """The app's SQLite store. Safe to share between threads: each call opens its own connection.
+
+    OneRoster connections are here; CERS import connections (``ImportConnections``) and the
+    last file per school (``KeptFiles``) are in their own modules.
+    """
 
     def __init__(self, path: Path, fernet: MultiFernet) -> None:
         self._path = path
@@ -216,6 +228,7 @@ class Store:
                     hint="Run the newer version, or restore an older backup.",
                 )
             row = db.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
+            older = "kept_files" not in tables
         if row is None or self._decrypt_or_none(row[0]) != _KEY_CHECK:
             key_file = self._path.parent / KEY_FILE_NAME
             generated = f" A key this app generated earlier is in {key_file}." if key_file.exists() else ""
@@ -224,6 +237,9 @@ class Store:
                 hint="Set CERS_SECRET_KEY (or [cers] secret_key) to that key; when rotating, list the "
                 f"new key first and the old one after it, separated by a comma.{generated}",
             )
+        if older:  # a store made before files were kept: add the table (other versions ignore it)
+            with self._write() as db:
+                db.execute(KEPT_FILES_SCHEMA)
 
     def _create(self, db: sqlite3.Connection) -> None:
         db.execute("PRAGMA journal_mode = WAL")
@@ -272,13 +288,16 @@ class Store:
         """The saved connections of an application, by name."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT * FROM connections WHERE app_id = ? ORDER BY name COLLATE NOCASE, id", (app_id,)
+                "SELECT * FROM connections WHERE app_id = ? AND kind = ? ORDER BY name COLLATE NOCASE, id",
+                (app_id, _ONEROSTER_KIND),
             ).fetchall()
         return [self._saved(row) for row in rows]
 
     def connection(self, connection_id: int) -> SavedConnection:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM connections WHERE id = ?", (connection_id,)).fetchone()
+            row = db.execute(
+                "SELECT * FROM connections WHERE id = ? AND kind = ?", (connection_id, _ONEROSTER_KIND)
+            ).fetchone()
         if row is None:
             raise _not_found(connection_id)
         return self._saved(row)
@@ -354,8 +373,8 @@ class Store:
                 connection_id = int(cursor.lastrowid or 0)
             elif not db.execute(
                 "UPDATE connections SET name = ?, settings_json = ?, secret_token = ?, options_json = ?,"
-                " updated_at = ? WHERE id = ?",
-                (name, public_json, token, options_json, now, connection_id),
+                " updated_at = ? WHERE id = ? AND kind = ?",
+                (name, public_json, token, options_json, now, connection_id, _ONEROSTER_KIND),
             ).rowcount:
                 raise _not_found(connection_id)
             row = db.execute("SELECT * FROM connections WHERE id = ?", (connection_id,)).fetchone()
@@ -448,6 +467,17 @@ class Store:
                         "nothing was re-encrypted.",
                         hint="Add the key it was saved with to the list (after the new one).",
                     ) from None
+            kept = db.execute("SELECT connection_id, school, file_token FROM kept_files").fetchall()
+            for connection_id, school, token in kept:
+                try:
+                    rotated = self._fernet.rotate(token)
+                except InvalidToken:  # a file no key can read is of no use: drop it, not the rotation
+                    db.execute("DELETE FROM kept_files WHERE connection_id = ? AND school = ?", (connection_id, school))
+                    continue
+                db.execute(
+                    "UPDATE kept_files SET file_token = ? WHERE connection_id = ? AND school = ?",
+                    (rotated, connection_id, school),
+                )
             db.execute("UPDATE meta SET value = ? WHERE key = 'key_check'", (self._fernet.rotate(check),))
         return len(rows)
 

@@ -1,0 +1,110 @@
+"""The last group file downloaded or sent per (connection, school): kept to show what the next one changes.
+
+A group file holds SSIDs, so it is kept encrypted (the same MultiFernet as the secrets,
+re-encrypted by ``Store.rotate()``), compressed first, one row per school (a district file is
+kept school by school, so a later file for one school compares with the same school's part),
+and deleted with its connection. Along with the file go the sections its groups were made
+from (``class_id``), so that a renamed group can be told by its section.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cers_core.store._store import Store
+
+__all__ = ["KEPT_FILES_SCHEMA", "KeptFile", "KeptFiles"]
+
+KEPT_FILES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kept_files (
+    connection_id INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+    school TEXT NOT NULL,
+    at TEXT NOT NULL,
+    how TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    file_token BLOB NOT NULL,
+    PRIMARY KEY (connection_id, school)
+)
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KeptFile:
+    """One school's part of the last file that left the app for a connection.
+
+    ``how`` is ``download`` or ``upload``; ``sections`` are ``(group_name, school_year, class_id)``.
+    """
+
+    connection_id: int
+    school: str
+    at: datetime
+    how: str
+    rows: int
+    sha256: str
+    csv_bytes: bytes
+    sections: list[tuple[str, int, str | None]]
+
+
+class KeptFiles:
+    """The ``Store`` methods for kept files (a mixin of ``Store``)."""
+
+    def keep_file(
+        self: Store,
+        *,
+        connection_id: int,
+        school: str,
+        how: str,
+        csv_bytes: bytes,
+        rows: int,
+        sha256: str,
+        sections: list[tuple[str, int, str | None]],
+    ) -> None:
+        """Keep (replacing the one before) a school's part of a file that was downloaded or sent."""
+        from cers_core.store._store import _now
+
+        payload = zlib.compress(json.dumps({"csv": csv_bytes.decode("utf-8"), "sections": sections}).encode("utf-8"), 6)
+        token = self._fernet.encrypt(payload)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO kept_files (connection_id, school, at, how, rows, sha256, file_token)"
+                " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?)"
+                " ON CONFLICT (connection_id, school) DO UPDATE SET at = excluded.at, how = excluded.how,"
+                " rows = excluded.rows, sha256 = excluded.sha256, file_token = excluded.file_token",
+                (connection_id, school, _now().isoformat(), how, rows, sha256, token, connection_id),
+            )
+
+    def kept_file(self: Store, connection_id: int, school: str) -> KeptFile | None:
+        """A school's part of the last file of a connection, decrypted; None when there is none
+        (or it cannot be decrypted with the keys given: then it is as if none was kept)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT at, how, rows, sha256, file_token FROM kept_files WHERE connection_id = ? AND school = ?",
+                (connection_id, school),
+            ).fetchone()
+        if row is None:
+            return None
+        at, how, rows, sha256, token = row
+        plain = self._decrypt_or_none(bytes(token))
+        if plain is None:
+            return None
+        content = json.loads(zlib.decompress(plain))
+        return KeptFile(
+            connection_id=connection_id,
+            school=school,
+            at=datetime.fromisoformat(at),
+            how=how,
+            rows=rows,
+            sha256=sha256,
+            csv_bytes=str(content["csv"]).encode("utf-8"),
+            sections=[(str(n), int(y), None if c is None else str(c)) for n, y, c in content["sections"]],
+        )
+
+    def forget_kept_files(self: Store, connection_id: int) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM kept_files WHERE connection_id = ?", (connection_id,))
