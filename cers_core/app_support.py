@@ -47,6 +47,7 @@ from cers_core import (
 from cers_core.demo import DemoServer
 from cers_core.errors import CersError
 from cers_core.export import run_sync
+from cers_core.oneroster.auth import TokenCache
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.fetch import fetch_roster
 from cers_core.oneroster.retry import RetryPolicy
@@ -140,6 +141,7 @@ _PAGES = (
     ("pages/1_Applications.py", "Applications", ":material/apps:"),
     ("pages/2_CERS_Connections.py", "CERS Connections", ":material/link:"),
     ("pages/3_Section_Groups.py", "Section Groups", ":material/download:"),
+    ("pages/4_Check_a_CSV_file.py", "Check a CSV file", ":material/fact_check:"),
 )
 _OPTION_FIELDS = frozenset(GroupOptions.model_fields)
 _SETTINGS_FIELDS = ("client_id", "base_url", "token_url", "scope", "page_size", "max_concurrency")
@@ -181,6 +183,7 @@ class _SessionData:
     pending: dict[tuple[Any, ...], tuple[Future[GroupExport], LoadProgress]] = field(default_factory=dict)
     capabilities: dict[tuple[int, str], ProviderCapabilities] = field(default_factory=dict)
     snapshots: dict[tuple[int, str], RosterSnapshot] = field(default_factory=dict)
+    tokens: dict[tuple[int, str], TokenCache] = field(default_factory=dict)
     example_rosters: dict[str, Roster] = field(default_factory=dict)
 
 
@@ -290,10 +293,14 @@ def _follow_demo_port(store: Store, demo: DemoServer) -> None:
 
 
 def create_demo_connection(ctx: AppContext) -> SavedConnection:
-    """Add ``CERS_int`` and a ready connection to the embedded demo district (or return the one there)."""
+    """Add ``CERS_int`` and a ready connection to the embedded demo district (or return the one there),
+    with a CERS import connection to the demo's fake import service, so that sending works too."""
     if ctx.demo is None:
         raise CersError("The demo district is turned off in this deployment.")
     ctx.store.add_application(CERS_APP_ID)
+    from cers_core.app_cers import create_demo_import_connection  # it builds on this module
+
+    create_demo_import_connection(ctx)
     for saved in ctx.store.connections():
         if _is_demo(saved, ctx.demo):
             return saved
@@ -506,7 +513,8 @@ def _export_context(settings: OneRosterSettings, connection_id: int, progress: L
     data = _session_data()
     capabilities = data.capabilities.setdefault(key, ProviderCapabilities())
     snapshot = data.snapshots.setdefault(key, RosterSnapshot())
-    return ExportContext(on_progress=progress.record, capabilities=capabilities, snapshot=snapshot)
+    token = data.tokens.setdefault(key, TokenCache())
+    return ExportContext(on_progress=progress.record, capabilities=capabilities, snapshot=snapshot, token_cache=token)
 
 
 def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
