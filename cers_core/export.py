@@ -21,6 +21,7 @@ from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_
 from cers_core.errors import SettingsError
 from cers_core.groups import build_section_groups
 from cers_core.identifiers import cds_code
+from cers_core.oneroster.auth import TokenCache
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
 from cers_core.oneroster.retry import RetryPolicy
@@ -52,6 +53,8 @@ class ExportContext:
     capabilities: ProviderCapabilities | None = None
     snapshot: RosterSnapshot | None = None
     """Keep one per connection and browser session (or process) to re-read only what changed."""
+    token_cache: TokenCache | None = None
+    """Likewise, to reuse the connection's access token until it expires."""
     transport: httpx.AsyncBaseTransport | None = None
     retry: RetryPolicy | None = None
 
@@ -63,6 +66,7 @@ def _client(settings: OneRosterSettings, context: ExportContext) -> OneRosterCli
         transport=context.transport,
         on_progress=context.on_progress,
         snapshot=context.snapshot,
+        token_cache=context.token_cache,
     )
 
 
@@ -166,6 +170,13 @@ def export_section_groups(
         async with _client(settings, context) as client:
             if schools is None:  # the whole district: every collection at once, nothing to resolve first
                 roster = await fetch_roster(client, capabilities=context.capabilities)
+                return roster, _with_cds(roster.schools, options), client.requests_sent
+            kept = context.snapshot.frame("/schools") if context.snapshot is not None else None
+            if kept is not None:
+                # This session has the school list: resolve from it, and let the rosters' read ask
+                # for the list's changes alongside everything else.
+                ids = resolve_schools(_with_cds(kept, options), schools)
+                roster = await fetch_roster(client, school_ids=ids, capabilities=context.capabilities)
                 return roster, _with_cds(roster.schools, options), client.requests_sent
             # Schools and terms in one round trip: both are needed whichever schools are asked for.
             district_schools, sessions = await together(fetch_schools(client), fetch_sessions(client))

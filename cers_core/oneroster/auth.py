@@ -24,6 +24,7 @@ import base64
 import json
 import time
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
 
 import httpx
 from pydantic import SecretStr
@@ -32,7 +33,7 @@ from cers_core.errors import AuthenticationFailed, BadResponse, NotFound, Permis
 from cers_core.oneroster.error_bodies import describe_error_body, error_for_response, minor_codes
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, TransientFailure, parse_retry_after
 
-__all__ = ["ClientCredentialsAuth"]
+__all__ = ["ClientCredentialsAuth", "TokenCache"]
 
 # Refresh this long before the server's expiry (at most a tenth of the lifetime).
 _EARLY_REFRESH_SECONDS = 30.0
@@ -41,23 +42,66 @@ _DEFAULT_LIFETIME_SECONDS = 3600.0
 _TOKEN_TRIES = 3
 
 
+@dataclass(slots=True)
+class TokenCache:
+    """The token of one connection, shared by the exports of one browser session (in memory only),
+    so that reading another school does not start with a token request."""
+
+    token: str | None = field(default=None, repr=False)
+    expires_at: float = 0.0
+    credentials_in_body: bool = False
+    granted_scope: str | None = None
+
+
 class ClientCredentialsAuth(httpx.Auth):
     """Bearer tokens from a client-credentials grant; see the module docstring for the rules."""
 
-    def __init__(self, *, token_url: str, client_id: str, client_secret: SecretStr, scope: str) -> None:
+    def __init__(
+        self, *, token_url: str, client_id: str, client_secret: SecretStr, scope: str, cache: TokenCache | None = None
+    ) -> None:
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
         self._scope = scope
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._credentials_in_body = False
+        self._cache = cache if cache is not None else TokenCache()
         self._pending: asyncio.Future[str] | None = None
         # Cookies the token endpoint sets (load-balancer affinity); the client's jar sends them on
         # later requests, but the request that triggered the token fetch was built before they existed.
         self._token_cookies = httpx.Cookies()
-        self.granted_scope: str | None = None
         self.tokens_issued = 0
+
+    # The token's state lives in the (possibly shared) cache.
+    @property
+    def _token(self) -> str | None:
+        return self._cache.token
+
+    @_token.setter
+    def _token(self, value: str | None) -> None:
+        self._cache.token = value
+
+    @property
+    def _expires_at(self) -> float:
+        return self._cache.expires_at
+
+    @_expires_at.setter
+    def _expires_at(self, value: float) -> None:
+        self._cache.expires_at = value
+
+    @property
+    def _credentials_in_body(self) -> bool:
+        return self._cache.credentials_in_body
+
+    @_credentials_in_body.setter
+    def _credentials_in_body(self, value: bool) -> None:
+        self._cache.credentials_in_body = value
+
+    @property
+    def granted_scope(self) -> str | None:
+        return self._cache.granted_scope
+
+    @granted_scope.setter
+    def granted_scope(self, value: str | None) -> None:
+        self._cache.granted_scope = value
 
     def __repr__(self) -> str:  # never show the secret or the token
         return f"ClientCredentialsAuth(token_url={self._token_url!r}, client_id={self._client_id!r})"

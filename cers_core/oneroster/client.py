@@ -35,7 +35,7 @@ import httpx
 import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
-from cers_core.oneroster.auth import ClientCredentialsAuth
+from cers_core.oneroster.auth import ClientCredentialsAuth, TokenCache
 from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
@@ -167,6 +167,7 @@ class OneRosterClient:
         timeout: float = 60.0,
         seed: int | None = None,
         snapshot: RosterSnapshot | None = None,
+        token_cache: TokenCache | None = None,
     ) -> None:
         self.settings = settings
         self.snapshot = snapshot
@@ -176,6 +177,7 @@ class OneRosterClient:
             client_id=settings.client_id,
             client_secret=settings.client_secret,
             scope=settings.scope,
+            cache=token_cache,
         )
         self._http = httpx.AsyncClient(
             auth=self._auth,

@@ -22,7 +22,8 @@ at all stays missing and the group builder reports it as a dangling reference.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ import polars as pl
 from cers_core.errors import OneRosterError
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.records import finish_frame, records_to_frame
-from cers_core.oneroster.together import together
+from cers_core.oneroster.together import first_error, together
 from cers_core.roster import Roster
 
 __all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools", "fetch_sessions"]
@@ -161,12 +162,15 @@ def _restricted(raw: dict[str, pl.DataFrame], school_ids: Sequence[str]) -> dict
 
 
 async def _school_roster(
-    client: OneRosterClient, capabilities: ProviderCapabilities, school_id: str, sessions: pl.DataFrame
+    client: OneRosterClient,
+    capabilities: ProviderCapabilities,
+    school_id: str,
+    sessions: Awaitable[pl.DataFrame],
 ) -> dict[str, pl.DataFrame]:
     names = ("classes", "enrollments", "users", "courses")
     results = await together(*(_read_for_school(client, capabilities, n, school_id) for n in names))
     raw = _restricted({name: frame for name, (frame, _) in zip(names, results, strict=True)}, [school_id])
-    return await _completed(client, raw, sessions)
+    return await _completed(client, raw, await sessions)
 
 
 async def _completed(
@@ -221,8 +225,18 @@ async def fetch_roster(
 
     if not school_ids:
         return Roster.empty()
-    school_table, sessions = await together(school_frame(), all_sessions())
-    parts = await together(*(_school_roster(client, capabilities, sid, sessions) for sid in school_ids))
+    # The school list and the terms are read alongside the schools' own rosters (one round trip
+    # fewer); only the last step, filling in missing terms, waits for the terms.
+    try:
+        async with asyncio.TaskGroup() as group:
+            schools_task = group.create_task(school_frame())
+            sessions_task = group.create_task(all_sessions())
+            part_tasks = [
+                group.create_task(_school_roster(client, capabilities, sid, sessions_task)) for sid in school_ids
+            ]
+    except BaseExceptionGroup as failures:
+        raise first_error(failures) from None
+    school_table, parts = schools_task.result(), [task.result() for task in part_tasks]
     merged = {
         name: pl.concat([part[name] for part in parts]).unique("sourced_id", keep="first", maintain_order=True)
         for name in ("classes", "enrollments", "users", "courses", "sessions")

@@ -12,15 +12,16 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["together"]
+__all__ = ["first_error", "together"]
 
 T = TypeVar("T")
 
 
-def _first_error(group: BaseExceptionGroup) -> BaseException:
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first real failure in a task group's exceptions (not a sibling's cancellation)."""
     for error in group.exceptions:
         if isinstance(error, BaseExceptionGroup):
-            return _first_error(error)
+            return first_error(error)
         if not isinstance(error, asyncio.CancelledError):
             return error
     return group.exceptions[0]
@@ -32,5 +33,5 @@ async def together(*work: Coroutine[Any, Any, T]) -> list[T]:
         async with asyncio.TaskGroup() as group:
             tasks = [group.create_task(item) for item in work]
     except BaseExceptionGroup as failures:
-        raise _first_error(failures) from None
+        raise first_error(failures) from None
     return [task.result() for task in tasks]
