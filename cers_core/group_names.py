@@ -18,8 +18,15 @@ import polars as pl
 __all__ = ["MAX_NAME_LENGTH", "casefold", "clean_value", "finish_name", "join_values", "with_suffix"]
 
 MAX_NAME_LENGTH = 255
-_UNSAFE = r"[,\"\\\t\r\n]"
-_LEADING_FORMULA = r"^[=+\-@ ]+"
+# What CERS's parsers disagree on (, " \), control characters (tab, CR, LF and the rest: CERS
+# trims them, so a name of only those is blank to it), and characters beyond the Basic
+# Multilingual Plane (emoji), which CERS's MySQL "utf8" columns cannot store.
+_UNSAFE = r"[,\"\\\p{Cc}\x{10000}-\x{10FFFF}]"
+# A leading run of formula starters and white space of any kind (a no-break space included).
+_LEADING_FORMULA = r"^[=+\-@\s]+"
+# A collision suffix (a class code, or a sourcedId) is cut to this, so the name keeps room.
+_MAX_SUFFIX_LENGTH = 60
+_LAST_RESORT_NAME = "Section"
 
 
 def clean_value(value: pl.Expr) -> pl.Expr:
@@ -37,13 +44,15 @@ def join_values(values: pl.Expr) -> pl.Expr:
 def finish_name(joined: pl.Expr, fallback: pl.Expr) -> pl.Expr:
     """Drop the leading formula characters, cut to 255, strip; empty names become ``fallback``."""
     name = joined.str.replace(_LEADING_FORMULA, "").str.slice(0, MAX_NAME_LENGTH).str.strip_chars()
-    safe_fallback = clean_value(fallback).str.replace(_LEADING_FORMULA, "").str.slice(0, MAX_NAME_LENGTH)
+    cleaned = clean_value(fallback).str.replace(_LEADING_FORMULA, "").str.slice(0, MAX_NAME_LENGTH).str.strip_chars()
+    safe_fallback = pl.when(cleaned.is_null() | (cleaned == "")).then(pl.lit(_LAST_RESORT_NAME)).otherwise(cleaned)
     return pl.when(name.is_null() | (name == "")).then(safe_fallback).otherwise(name)
 
 
 def with_suffix(name: pl.Expr, suffix: pl.Expr) -> pl.Expr:
-    """``name (suffix)``, the name cut (and stripped) so that the whole stays within 255 characters."""
-    tail = pl.lit(" (") + suffix + pl.lit(")")
+    """``name (suffix)``, the name cut (and stripped) so that the whole stays within 255 characters;
+    a suffix longer than 60 characters is cut itself first."""
+    tail = pl.lit(" (") + suffix.str.slice(0, _MAX_SUFFIX_LENGTH).str.strip_chars() + pl.lit(")")
     room = (pl.lit(MAX_NAME_LENGTH) - tail.str.len_chars()).clip(lower_bound=0)
     return name.str.slice(0, room).str.strip_chars() + tail
 

@@ -304,7 +304,8 @@ def _group_names(sections: pl.DataFrame, options: GroupOptions) -> pl.Expr:
 def _make_unique(groups: pl.DataFrame, problems: Problems) -> pl.DataFrame:
     """Names unique per (school, year) ignoring case: colliding sections get their code appended;
     where that still collides (two sections share a code), their sourcedId."""
-    for suffix in (pl.coalesce(clean_value(pl.col("class_code")), pl.col("sourced_id")), pl.col("sourced_id")):
+    own_id = pl.coalesce(clean_value(pl.col("sourced_id")), pl.lit("section"))
+    for suffix in (pl.coalesce(clean_value(pl.col("class_code")), own_id), own_id):
         key = ["cds", "school_year", casefold(pl.col("group_name"))]
         clash = pl.len().over(key) > 1
         colliding = groups.filter(clash)

@@ -21,8 +21,10 @@ __all__ = ["EMAIL_PATTERN", "SSID_PATTERN", "cds_code", "ssids", "teacher_login"
 
 CDS_REGEX = r"^\d{14}$"
 SSID_PATTERN = r"^\d{10}$"
-# local@domain.tld with no spaces: what CERS logins look like (district e-mail addresses).
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
+# local@domain.tld with no spaces: what CERS logins look like (district e-mail addresses); never
+# with , " \ (CERS's two CSV parsers disagree on them), nor starting with = + - (a spreadsheet
+# would run the cell as a formula).
+EMAIL_PATTERN = r"^[^@\s,\"\\=+\-][^@\s,\"\\]*@[^@\s,\"\\]+\.[^@\s.,\"\\]+$"
 
 
 def cds_code(identifier: pl.Expr, sourced_id: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
