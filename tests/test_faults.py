@@ -131,7 +131,7 @@ TRANSIENT: dict[str, tuple[Faults, dict[str, object]]] = {
         Faults(rules=(FaultRule(kind="hang", every=4),), hang_seconds=0.6),
         {"transport": ShortReadTimeout()},
     ),
-    "tokens that expire early (401)": (Faults(rules=(FaultRule(kind="expired-token", every=3),)), {}),
+    "tokens that expire early (401)": (Faults(rules=(FaultRule(kind="expired-token", every=2),)), {}),
     "token endpoint down at first": (Faults(rules=(FaultRule(kind="503", target="token", times=2),)), {}),
     "token endpoint resets mid-run": (
         Faults(

@@ -10,8 +10,8 @@ The whole token life cycle lives here, in one place:
 - the token is cached until shortly before ``expires_in``; concurrent requests share one
   token request (single flight) instead of each asking for a token;
 - on a 401 from the API the token is dropped, a new one fetched once, and the request retried
-  (once more if another request replaced the token meanwhile: an early expiry fails every
-  request in flight with the old token).
+  (and again whenever another request has replaced the token meanwhile: an early expiry
+  fails every request in flight with the old token).
 
 The token request goes through the same ``httpx.AsyncClient`` as the data requests, so the
 cookies a provider sets on it (load-balancer affinity) are sent on every later call.
@@ -38,8 +38,8 @@ __all__ = ["ClientCredentialsAuth", "TokenCache"]
 # Refresh this long before the server's expiry (at most a tenth of the lifetime).
 _EARLY_REFRESH_SECONDS = 30.0
 _DEFAULT_LIFETIME_SECONDS = 3600.0
-# Sends of one request at most: the first, one after our own refresh, one after another's.
-_TOKEN_TRIES = 3
+# Sends of one request at most, whatever happens to the tokens meanwhile (see async_auth_flow).
+_MAX_SENDS = 6
 
 
 @dataclass(slots=True)
@@ -212,7 +212,8 @@ class ClientCredentialsAuth(httpx.Auth):
             raise self._token_failure(response)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        for attempt in range(_TOKEN_TRIES):
+        refreshed = False
+        for _ in range(_MAX_SENDS):
             if not self._token_is_fresh():
                 if self._pending is None:
                     self._token = None
@@ -252,14 +253,15 @@ class ClientCredentialsAuth(httpx.Auth):
             if response.status_code != 401:
                 return
             # Fault handling: a token that expires early fails every request in flight with it.
-            # A request whose 401 came with a token that another request has replaced since may
-            # try again with the new one; a 401 with the current token gets one refresh of our
-            # own, and a second one is a real refusal.
-            replaced = self._token != used
-            if attempt == _TOKEN_TRIES - 1 or (attempt > 0 and not replaced):
+            # A 401 with a token that another request has replaced since is tried again with the
+            # new one; a 401 with the current token gets one refresh of our own, and a second
+            # one is a real refusal.
+            if self._token != used:
+                continue
+            if refreshed:
                 return
-            if not replaced:  # nobody refreshed it meanwhile: drop it so we fetch anew
-                self._expires_at = 0.0
+            refreshed = True
+            self._expires_at = 0.0  # drop it so we fetch anew
 
 
 def _token_request_abandoned() -> TransientFailure:
