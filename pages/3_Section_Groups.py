@@ -5,7 +5,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cers_core import GroupExport, app_support
+from cers_core import GroupExport, app_cers, app_support
 from cers_core.errors import CersError
 
 PREVIEW_ROWS = 100
@@ -73,6 +73,7 @@ def _show(export: GroupExport, label: str, key: str) -> None:
             "CERS would reject this file, so it cannot be downloaded yet:  \n" + app_support.rejection_reasons(export),
             icon=":material/block:",
         )
+    app_cers.show_changes(ctx, saved, export, key)
     st.download_button(
         "Download CSV",
         data=export.csv_bytes if export.accepted else b"",
@@ -82,9 +83,10 @@ def _show(export: GroupExport, label: str, key: str) -> None:
         type="primary",
         icon=":material/download:",
         disabled=not export.accepted,
-        on_click=app_support.guarded(app_support.log_download),
+        on_click=app_support.guarded(app_cers.download_and_keep),
         args=(ctx, saved, label, export),
     )
+    app_cers.show_send(ctx, saved, export, label, key)
 
 
 def _load(schools_wanted: tuple[str, ...] | None, label: str) -> GroupExport:
