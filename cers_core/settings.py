@@ -262,6 +262,10 @@ class GroupOptions(BaseModel):
         if bad:
             shown = ", ".join(repr(c) for c in bad)
             raise ValueError(f"The separator may not hold {shown}: CERS cannot read those in a group name.")
+        # Bad input handling: CERS trims control characters and cannot store characters beyond
+        # the Basic Multilingual Plane (emoji), so a separator must hold neither.
+        if _CONTROL_CHARS.search(value) or any(ord(c) > 0xFFFF for c in value):
+            raise ValueError("The separator may not hold control characters or emoji: CERS cannot store those.")
         return value
 
     @field_validator("ssid_types")

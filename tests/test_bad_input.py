@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from cers_core.cers_csv import validate_cers_csv
 from cers_core.cli import main
-from cers_core.settings import OneRosterSettings
+from cers_core.settings import GroupOptions, OneRosterSettings
 
 GOOD = {
     "base_url": "https://sis.example.org/ims/oneroster/rostering/v1p2",
@@ -167,3 +167,9 @@ def test_the_command_line_validates_garbage_and_refuses_a_folder(tmp_path):
     assert "reject" in out.getvalue().lower()
     assert main(["validate", str(tmp_path)], out=io.StringIO(), err=err) == 2
     assert "no file" in err.getvalue().lower()
+
+
+@pytest.mark.parametrize("separator", [" \x01 ", " \N{SLIGHTLY SMILING FACE} ", ", ", ' " ', "\t"])
+def test_a_separator_cers_cannot_store_or_read_is_refused(separator):
+    with pytest.raises(ValidationError, match="separator may not hold"):
+        GroupOptions(separator=separator)
