@@ -68,6 +68,8 @@ _ERRORS_KEY = "imp_errors"
 _SENT_KEY = "cers_sent"
 _CHANGES_KEY = "cers_changes"
 _GRID_ROWS = 100
+# A person watches the page while CERS processes: two minutes, then "check later" (the batch is shown).
+_APP_WAIT_SECONDS = 120.0
 
 
 # -- the demo's fake import service -----------------------------------------------------------
@@ -100,7 +102,8 @@ def create_demo_import_connection(ctx: AppContext) -> SavedImportConnection | No
 
 
 def import_connections(ctx: AppContext) -> list[SavedImportConnection]:
-    """The CERS import connections; the demo's is pointed at this process's fake service first."""
+    """The CERS import connections; the demo's is pointed at this process's fake service first
+    (its port changes with each start), as the demo OneRoster connection is."""
     saved_all = ctx.store.import_connections()
     if ctx.demo is None:
         return saved_all
@@ -115,10 +118,6 @@ def import_connections(ctx: AppContext) -> list[SavedImportConnection]:
                 client_secret=fake.options.client_secret,
                 password=None,
             )
-    if not any(_is_demo_import(s, fake) for s in saved_all) and any(
-        s.name == "Demo district" for s in ctx.store.connections()
-    ):
-        create_demo_import_connection(ctx)  # a demo district made before sending existed
     return ctx.store.import_connections()
 
 
@@ -321,7 +320,10 @@ def send_to_cers(
     """
     settings = ctx.store.import_settings(target)
     result = _upload(
-        settings, export.csv_bytes, file_name=export.file_name(), context=UploadContext(on_progress=on_progress)
+        settings,
+        export.csv_bytes,
+        file_name=export.file_name(),
+        context=UploadContext(max_wait=_APP_WAIT_SECONDS, on_progress=on_progress),
     )
     if not result.rejected:
         log_download(ctx, saved, f"{label} → CERS ({target.name})", export)

@@ -142,5 +142,6 @@ st.markdown(
     "2. Sign in to CERS and open the student groups upload (see the CERS user guide for your role).\n"
     "3. Upload the file. CERS replaces the members of every group the file names, so upload one file per school "
     "(or the district file) rather than a part of one.\n\n"
-    "Follow the instructions from CERS and/or the CDE for manually uploading the section group CSV to CERS."
+    "Follow the instructions from CERS and/or the CDE for manually uploading the section group CSV to CERS. "
+    "With a CERS import (RDW API) connection, **Send to CERS** above does steps 2 and 3 for you."
 )
