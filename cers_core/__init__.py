@@ -1,13 +1,18 @@
 """CERS Section Groups: OneRoster 1.2 rosters in, CERS student-group files out.
 
 The app and the command line use only the names listed in ``__all__``; everything else is
-inside and may change.
+inside and may change. Sending files to CERS is ``cers_core.rdw`` (its fake import service
+brings uvicorn along, so it is not imported here).
 """
 
 from cers_core.errors import (
     AuthenticationFailed,
     BadResponse,
     CersError,
+    ImportAuthFailed,
+    ImportPermissionDenied,
+    ImportRequestFailed,
+    ImportUnreachable,
     InvalidFile,
     NotFound,
     OneRosterError,
@@ -16,25 +21,35 @@ from cers_core.errors import (
     RateLimited,
     ServerError,
     SettingsError,
+    UploadError,
+    UploadOutcomeUnknown,
+    UploadRefused,
 )
 from cers_core.export import ExportContext, GroupExport, export_file_name, export_section_groups, list_schools
+from cers_core.group_diff import GroupDiff, diff_group_files, group_file
 from cers_core.groups import SectionGroups, build_section_groups
 from cers_core.oneroster.client import FetchProgress
 from cers_core.oneroster.fetch import ProviderCapabilities
 from cers_core.roster import Roster
 from cers_core.sample import example_group_name
-from cers_core.settings import ClassTypes, GroupNameField, GroupOptions, OneRosterSettings
+from cers_core.settings import CersImportSettings, ClassTypes, GroupNameField, GroupOptions, OneRosterSettings
 
 __all__ = [
     "AuthenticationFailed",
     "BadResponse",
     "CersError",
+    "CersImportSettings",
     "ClassTypes",
     "ExportContext",
     "FetchProgress",
+    "GroupDiff",
     "GroupExport",
     "GroupNameField",
     "GroupOptions",
+    "ImportAuthFailed",
+    "ImportPermissionDenied",
+    "ImportRequestFailed",
+    "ImportUnreachable",
     "InvalidFile",
     "NotFound",
     "OneRosterError",
@@ -47,9 +62,14 @@ __all__ = [
     "SectionGroups",
     "ServerError",
     "SettingsError",
+    "UploadError",
+    "UploadOutcomeUnknown",
+    "UploadRefused",
     "build_section_groups",
+    "diff_group_files",
     "example_group_name",
     "export_file_name",
     "export_section_groups",
+    "group_file",
     "list_schools",
 ]
