@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -293,3 +294,26 @@ def test_batch_names_are_unique_and_safe():
     names = {batch_name("cers section groups/../x y.csv") for _ in range(50)}
     assert len(names) == 50
     assert all(name.startswith("x_y.") and name.endswith(".csv") and "/" not in name for name in names)
+
+
+def test_the_fake_service_answers_raw_posts_and_bad_requests_as_rdw_does(fake):
+    server = fake(processing_seconds=0)
+    token = httpx.post(
+        server.token_url,
+        data={"grant_type": "client_credentials"},
+        auth=(server.options.client_id, server.options.client_secret),
+    ).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    imports = f"{server.import_url}/groups/imports"
+    raw = httpx.post(imports, params={"filename": "mine.csv"}, content=small_file(), headers=auth)
+    assert raw.status_code == 202 and raw.json()["batch"] == "mine.csv" and raw.json()["status"] == "ACCEPTED"
+    assert raw.json()["digest"] == hashlib.md5(small_file()).hexdigest().upper()
+    listed = httpx.get(imports, params={"batch": "mine.csv"}, headers=auth).json()
+    assert [item["status"] for item in listed] == ["PROCESSED"]
+    only_fields = httpx.post(imports, data={"batch": "x"}, files={"note": (None, b"not a file")}, headers=auth)
+    assert only_fields.status_code == 400 and only_fields.json()["message"] == "missing multipart file"
+    assert httpx.get(imports, headers=auth).status_code == 400  # at least one query parameter
+    assert httpx.get(f"{server.import_url}/imports/{raw.json()['id']}", headers=auth).status_code == 403
+    assert httpx.get(imports, params={"batch": "mine.csv"}).status_code == 401
+    short_header = b"group_name,school_natural_id,school_year\r\nA,01612590130146,2027\r\n"
+    assert httpx.post(imports, params={"batch": "short"}, content=short_header, headers=auth).status_code == 500
