@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import polars as pl
@@ -77,6 +77,26 @@ def export(
         as_of=DEMO_REFERENCE_DATE,
         context=ExportContext(retry=retry, transport=transport),
     )
+
+
+@pytest.fixture(scope="module")
+def fault_server(demo_district) -> Iterator[DemoServer]:
+    """One server for the request-level faults, reconfigured by each test (starting one costs 0.25 s)."""
+    with DemoServer(demo_district) as server:
+        yield server
+
+
+@pytest.fixture
+def faulty(fault_server: DemoServer) -> Iterator[Callable[[Faults], DemoServer]]:
+    """``faulty(Faults(...))``: the shared server, injecting those faults from now on, counting afresh."""
+
+    def configure(faults: Faults) -> DemoServer:
+        fault_server.faults.reconfigure(faults)
+        fault_server.request_log.clear()
+        return fault_server
+
+    yield configure
+    fault_server.faults.reconfigure(Faults())
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +170,9 @@ TRANSIENT: dict[str, tuple[Faults, dict[str, object]]] = {
 
 
 @pytest.mark.parametrize("case", list(TRANSIENT))
-def test_transient_faults_are_retried_and_the_file_is_unchanged(case, make_demo_server, baseline):
+def test_transient_faults_are_retried_and_the_file_is_unchanged(case, faulty, baseline):
     faults, client = TRANSIENT[case]
-    server = make_demo_server(faults=faults)
+    server = faulty(faults)
     result = export(server, **client)
     assert result.csv_bytes == baseline.csv_bytes
     assert result.problems.equals(baseline.problems)
@@ -271,8 +291,8 @@ def read_schools(server: DemoServer, retry: RetryPolicy = QUICK) -> tuple[list[s
     ],
     ids=["429 Retry-After in seconds", "503 Retry-After as an HTTP-date"],
 )
-def test_retry_after_is_honoured_in_both_forms(make_demo_server, rule, at_least):
-    server = make_demo_server(faults=Faults(rules=(rule,)))
+def test_retry_after_is_honoured_in_both_forms(faulty, rule, at_least):
+    server = faulty(Faults(rules=(rule,)))
     schools, took = read_schools(server)
     assert len(schools) == 3
     assert server.request_log.count("/schools", status=int(rule.kind.value)) == 1
@@ -291,8 +311,8 @@ def test_backoff_is_capped_exponential_with_jitter():
     assert policy.delay(1, 7.0, rng) == 7.0  # a server's Retry-After wins
 
 
-def test_the_total_wait_is_bounded(make_demo_server):
-    server = make_demo_server(faults=Faults(rules=(FaultRule(kind="503", target="/schools", times=None),)))
+def test_the_total_wait_is_bounded(faulty):
+    server = faulty(Faults(rules=(FaultRule(kind="503", target="/schools", times=None),)))
     patient = RetryPolicy(max_attempts=100, base_delay=0.1, max_delay=0.1, max_total_wait=0.35)
     started = time.monotonic()
     with pytest.raises(ServerError):
@@ -353,9 +373,9 @@ PERSISTENT: dict[str, tuple[FaultRule, type[OneRosterError], str, str]] = {
 
 
 @pytest.mark.parametrize("case", list(PERSISTENT))
-def test_faults_that_do_not_clear_end_in_a_typed_error_naming_the_request(case, make_demo_server):
+def test_faults_that_do_not_clear_end_in_a_typed_error_naming_the_request(case, faulty):
     rule, error_type, endpoint, said = PERSISTENT[case]
-    server = make_demo_server(faults=Faults(rules=(rule,), hang_seconds=0.4))
+    server = faulty(Faults(rules=(rule,), hang_seconds=0.4))
     with pytest.raises(error_type) as caught:
         export(server, transport=ShortReadTimeout(), retry=RetryPolicy(max_attempts=3, base_delay=0.01))
     error = caught.value
@@ -365,8 +385,8 @@ def test_faults_that_do_not_clear_end_in_a_typed_error_naming_the_request(case, 
     assert_no_secret(server, *error_texts(error))
 
 
-def test_a_wrong_secret_never_shows_the_secret_even_in_the_traceback(make_demo_server):
-    server = make_demo_server()
+def test_a_wrong_secret_never_shows_the_secret_even_in_the_traceback(faulty):
+    server = faulty(Faults())
     wrong = "wrong-secret-8812734"
     with pytest.raises(AuthenticationFailed) as caught:
         export(server, client_secret=wrong)
@@ -400,10 +420,10 @@ def test_bad_fault_rules_say_what_is_wrong(text, message):
         parse_fault_rule(text)
 
 
-def test_the_same_requests_are_spoiled_on_every_run(make_demo_server):
+def test_the_same_requests_are_spoiled_on_every_run(faulty):
     counts = []
     for _ in range(2):
-        server = make_demo_server(faults=Faults(rules=(FaultRule(kind="503", every=3),), seed=5))
+        server = faulty(Faults(rules=(FaultRule(kind="503", every=3),), seed=5))
         export(server)
         counts.append((server.request_log.count(status=503), server.request_log.counts()))
     assert counts[0] == counts[1]

@@ -313,6 +313,14 @@ class FaultInjector:
         self.injected: Counter[str] = Counter()
         """How many requests got each fault (``"429"``, ``"reset"`` …; ``"busy"`` for the concurrency cap)."""
 
+    def reconfigure(self, faults: Faults) -> None:
+        """Inject ``faults`` from now on, counting afresh (lets tests reuse one running server)."""
+        with self._lock:
+            self.faults = faults
+            self._matched.clear()
+            self._spoiled.clear()
+            self.injected.clear()
+
     # -- which rule, if any ------------------------------------------------------------------
 
     def _matches(self, rule: FaultRule, path: str) -> bool:
