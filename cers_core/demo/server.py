@@ -11,26 +11,23 @@ could carry filter values, which may be student data.
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
 import json
 import signal
 import sys
 import threading
 import time
-from types import FrameType, TracebackType
-
-import uvicorn
+from types import FrameType
 
 from cers_core.demo.district import DemoDistrict, Scale, generate_district
 from cers_core.demo.faults import PROBE_HEADER, FaultInjector
 from cers_core.demo.provider import ProviderOptions, RequestLog, create_provider_app
+from cers_core.loopback import LoopbackServer
 
 __all__ = ["DemoServer", "serve"]
 
 
-class DemoServer:
-    """The demo provider served by uvicorn in a background thread.
+class DemoServer(LoopbackServer):
+    """The demo provider served by uvicorn in a background thread (see ``cers_core.loopback``).
 
     Example::
 
@@ -40,6 +37,8 @@ class DemoServer:
 
     ``port=0`` (the default) takes a free port; the bound one is in ``base_url`` once started.
     """
+
+    name = "demo OneRoster server"
 
     def __init__(
         self,
@@ -53,21 +52,9 @@ class DemoServer:
         self.district = district if district is not None else generate_district()
         self.options = options or ProviderOptions()
         self.app = create_provider_app(self.district, self.options)
-        self._host = host
-        self._requested_port = port
-        self._startup_timeout = startup_timeout
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
+        super().__init__(self.app, host=host, port=port, startup_timeout=startup_timeout)
 
     # -- addresses and credentials ---------------------------------------------------------
-
-    @property
-    def origin(self) -> str:
-        """``http://127.0.0.1:<port>``: how a client on this computer reaches the server."""
-        if self._port is None:
-            raise RuntimeError("The demo OneRoster server is not running; call start() first.")
-        return f"http://{_client_host(self._host)}:{self._port}"
 
     @property
     def base_url(self) -> str:
@@ -101,91 +88,13 @@ class DemoServer:
         """Every access token this server handed out (for tests that prove none leaks)."""
         return list(self.app.state.issued_tokens)
 
-    @property
-    def running(self) -> bool:
-        return self._server is not None
+    # Unauthenticated, so the answer is a 401: all we want is an answer. The probe header
+    # exempts it from faults, which would otherwise hang or reset it.
+    def _probe(self) -> tuple[str, dict[str, str]]:
+        return f"{self.options.base_path}/orgs", {PROBE_HEADER.decode(): "1"}
 
-    # -- life cycle ----------------------------------------------------------------------
-
-    def start(self) -> DemoServer:
-        """Start serving and return once the server answers HTTP; a no-op when already running."""
-        if self._server is not None:
-            return self
-        config = uvicorn.Config(
-            self.app,
-            host=self._host,
-            port=self._requested_port,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="demo-oneroster-server", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + self._startup_timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                thread.join(timeout=5)
-                raise RuntimeError(
-                    f"The demo OneRoster server could not start on {self._host}:{self._requested_port}"
-                    " (is the port in use?)."
-                )
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
-        self._port = int(server.servers[0].sockets[0].getsockname()[1])
-        self._wait_until_answering(deadline)
-        return self
-
-    def _wait_until_answering(self, deadline: float) -> None:
-        # Plain http.client: an httpx client would build a TLS context (tens of ms) for nothing.
-        host = _client_host(self._host).strip("[]")
-        while True:
-            connection = http.client.HTTPConnection(host, self._port, timeout=2.0)
-            try:
-                # Unauthenticated, so the answer is a 401: all we want is an answer. The probe
-                # header exempts it from faults, which would otherwise hang or reset it.
-                connection.request("GET", f"{self.options.base_path}/orgs", headers={PROBE_HEADER.decode(): "1"})
-                connection.getresponse().read()
-                self.request_log.clear()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("The demo OneRoster server started but does not answer.") from None
-                time.sleep(0.02)
-            finally:
-                connection.close()
-
-    def stop(self) -> None:
-        """Stop serving (open connections get two seconds to finish); a no-op when stopped."""
-        server, thread = self._server, self._thread
-        self._server, self._thread, self._port = None, None, None
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    def __enter__(self) -> DemoServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-
-def _client_host(host: str) -> str:
-    """The address a local client uses: a wildcard bind is reached on loopback; IPv6 goes in brackets."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return host
-    if address.is_unspecified:
-        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
-    return f"[{address}]" if address.version == 6 else str(address)
+    def _ready(self) -> None:
+        self.request_log.clear()
 
 
 def serve(

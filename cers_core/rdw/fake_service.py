@@ -45,18 +45,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import http.client
 import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-import uvicorn
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -69,6 +66,7 @@ from cers_core.cers_csv import validate_cers_csv
 from cers_core.cers_csv.java_text import fold_case
 from cers_core.cers_csv.rows import iter_group_records
 from cers_core.demo.faults import _drop_connection, _wait_for_disconnect
+from cers_core.loopback import LoopbackServer
 from cers_core.settings import CersImportSettings
 
 __all__ = ["CersGroup", "FakeImportOptions", "FakeImportServer", "FakeImportService", "create_fake_import_app"]
@@ -409,12 +407,15 @@ def create_fake_import_app(options: FakeImportOptions | None = None) -> Starlett
     return FakeImportService(options).app
 
 
-class FakeImportServer:
+class FakeImportServer(LoopbackServer):
     """The fake import service served by uvicorn on a loopback port, in a background thread.
 
-    Like ``cers_core.demo.DemoServer``: ``port=0`` takes a free port; ``import_url`` and
-    ``token_url`` are known once started; usable as a context manager.
+    Like ``cers_core.demo.DemoServer`` (both are ``cers_core.loopback`` servers): ``port=0``
+    takes a free port; ``import_url`` and ``token_url`` are known once started; usable as a
+    context manager.
     """
+
+    name = "fake CERS import service"
 
     def __init__(
         self,
@@ -425,22 +426,11 @@ class FakeImportServer:
         startup_timeout: float = 15.0,
     ) -> None:
         self.service = FakeImportService(options)
-        self._host = host
-        self._requested_port = port
-        self._startup_timeout = startup_timeout
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._port: int | None = None
+        super().__init__(self.service.app, host=host, port=port, startup_timeout=startup_timeout)
 
     @property
     def options(self) -> FakeImportOptions:
         return self.service.options
-
-    @property
-    def origin(self) -> str:
-        if self._port is None:
-            raise RuntimeError("The fake CERS import service is not running; call start() first.")
-        return f"http://{self._host}:{self._port}"
 
     @property
     def import_url(self) -> str:
@@ -449,10 +439,6 @@ class FakeImportServer:
     @property
     def token_url(self) -> str:
         return self.origin + self.options.token_path
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
 
     def settings(self, *, password_grant: bool = False) -> CersImportSettings:
         """Settings that reach this server: client credentials, or the password grant."""
@@ -472,58 +458,8 @@ class FakeImportServer:
             client_secret=options.client_secret,
         )
 
-    def start(self) -> FakeImportServer:
-        """Start serving and return once the server answers; a no-op when already running."""
-        if self._server is not None:
-            return self
-        config = uvicorn.Config(
-            self.service.app,
-            host=self._host,
-            port=self._requested_port,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="fake-cers-import", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + self._startup_timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                thread.join(timeout=5)
-                raise RuntimeError(
-                    f"The fake CERS import service could not start on {self._host}:{self._requested_port}."
-                )
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
-        self._port = int(server.servers[0].sockets[0].getsockname()[1])
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=2.0)
-        try:  # one answered request: the server is ready
-            connection.request("GET", self.options.base_path.rstrip("/") + "/groups/imports")
-            connection.getresponse().read()
-        finally:
-            connection.close()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; a no-op when stopped."""
-        server, thread = self._server, self._thread
-        self._server, self._thread, self._port = None, None, None
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    def __enter__(self) -> FakeImportServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _probe(self) -> tuple[str, dict[str, str]]:
+        return self.options.base_path.rstrip("/") + "/groups/imports", {}
 
     def connection_json(self) -> str:
         """Where to connect, as one JSON line (not secret: the fake's credentials are made up)."""
