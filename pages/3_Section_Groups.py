@@ -5,7 +5,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from cers_core import GroupExport, app_cers, app_support
+from cers_core import GroupExport, app_cers, app_support, report_csv
 from cers_core.errors import CersError
 
 PREVIEW_ROWS = 100
@@ -67,7 +67,17 @@ def _show(export: GroupExport, label: str, key: str) -> None:
         _paged(app_support.group_summary(export), f"{key}_groups_page", "Groups")
     with problems:
         st.caption("Errors first: they make CERS reject the file. Warnings and notes explain who is left out and why.")
-        _paged(app_support.problem_report(export), f"{key}_problems_page", "Problems")
+        report = app_support.problem_report(export)
+        _paged(report, f"{key}_problems_page", "Problems")
+        st.download_button(
+            "Download the problem report (CSV)",
+            data=report_csv.problem_report_csv(report),
+            file_name=export.file_name().replace("cers_section_groups_", "cers_problem_report_", 1),
+            mime="text/csv",
+            key=f"{key}_problems_download",
+            icon=":material/download:",
+            disabled=report.height == 0,
+        )
     if not export.accepted:
         st.error(
             "CERS would reject this file, so it cannot be downloaded yet:  \n" + app_support.rejection_reasons(export),

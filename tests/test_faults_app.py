@@ -1,0 +1,133 @@
+"""The Section Groups page against a misbehaving provider: a recovered load downloads exactly the file a
+well-behaved provider gives; a lasting fault shows the typed error and offers no download."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from cers_core import GroupOptions, OneRosterSettings, export_section_groups, list_schools
+from cers_core.demo import DemoServer
+from cers_core.demo.faults import FaultRule, Faults
+from cers_core.oneroster.retry import RetryPolicy
+from cers_core.store import Store, resolve_secret_keys
+from tests.conftest import DEMO_REFERENCE_DATE
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION_GROUPS = "pages/3_Section_Groups.py"
+SCHOOL = "org-0001"
+QUICK = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_total_wait=2.0)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CERS_DEMO", "off")
+    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
+    # The app waits up to minutes for a busy SIS; a test waits hundredths of a second.
+    monkeypatch.setattr("cers_core.oneroster.client.RetryPolicy", lambda: QUICK)
+    monkeypatch.setattr("cers_core.app_support._QUICK_CHECK", QUICK)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch):
+    """``downloads(button)``: the bytes a download button would give the browser."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return lambda button: files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+def settings_of(server: DemoServer) -> OneRosterSettings:
+    return OneRosterSettings(
+        base_url=server.base_url,
+        token_url=server.token_url,
+        client_id=server.client_id,
+        client_secret=server.client_secret,
+    )
+
+
+def save_connection(data_dir: Path, server: DemoServer) -> None:
+    keys = resolve_secret_keys(data_dir, environment=None, secrets=None).keys
+    Store.open(data_dir, keys=keys).save_connection(
+        name="District SIS",
+        settings={"base_url": server.base_url, "token_url": server.token_url, "client_id": server.client_id},
+        client_secret=server.client_secret,
+        options=GroupOptions(),
+    )
+
+
+def school_name(server: DemoServer) -> str:
+    schools = list_schools(settings_of(server))
+    return str(schools.filter(pl.col("sourced_id") == SCHOOL)["name"][0])
+
+
+def open_school(name: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = at.switch_page(SECTION_GROUPS).run()
+    assert not at.exception, at.exception
+    at.date_input(key="sg_as_of").set_value(DEMO_REFERENCE_DATE)
+    at.text_input(key="sg_search").input(name).run()
+    row = list(at.dataframe(key="sg_schools").value["School"]).index(name)
+    at.session_state["sg_schools"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_a_recovered_load_downloads_the_same_file(data_dir, make_demo_server, demo_server, downloads):
+    rules = (
+        FaultRule(kind="503", every=2, times=2),
+        FaultRule(kind="reset", every=5),
+        FaultRule(kind="truncated", every=7),
+    )
+    server = make_demo_server(faults=Faults(rules=rules), max_page_size=50)
+    save_connection(data_dir, server)
+    at = open_school(school_name(demo_server))
+    assert not at.exception and not at.error
+    button = at.download_button(key="school_download")
+    assert not button.proto.disabled
+    expected = export_section_groups(settings_of(demo_server), schools=[SCHOOL], as_of=DEMO_REFERENCE_DATE)
+    assert downloads(button) == expected.csv_bytes
+    assert {"503", "reset", "truncated"} <= set(server.faults.injected)
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        (FaultRule(kind="503", target="/enrollments", times=None), "HTTP 503"),
+        (FaultRule(kind="reset", target="/users", times=None), "Could not connect"),
+        (FaultRule(kind="html", target="/classes", times=None), "not valid JSON"),
+    ],
+    ids=["lasting 503", "lasting resets", "HTML instead of JSON"],
+)
+def test_a_lasting_fault_shows_the_error_and_no_download(data_dir, make_demo_server, demo_server, rule, said):
+    name = school_name(demo_server)
+    server = make_demo_server(faults=Faults(rules=(rule,)))
+    save_connection(data_dir, server)
+    at = open_school(name)
+    assert not at.exception
+    [error] = at.error
+    assert said in error.value and rule.target in error.value
+    assert at.get("download_button") == []
+    keys = resolve_secret_keys(data_dir, environment=None, secrets=None).keys
+    assert Store.open(data_dir, keys=keys).downloads() == []
+
+
+def test_a_fault_while_listing_schools_is_shown_without_a_table(data_dir, make_demo_server):
+    server = make_demo_server(faults=Faults(rules=(FaultRule(kind="502", target="/schools", times=None),)))
+    save_connection(data_dir, server)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run().switch_page(SECTION_GROUPS).run()
+    assert not at.exception
+    [error] = at.error
+    assert "/schools" in error.value and "HTTP 502" in error.value
+    assert at.get("download_button") == [] and not at.dataframe
