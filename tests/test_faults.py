@@ -182,6 +182,15 @@ def test_transient_faults_are_retried_and_the_file_is_unchanged(case, faulty, ba
         assert injected["busy"] > 0
 
 
+def test_tokens_with_a_short_lifetime_are_renewed_during_the_run(make_demo_server, baseline):
+    """``expires_in`` of 1 s on a run of more than a second: the client renews early, and a request
+    that still arrives with an expired token gets a new one and is asked again."""
+    server = make_demo_server(token_lifetime_seconds=1, faults=Faults(latency_seconds=0.07))
+    result = export(server, page_size=20)
+    assert result.csv_bytes == baseline.csv_bytes
+    assert len(server.issued_tokens) >= 2
+
+
 def test_every_fault_at_once_on_a_district_file(make_demo_server, demo_server):
     expected = export(demo_server, schools=None, page_size=1000).csv_bytes
     rules = tuple(
