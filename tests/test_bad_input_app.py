@@ -26,7 +26,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ("field", "value", "message"),
     [
         ("conn_base_url", "https://admin:pw@sis.example.org/ims", "must not hold a user name or password"),
-        ("conn_base_url", "https://sis.example.org/ims?appName=x", "query string"),
         ("conn_separator", " \N{SLIGHTLY SMILING FACE} ", "control characters or emoji"),
     ],
 )

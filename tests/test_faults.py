@@ -229,7 +229,6 @@ PAGING_AND_SHAPES: dict[str, dict[str, object]] = {
     "the same record on two pages": {"overlapping_pages": True},
     "the same record on two pages, no total": {"overlapping_pages": True, "total_count_header": False},
     "unknown extra fields": {"extra_fields": True},
-    "dangling references": {"dangling_references": True},
 }
 
 
@@ -345,7 +344,6 @@ PERSISTENT: dict[str, tuple[FaultRule, type[OneRosterError], str, str]] = {
         "/schools",
         "slow down",
     ),
-    "502 proxy page": (FaultRule(kind="502", target="/classes", times=None), ServerError, "/classes", "Bad Gateway"),
     "connection resets": (
         FaultRule(kind="reset", target="/users", times=None),
         ProviderUnreachable,

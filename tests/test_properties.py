@@ -135,7 +135,7 @@ def nasty_rosters(draw: st.DrawFn) -> dict:
     return records
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     nasty_rosters(),
     st.lists(st.sampled_from(list(GroupNameField)), min_size=1, max_size=5, unique=True),
@@ -263,7 +263,7 @@ class PagingServer:
         )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     count=st.integers(0, 60),
     page_size=st.integers(1, 25),

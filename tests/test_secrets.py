@@ -78,7 +78,7 @@ def settings_for(server: DemoServer, **changes) -> OneRosterSettings:
         "token_url": server.token_url,
         "client_id": server.client_id,
         "client_secret": server.client_secret,
-        "page_size": 200,
+        "page_size": 500,
     }
     return OneRosterSettings(**(values | changes))
 
