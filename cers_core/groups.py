@@ -129,20 +129,11 @@ def _members(
     window: tuple[date, date | None],
 ) -> pl.DataFrame:
     """Current teacher and student enrollments of the sections, with login or SSID; the rest reported."""
-    start, end = window
-    begin, finish = pl.col("begin_date"), pl.col("end_date")
-    if end is None:  # as of a day
-        current = (begin.is_null() | (begin <= start)) & (finish.is_null() | (finish > start))
-    else:  # overlapping a school year
-        current = (begin.is_null() | (begin < end)) & (finish.is_null() | (finish > start))
+    current = _current(window)
     context = classes.select(
         class_id="sourced_id", school_id="school_id", school_name="school_name", group_hint=pl.col("title")
     )
-    enrollments = (
-        roster.enrollments.filter(pl.col("role").is_in(["teacher", "student"]))
-        .drop("school_id")
-        .join(context, on="class_id", how="inner")
-    )
+    enrollments = roster.enrollments.drop("school_id").join(context, on="class_id", how="inner")
     users = roster.users.select(
         user_id="sourced_id",
         user_status="status",
@@ -163,6 +154,8 @@ def _members(
         .then(pl.lit("enrollment_tobedeleted"))
         .when(~current)
         .then(pl.lit("enrollment_not_current"))
+        .when(~pl.col("role").is_in(["teacher", "student"]))
+        .then(pl.lit("other_role"))
         .when(pl.col("known").is_null())
         .then(pl.lit("unknown_user"))
         .when((pl.col("user_status") == "tobedeleted") | (pl.col("enabled") == False))  # noqa: E712
@@ -188,6 +181,35 @@ def _members(
     return members.unique(["class_id", "role", "key"], keep="first")
 
 
+def _current(window: tuple[date, date | None]) -> pl.Expr:
+    """An enrollment active on the day, or overlapping the school year (a missing date is open-ended)."""
+    start, end = window
+    begin, finish = pl.col("begin_date"), pl.col("end_date")
+    if end is None:  # as of a day
+        return (begin.is_null() | (begin <= start)) & (finish.is_null() | (finish > start))
+    return (begin.is_null() | (begin < end)) & (finish.is_null() | (finish > start))
+
+
+def _unknown_sections(roster: Roster, window: tuple[date, date | None], problems: Problems) -> None:
+    """Report current enrollments that name a section the SIS did not return (a dangling reference)."""
+    dangling = roster.enrollments.filter(
+        ~pl.col("class_id").is_in(roster.classes["sourced_id"].implode())
+        & pl.col("role").is_in(["teacher", "student"])
+        & (pl.col("status").is_null() | (pl.col("status") != "tobedeleted"))
+        & _current(window)
+    )
+    if dangling.height == 0:
+        return
+    people = roster.users.select("given_name", "family_name", user_id="sourced_id", local_id="identifier")
+    schools = roster.schools.select(school_id="sourced_id", school_name="name")
+    problems.add(
+        dangling.join(people, on="user_id", how="left").join(schools, on="school_id", how="left"),
+        "warning",
+        "unknown_section",
+        "Left out: the enrollment names a section the SIS did not return (see the section id).",
+    )
+
+
 def _exclusions(options: GroupOptions) -> list[tuple[str, str, str | pl.Expr]]:
     """Each reason an enrollment is left out, with its severity and the analyst's explanation."""
     types = ", ".join(options.ssid_types)
@@ -202,6 +224,14 @@ def _exclusions(options: GroupOptions) -> list[tuple[str, str, str | pl.Expr]]:
             "unknown_user",
             "warning",
             "Left out: the enrollment names a user that the SIS did not return (see the user id).",
+        ),
+        (
+            "other_role",
+            "info",
+            pl.format(
+                "Left out: the enrollment's role is {}, neither teacher nor student (CERS groups hold those two).",
+                pl.col("role").fill_null("missing"),
+            ),
         ),
         ("user_inactive", "info", "Left out: the person's account is disabled or to be deleted."),
         (
@@ -353,6 +383,7 @@ def build_section_groups(
     classes = _selected_classes(roster, sessions, options, day, school_year).join(schools, on="school_id", how="inner")
     window = (day, None) if school_year is None else _school_year_window(sessions, school_year)
     members = _members(roster, classes, options, problems, window)
+    _unknown_sections(roster, window, problems)
 
     counts = members.group_by("class_id").agg(
         students=(pl.col("role") == "student").sum(), teachers=(pl.col("role") == "teacher").sum()

@@ -52,6 +52,7 @@ def test_every_left_out_person_and_section_is_reported_with_the_reason():
         ("student_invalid_ssid", "s-3"),
         ("teacher_without_login", "t-zed"),
         ("teacher_without_login", "t-zed"),
+        ("unknown_section", "s-1"),  # an enrollment naming a section the SIS did not return
         ("unknown_user", "s-ghost"),
     ]
     assert codes(result, "info") == [
@@ -60,12 +61,17 @@ def test_every_left_out_person_and_section_is_reported_with_the_reason():
         ("name_collision", "cls-alg-3a"),
         ("name_collision", "cls-alg-3b"),
         ("no_students", "cls-hr"),
+        ("other_role", "t-zed"),  # ext:coteacher: neither teacher nor student
         ("user_inactive", "s-5"),
     ]
     assert result.problems["severity"].to_list()[0] == "error"
     ssid = result.problems.filter(pl.col("code") == "student_invalid_ssid").row(0, named=True)
     assert (ssid["person"], ssid["local_id"]) == ("Cy Diaz", "100003")
     assert "9 digits, not 10" in ssid["message"]
+    other = result.problems.filter(pl.col("code") == "other_role").row(0, named=True)
+    assert "ext:coteacher" in other["message"] and other["person"] == "Zoe Zed"
+    ghost = result.problems.filter(pl.col("code") == "unknown_section").row(0, named=True)
+    assert (ghost["person"], ghost["school"]) == ("Ana Lopez", "Lincoln High")
 
 
 def test_group_summary_counts_teachers_and_students():

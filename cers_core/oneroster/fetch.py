@@ -157,7 +157,12 @@ async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted:
 def _restricted(raw: dict[str, pl.DataFrame], school_ids: Sequence[str]) -> dict[str, pl.DataFrame]:
     """Only the sections of these schools, their enrollments, and (with ``_fill``) their people."""
     classes = raw["classes"].filter(pl.col("school_id").is_in(list(school_ids)))
-    enrollments = raw["enrollments"].filter(pl.col("class_id").is_in(classes["sourced_id"].implode()))
+    # Kept too: the schools' enrollments that name a section the SIS did not return at all,
+    # so that the group builder can report them (a dangling reference).
+    unknown_section = ~pl.col("class_id").is_in(raw["classes"]["sourced_id"].implode()) & pl.col("school_id").is_in(
+        list(school_ids)
+    )
+    enrollments = raw["enrollments"].filter(pl.col("class_id").is_in(classes["sourced_id"].implode()) | unknown_section)
     return {**raw, "classes": classes, "enrollments": enrollments}
 
 
