@@ -433,6 +433,7 @@ def build_section_groups(
         how="inner",
     )
     group_members, sections = _handle_large(group_members, sections, options, problems)
+    # Members are unique per section, role and key, and names per school and year: so are the rows.
     rows = group_members.select(
         "group_name",
         school_natural_id="cds",
@@ -440,20 +441,23 @@ def build_section_groups(
         subject_code="subject_code",
         student_ssid=pl.when(pl.col("role") == "student").then(pl.col("key")).otherwise(pl.lit("")),
         group_user_login=pl.when(pl.col("role") == "teacher").then(pl.col("key")).otherwise(pl.lit("")),
-    ).unique(maintain_order=True)
+    )
     summary = (
-        rows.group_by("school_natural_id", "school_year", "group_name", maintain_order=True)
+        group_members.group_by("class_id", "group_name")
         .agg(
-            subject_code=pl.col("subject_code").first(),
-            teachers=(pl.col("group_user_login") != "").sum(),
-            students=(pl.col("student_ssid") != "").sum(),
+            pl.col("cds", "school_name", "school_year", "subject_code").first(),
+            teachers=(pl.col("role") == "teacher").sum(),
+            students=(pl.col("role") == "student").sum(),
         )
-        .join(
-            group_members.select(
-                school_natural_id="cds", group_name="group_name", class_id="class_id", school_name="school_name"
-            ).unique(["school_natural_id", "group_name"], keep="first"),
-            on=["school_natural_id", "group_name"],
-            how="left",
+        .select(
+            "school_name",
+            "school_year",
+            "group_name",
+            "subject_code",
+            "class_id",
+            "teachers",
+            "students",
+            school_natural_id="cds",
         )
         .select(
             "school_natural_id",
@@ -465,9 +469,9 @@ def build_section_groups(
             "teachers",
             "students",
         )
-        .sort("school_natural_id", "school_year", casefold(pl.col("group_name")))
+        .sort("school_natural_id", "school_year", casefold(pl.col("group_name")), "group_name")
     )
-    names = group_members.select("class_id", "group_name").unique("class_id", keep="first", maintain_order=True)
+    names = summary.select("class_id", "group_name").unique("class_id", keep="first", maintain_order=True)
     return SectionGroups(rows=rows.select(_CERS_COLUMNS), groups=summary, problems=problems.frame(names))
 
 
@@ -491,26 +495,25 @@ def _handle_large(
         )
         return members, sections
     parts = (pl.col("students") + MAX_STUDENTS_PER_GROUP - 1) // MAX_STUDENTS_PER_GROUP
-    is_large = pl.col("students") > MAX_STUDENTS_PER_GROUP
-    rank = pl.col("key").rank("ordinal").over("class_id", "role") - 1
-    students = members.filter(pl.col("role") == "student").with_columns(
-        part=pl.when(is_large).then(rank * parts // pl.col("students") + 1).otherwise(0)
-    )
-    teachers = members.filter(pl.col("role") == "teacher").join(
-        sections.filter(is_large).select("sourced_id", n=parts), left_on="class_id", right_on="sourced_id", how="left"
+    # Only the members of large sections are touched: ranking two million members to split one
+    # section would cost most of the build.
+    large_ids = large["sourced_id"].implode()
+    in_large = pl.col("class_id").is_in(large_ids)
+    rank = pl.col("key").rank("ordinal").over("class_id") - 1
+    students = members.filter(in_large & (pl.col("role") == "student")).with_columns(
+        part=rank * parts // pl.col("students") + 1
     )
     teachers = (
-        teachers.with_columns(part=pl.int_ranges(1, pl.col("n").fill_null(0) + 1))
-        .with_columns(part=pl.when(pl.col("part").list.len() > 0).then(pl.col("part")).otherwise(pl.lit([0])))
+        members.filter(in_large & (pl.col("role") == "teacher"))
+        .join(large.select("sourced_id", n=parts), left_on="class_id", right_on="sourced_id", how="left")
+        .with_columns(part=pl.int_ranges(1, pl.col("n") + 1))
         .explode("part")
         .drop("n")
     )
-    split = pl.concat([students, teachers.cast({"part": students.schema["part"]})])
-    split = split.with_columns(
-        group_name=pl.when(pl.col("part") > 0)
-        .then(with_suffix(pl.col("group_name"), pl.format("{} of {}", pl.col("part"), parts)))
-        .otherwise(pl.col("group_name"))
-    ).drop("part")
+    split = pl.concat([students, teachers.cast({"part": students.schema["part"]})]).with_columns(
+        group_name=with_suffix(pl.col("group_name"), pl.format("{} of {}", pl.col("part"), parts))
+    )
+    split = pl.concat([members.filter(~in_large), split.drop("part")])
     problems.add(
         large,
         "info",
