@@ -25,7 +25,7 @@ from cers_core.export import ExportContext
 from cers_core.oneroster.retry import RetryPolicy
 from tests.conftest import DEMO_REFERENCE_DATE
 
-QUICK = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_total_wait=2.0)
+QUICK = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.02, max_total_wait=5.0)
 LOGGERS = ("", "httpx", "httpcore", "hpack", "asyncio", "uvicorn", "uvicorn.error", "cers_core", "polars")
 
 
