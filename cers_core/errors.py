@@ -5,6 +5,7 @@ and what to try. Messages never hold a client secret, an access token or student
 
     CersError
     ├── SettingsError            a setting or a command-line option is not usable
+    ├── RemoteServiceError       (the two below: which request failed, and what was said)
     ├── OneRosterError           talking to the district's OneRoster provider failed
     │   ├── ProviderUnreachable  no answer: DNS, refused connection, time-out
     │   ├── AuthenticationFailed wrong Client ID/Secret or Token URL (401, invalid_client)
@@ -42,6 +43,7 @@ __all__ = [
     "PermissionDenied",
     "ProviderUnreachable",
     "RateLimited",
+    "RemoteServiceError",
     "ServerError",
     "SettingsError",
     "UploadError",
@@ -67,12 +69,14 @@ class SettingsError(CersError):
         super().__init__(message, hint=hint)
 
 
-class OneRosterError(CersError):
-    """A request to the OneRoster provider failed for good (after any retries).
+class RemoteServiceError(CersError):
+    """A request to a remote service failed for good (after any retries).
 
-    ``endpoint`` is the path that failed (never with a token), ``status`` the HTTP status
-    when there was one, ``server_message`` what the server said about it, cut short.
+    ``endpoint`` is what was asked (never with a token), ``status`` the HTTP status when there
+    was one, ``server_message`` what the service said about it, cut short.
     """
+
+    _speaker = "server"  # how the message names the other side
 
     def __init__(
         self,
@@ -90,8 +94,12 @@ class OneRosterError(CersError):
         if endpoint:
             parts.append(f"(request: {endpoint}{f', HTTP {status}' if status else ''})")
         if server_message:
-            parts.append(f"The server said: {server_message}")
+            parts.append(f"The {self._speaker} said: {server_message}")
         super().__init__(" ".join(parts), hint=hint)
+
+
+class OneRosterError(RemoteServiceError):
+    """A request to the district's OneRoster provider failed for good (after any retries)."""
 
 
 class ProviderUnreachable(OneRosterError):
@@ -126,13 +134,15 @@ class InvalidFile(CersError):
     """A file we were given cannot be opened or read at all."""
 
 
-class UploadError(CersError):
+class UploadError(RemoteServiceError):
     """Sending a file to CERS's import service (the RDW import API) failed.
 
     ``endpoint`` is what was asked (never with a token), ``status`` the HTTP status when there
     was one, ``server_message`` what the service said, cut short; ``batch`` the batch name the
     file was (or would have been) sent under, so that the analyst can look it up in CERS.
     """
+
+    _speaker = "service"
 
     def __init__(
         self,
@@ -144,16 +154,8 @@ class UploadError(CersError):
         batch: str = "",
         hint: str = "",
     ) -> None:
-        self.endpoint = endpoint
-        self.status = status
-        self.server_message = server_message
         self.batch = batch
-        parts = [message]
-        if endpoint:
-            parts.append(f"(request: {endpoint}{f', HTTP {status}' if status else ''})")
-        if server_message:
-            parts.append(f"The service said: {server_message}")
-        super().__init__(" ".join(parts), hint=hint)
+        super().__init__(message, endpoint=endpoint, status=status, server_message=server_message, hint=hint)
 
 
 class UploadRefused(UploadError):

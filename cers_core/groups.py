@@ -449,16 +449,7 @@ def build_section_groups(
             teachers=(pl.col("role") == "teacher").sum(),
             students=(pl.col("role") == "student").sum(),
         )
-        .select(
-            "school_name",
-            "school_year",
-            "group_name",
-            "subject_code",
-            "class_id",
-            "teachers",
-            "students",
-            school_natural_id="cds",
-        )
+        .rename({"cds": "school_natural_id"})
         .select(
             "school_natural_id",
             "school_name",
