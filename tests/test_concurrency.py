@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -68,6 +69,11 @@ def test_an_export_stopped_midway_leaves_nothing_behind_and_the_next_one_works(m
 
     with pytest.raises(Stopped):
         export(server, "org-0001", ExportContext(on_progress=stop_after_a_few_pages, capabilities=capabilities))
-    assert len(pages) == 4
+    # Pages that were already being read when it stopped may still report (they ran side by side),
+    # but once the export has returned, nothing of it is left reading.
+    stopped_at = len(pages)
+    assert stopped_at >= 4
+    time.sleep(0.3)
+    assert len(pages) == stopped_at
     # Nothing in flight stays: the connection's state is usable, and the next export is whole.
     assert export(server, "org-0001", ExportContext(capabilities=capabilities)) == export(demo_server, "org-0001")
