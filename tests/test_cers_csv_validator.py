@@ -339,7 +339,7 @@ def test_findings_are_frozen_and_carry_a_fix():
         ([f"a\tb,{A},2025,All,1234567890,"], 1, "warning", "tab or another invisible control character"),
         ([f"Algebra ,{A},2025,All,1234567890,"], 1, "warning", "starts or ends with a space"),
         ([f"A,{A},2025, All,1234567890,"], 1, "warning", "Subject ' All' has spaces around it"),
-        ([f"A,{A},1718,All,1234567890,"], 1, "warning", "School year 1718 looks wrong"),
+        ([f"A,{A},1718,All,1234567890,"], 1, "error", "School year 1718 looks wrong"),
         ([f"A,{A},2025,All,1234567890,", f"A,{A},2025,All,1234567890,"], 2, "warning", "lists the same student"),
         ([f"A,{A},2025,All,1234567890,t@x.org"], 1, "warning", "cross-product layout"),
         ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 value(s); CERS files have 6"),

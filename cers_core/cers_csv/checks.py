@@ -34,7 +34,8 @@ group name with emoji (non-BMP)      error     CERS's database stores 3-byte UTF
 group name with tab, control chars   warning   invisible, confusing in CERS
 group name with spaces around it     warning   the loader trims it; CERS's check does not
 subject with spaces around it        warning   CERS strips it
-school year outside 2015–2100        warning   (only when CERS's years are not given)
+school year outside 2015–2100        error     CERS knows only the four-digit end years it was
+                                               set up with (only when its years are not given)
 a student or teacher listed twice    warning   harmless, but student rows count toward the 200 rule
 over 200 distinct students           error     CERS rejects the group
 over 200 SSID rows, <=200 students   error     CERS rejects it: it counts rows (duplicates or
@@ -479,8 +480,9 @@ class PreflightChecks:
         self._log.add(
             "school_year",
             row,
-            "warning",
-            f"School year {year} looks wrong; CERS wants the year the school year ends.",
+            "error",
+            f"School year {year} looks wrong; CERS wants the year the school year ends "
+            "and would answer 'Invalid school year'.",
             "Write the end year, e.g. 2025 for 2024-25.",
         )
 
