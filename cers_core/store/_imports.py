@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from cers_core.settings import CersImportSettings
 from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, StoreUnreadable
+from cers_core.store._names import connection_name_errors
 
 if TYPE_CHECKING:
     from cers_core.store._store import Store
@@ -209,19 +210,9 @@ def _checked(
     connection_id: int | None,
 ) -> tuple[str, CersImportSettings]:
     """The cleaned name and validated settings (stored secrets when none are typed), or ``ConnectionInvalid``."""
-    from cers_core.store._store import _CONTROL_CHARS, _NAME_MAX, CERS_APP_ID, field_messages
+    from cers_core.store._store import CERS_APP_ID, field_messages
 
-    name = name.strip()
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "Enter a name for the connection."
-    elif len(name) > _NAME_MAX or _CONTROL_CHARS.search(name):
-        errors["name"] = f"Use at most {_NAME_MAX} characters and no tabs or line breaks."
-    elif db.execute(
-        "SELECT 1 FROM connections WHERE app_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
-        (CERS_APP_ID, name, connection_id),
-    ).fetchone():
-        errors["name"] = "Another connection already has this name."
+    name, errors = connection_name_errors(db, name, app_id=CERS_APP_ID, connection_id=connection_id)
     typed = {"client_secret": client_secret, "password": password}
     secrets = {key: value for key, value in typed.items() if value and value.strip()}
     public = {k: v for k, v in settings.items() if k not in _SECRET_FIELDS}

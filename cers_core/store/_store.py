@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, Secre
 from cers_core.store._imports import ImportConnections
 from cers_core.store._kept_files import KEPT_FILES_SCHEMA, KeptFiles
 from cers_core.store._keys import KEY_FILE_NAME, make_private_dir, multi_fernet
+from cers_core.store._names import connection_name_errors
 
 __all__ = ["CERS_APP_ID", "DB_FILE_NAME", "DownloadRecord", "SavedConnection", "Store", "field_messages"]
 
@@ -32,8 +32,6 @@ _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 15_000
 # A known plain text encrypted at creation: proves at open time that the keys fit the data.
 _KEY_CHECK = b"cers-store-key-check"
-_NAME_MAX = 100
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 _SCHEMA = (
     """
@@ -390,17 +388,7 @@ class Store(ImportConnections, KeptFiles):
         app_id: str,
     ) -> tuple[str, OneRosterSettings]:
         """The cleaned name and validated settings (the stored secret when none is given), or ``ConnectionInvalid``."""
-        name = name.strip()
-        errors: dict[str, str] = {}
-        if not name:
-            errors["name"] = "Enter a name for the connection."
-        elif len(name) > _NAME_MAX or _CONTROL_CHARS.search(name):
-            errors["name"] = f"Use at most {_NAME_MAX} characters and no tabs or line breaks."
-        elif db.execute(
-            "SELECT 1 FROM connections WHERE app_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
-            (app_id, name, connection_id),
-        ).fetchone():
-            errors["name"] = "Another connection already has this name."
+        name, errors = connection_name_errors(db, name, app_id=app_id, connection_id=connection_id)
         secret = client_secret if client_secret and client_secret.strip() else None
         if secret is None and connection_id is not None:
             row = db.execute("SELECT secret_token FROM connections WHERE id = ?", (connection_id,)).fetchone()
