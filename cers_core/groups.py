@@ -121,6 +121,11 @@ def _selected_classes(
     )
 
 
+def _people(roster: Roster) -> pl.DataFrame:
+    """Who each user is, for the report and for group names: joined only where needed."""
+    return roster.users.select("given_name", "family_name", user_id="sourced_id", local_id="identifier")
+
+
 def _members(
     roster: Roster,
     classes: pl.DataFrame,
@@ -128,23 +133,23 @@ def _members(
     problems: Problems,
     window: tuple[date, date | None],
 ) -> pl.DataFrame:
-    """Current teacher and student enrollments of the sections, with login or SSID; the rest reported."""
+    """Current teacher and student enrollments of the sections, with login or SSID; the rest reported.
+
+    The reason an enrollment is left out is decided on narrow columns; names and the section's
+    school are joined only to the enrollments left out. A district has two million enrollments:
+    carrying every person's name through the join would double the build's peak memory.
+    """
     current = _current(window)
-    context = classes.select(
-        class_id="sourced_id", school_id="school_id", school_name="school_name", group_hint=pl.col("title")
-    )
-    enrollments = roster.enrollments.drop("school_id").join(context, on="class_id", how="inner")
-    users = roster.users.select(
+    enrollments = roster.enrollments.select(
+        "class_id", "user_id", "role", "status", "primary", "begin_date", "end_date"
+    ).join(classes.select(class_id="sourced_id"), on="class_id", how="semi")
+    accounts = roster.users.select(
         user_id="sourced_id",
         user_status="status",
         enabled="enabled",
-        given_name="given_name",
-        family_name="family_name",
-        local_id="identifier",
         login=teacher_login(pl.col("email"), pl.col("username")),
         known=pl.lit(True),
     ).join(ssids(roster.users, options.ssid_types), left_on="user_id", right_on="sourced_id", how="left")
-    joined = enrollments.join(users, on="user_id", how="left")
     # One reason per enrollment left out, the first that applies, in the order a person would
     # explain it; enrollments without a reason are the members.
     is_student, is_teacher = pl.col("role") == "student", pl.col("role") == "teacher"
@@ -169,13 +174,26 @@ def _members(
         .when(is_teacher & pl.col("login").is_null())
         .then(pl.lit("teacher_without_login"))
     )
-    joined = joined.with_columns(reason=reason)
-    left_out = joined.filter(pl.col("reason").is_not_null())
+    joined = enrollments.join(accounts, on="user_id", how="left", maintain_order="left").select(
+        "class_id", "user_id", "role", "primary", "login", "ssid", "ssid_raw", reason=reason
+    )
+    del enrollments, accounts  # two million rows each: not kept alive through the rest
+    context = classes.select(
+        class_id="sourced_id", school_id="school_id", school_name="school_name", group_hint=pl.col("title")
+    )
+    left_out = (
+        joined.filter(pl.col("reason").is_not_null())
+        .join(context, on="class_id", how="left", maintain_order="left")
+        .join(_people(roster), on="user_id", how="left", maintain_order="left")
+    )
     for code, severity, message in _exclusions(options):
         problems.add(left_out.filter(pl.col("reason") == code), severity, code, message)
-    keep = ["class_id", "role", "user_id", "primary", "given_name", "family_name"]
     members = joined.filter(pl.col("reason").is_null()).select(
-        *keep, key=pl.when(is_student).then(pl.col("ssid")).otherwise(pl.col("login"))
+        "class_id",
+        "role",
+        "user_id",
+        "primary",
+        key=pl.when(is_student).then(pl.col("ssid")).otherwise(pl.col("login")),
     )
     # A person enrolled twice in a section (or two records with one SSID) is one member.
     return members.unique(["class_id", "role", "key"], keep="first")
@@ -200,10 +218,9 @@ def _unknown_sections(roster: Roster, window: tuple[date, date | None], problems
     )
     if dangling.height == 0:
         return
-    people = roster.users.select("given_name", "family_name", user_id="sourced_id", local_id="identifier")
     schools = roster.schools.select(school_id="sourced_id", school_name="name")
     problems.add(
-        dangling.join(people, on="user_id", how="left").join(schools, on="school_id", how="left"),
+        dangling.join(_people(roster), on="user_id", how="left").join(schools, on="school_id", how="left"),
         "warning",
         "unknown_section",
         "Left out: the enrollment names a section the SIS did not return (see the section id).",
@@ -262,11 +279,12 @@ def _invalid_ssid_message(raw: pl.Expr) -> pl.Expr:
     )
 
 
-def _name_teachers(members: pl.DataFrame) -> pl.DataFrame:
+def _name_teachers(members: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """Per section, the teacher a name describes: the first primary teacher, else the first,
     "first" by family name, then given name (casefolded), then sourcedId."""
     return (
         members.filter(pl.col("role") == "teacher")
+        .join(people, on="user_id", how="left", maintain_order="left")
         .sort(
             pl.col("primary").fill_null(False),
             casefold(pl.col("family_name").fill_null("")),
@@ -397,7 +415,7 @@ def build_section_groups(
     )
     sections = (
         classes.join(courses, on="course_id", how="left")
-        .join(_name_teachers(members), left_on="sourced_id", right_on="class_id", how="left")
+        .join(_name_teachers(members, _people(roster)), left_on="sourced_id", right_on="class_id", how="left")
         .join(counts, left_on="sourced_id", right_on="class_id", how="left")
         .with_columns(pl.col("students", "teachers").fill_null(0), term_titles=pl.col("term_titles").fill_null([]))
     )
