@@ -119,7 +119,7 @@ class _Pages:
 
     async def frame(self) -> pl.DataFrame:
         await self._convert()
-        return finish_frame(pl.concat(self._done).sort("_offset", maintain_order=True).drop("_offset"))
+        return await asyncio.to_thread(finish_frame, pl.concat(self._done), order_by="_offset")
 
 
 @dataclass(slots=True)

@@ -228,12 +228,21 @@ def _raw_records(collection: str, records: Iterable[Any]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
-def finish_frame(frame: pl.DataFrame) -> pl.DataFrame:
+def finish_frame(frame: pl.DataFrame, *, order_by: str | None = None) -> pl.DataFrame:
     """Drop records without a ``sourcedId`` (they join to nothing) and keep the first of each
-    ``sourcedId`` (a record repeated across pages is counted once)."""
-    return frame.filter(pl.col("sourced_id").is_not_null() & (pl.col("sourced_id") != "")).unique(
-        "sourced_id", keep="first", maintain_order=True
-    )
+    ``sourcedId`` (a record repeated across pages is counted once).
+
+    With ``order_by``, "first" is in the order of that column (where a page started: pages
+    arrive in any order), which is then dropped. Either way the kept rows are gathered once:
+    two million enrollments sorted, then filtered, then de-duplicated, would be three copies.
+    """
+    ids = pl.col("sourced_id")
+    first = ids.is_not_null() & (ids != "") & ids.is_first_distinct()
+    if order_by is None:
+        return frame.filter(first)
+    order = frame.select(pl.arg_sort_by(order_by, maintain_order=True)).to_series()
+    kept = order.filter(frame.select(pl.col("sourced_id").gather(order)).select(first).to_series())
+    return frame.drop(order_by).select(pl.all().gather(kept))
 
 
 def to_roster_frame(collection: str, raw: pl.DataFrame) -> pl.DataFrame:
