@@ -211,13 +211,17 @@ class _ScalePlan:
     """Typical enrollment of an elementary, a middle and a high school."""
     varies: bool
     """Whether school sizes vary around the typical one (not in the small demo)."""
+    large_high: int = 0
+    """How many of the high schools are comprehensive ones of about 4,000 students (the largest
+    districts have a few such campuses beside many small high schools)."""
 
 
 _SCALES: dict[str, _ScalePlan] = {
     "demo": _ScalePlan(1, 1, 1, (480, 450, 620), varies=False),
     "district": _ScalePlan(32, 10, 8, (430, 720, 1050), varies=True),
-    "lausd": _ScalePlan(560, 190, 250, (360, 560, 570), varies=True),
+    "lausd": _ScalePlan(560, 190, 250, (360, 560, 280), varies=True, large_high=20),
 }
+_LARGE_HIGH_SCHOOL_STUDENTS = 4_000
 
 # The first high school holds the hand-placed special sections; it needs enough students.
 _SPECIAL_HIGH_SCHOOL_MIN_STUDENTS = 620
@@ -466,7 +470,8 @@ def generate_district(*, scale: Scale = "demo", seed: int = 7, reference_date: d
 
     ``scale``: ``demo`` is three schools (an elementary with homerooms, a middle and a high
     school) and about 1,550 students; ``district`` about 50 schools and 30,000 students;
-    ``lausd`` about 1,000 schools, 450,000 students and 2,000,000 enrollments.
+    ``lausd`` about 1,000 schools, 450,000 students and 2,000,000 enrollments, with twenty
+    comprehensive high schools of about 4,000 students among many small ones.
     """
     if scale not in _SCALES:
         raise ValueError(f"unknown scale {scale!r}; use one of {sorted(_SCALES)}")
@@ -549,9 +554,13 @@ class _Generator:
         codes = rng.sample(range(100_000, 1_000_000), len(levels))
         used: set[str] = set()
         rows = []
+        first_high = plan.elementary + plan.middle
         for number, level in enumerate(levels):
-            size = round(typical[level] * rng.uniform(0.7, 1.3)) if plan.varies else typical[level]
-            if number == plan.elementary + plan.middle:
+            factor = rng.uniform(0.7, 1.3) if plan.varies else 1.0
+            size = round(typical[level] * factor)
+            if number >= len(levels) - plan.large_high:  # the last high schools (the first holds special cases)
+                size = round(_LARGE_HIGH_SCHOOL_STUDENTS * (1 + (factor - 0.7) / 4))  # 4,000 to 4,150
+            if number == first_high:
                 size = max(size, _SPECIAL_HIGH_SCHOOL_MIN_STUDENTS)
             # Real CDS school codes of elementary and middle schools mostly start with 6, those
             # of high schools with 1 or 3; a school code is never 0000000 (that is the district).
