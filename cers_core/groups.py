@@ -343,10 +343,18 @@ def _field_value(field: GroupNameField) -> pl.Expr:
     return pl.col(single[field])
 
 
-def _group_names(sections: pl.DataFrame, options: GroupOptions) -> pl.Expr:
+def _with_group_names(sections: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:
+    """The fields' cleaned values joined by the separator (empty ones skipped), then finished.
+
+    The joined text is a column of its own before it is finished: as an expression it would be
+    worked out again for each of the several places ``finish_name`` uses it.
+    """
     values = [clean_value(_field_value(f)) for f in options.fields]
-    joined = pl.concat_list(values).list.drop_nulls().list.join(options.separator)
-    return finish_name(joined, pl.col("sourced_id"))
+    return (
+        sections.with_columns(_joined=pl.concat_str(values, separator=options.separator, ignore_nulls=True))
+        .with_columns(group_name=finish_name(pl.col("_joined"), pl.col("sourced_id")))
+        .drop("_joined")
+    )
 
 
 def _make_unique(groups: pl.DataFrame, problems: Problems) -> pl.DataFrame:
@@ -419,7 +427,7 @@ def build_section_groups(
         .join(counts, left_on="sourced_id", right_on="class_id", how="left")
         .with_columns(pl.col("students", "teachers").fill_null(0), term_titles=pl.col("term_titles").fill_null([]))
     )
-    sections = sections.with_columns(group_name=_group_names(sections, options), subject_code=_subject(options))
+    sections = _with_group_names(sections.with_columns(subject_code=_subject(options)), options)
     empty = sections.filter(pl.col("students") == 0).with_columns(class_id="sourced_id").drop("group_name")
     problems.add(empty, "info", "no_students", "Section left out: it has no students with a valid SSID.")
     sections = sections.filter(pl.col("students") > 0)
