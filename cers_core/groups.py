@@ -453,12 +453,12 @@ def build_section_groups(
     )
 
     group_members = members.join(
-        sections.select("sourced_id", "group_name", "cds", "school_year", "subject_code", "school_name", "students"),
+        sections.select("sourced_id", "group_name", "cds", "school_year", "subject_code", "students"),
         left_on="class_id",
         right_on="sourced_id",
         how="inner",
     )
-    group_members, sections = _handle_large(group_members, sections, options, problems)
+    group_members, split_members = _handle_large(group_members, sections, options, problems)
     # Members are unique per section, role and key, and names per school and year: so are the rows.
     rows = group_members.select(
         "group_name",
@@ -468,37 +468,53 @@ def build_section_groups(
         student_ssid=pl.when(pl.col("role") == "student").then(pl.col("key")).otherwise(pl.lit("")),
         group_user_login=pl.when(pl.col("role") == "teacher").then(pl.col("key")).otherwise(pl.lit("")),
     )
-    summary = (
-        group_members.group_by("class_id", "group_name")
-        .agg(
-            pl.col("cds", "school_name", "school_year", "subject_code").first(),
-            teachers=(pl.col("role") == "teacher").sum(),
-            students=(pl.col("role") == "student").sum(),
-        )
-        .rename({"cds": "school_natural_id"})
-        .select(
-            "school_natural_id",
-            "school_name",
-            "school_year",
-            "group_name",
-            "subject_code",
-            "class_id",
-            "teachers",
-            "students",
-        )
-        .sort("school_natural_id", "school_year", casefold(pl.col("group_name")), "group_name")
-    )
+    summary = _group_summary(sections, split_members)
     names = summary.select("class_id", "group_name").unique("class_id", keep="first", maintain_order=True)
     return SectionGroups(rows=rows.select(_CERS_COLUMNS), groups=summary, problems=problems.frame(names))
+
+
+def _group_summary(sections: pl.DataFrame, split_members: pl.DataFrame) -> pl.DataFrame:
+    """One row per group, in file order. A section is one group, and it has its counts already;
+    only the members of the sections split into parts (``split_members``) are counted again."""
+    whole = sections.select(
+        "school_name",
+        "school_year",
+        "group_name",
+        "subject_code",
+        "teachers",
+        "students",
+        school_natural_id="cds",
+        class_id="sourced_id",
+    )
+    split = (
+        split_members.group_by("class_id", "group_name")
+        .agg(teachers=(pl.col("role") == "teacher").sum(), students=(pl.col("role") == "student").sum())
+        .join(whole.drop("group_name", "teachers", "students"), on="class_id", how="inner")
+    )
+    columns = ["school_natural_id", "school_name", "school_year", "group_name", "subject_code", "class_id"]
+    return (
+        pl.concat(
+            [
+                whole.join(split_members.select("class_id").unique(), on="class_id", how="anti"),
+                split.select(whole.columns),
+            ]
+        )
+        .select(*columns, "teachers", "students")
+        .sort("school_natural_id", "school_year", casefold(pl.col("group_name")), "group_name")
+    )
 
 
 def _handle_large(
     members: pl.DataFrame, sections: pl.DataFrame, options: GroupOptions, problems: Problems
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Groups over 200 students: split into ``<name> (i of N)`` parts when asked, else reported as errors."""
+    """Groups over 200 students: split into ``<name> (i of N)`` parts when asked, else reported as errors.
+
+    Returns the members with their groups' names, and the members of the sections split (with
+    their parts' names), which are the only ones whose groups need counting again.
+    """
     large = sections.filter(pl.col("students") > MAX_STUDENTS_PER_GROUP).with_columns(class_id="sourced_id")
     if large.height == 0:
-        return members, sections
+        return members, members.clear()
     if not options.split_large:
         problems.add(
             large,
@@ -510,7 +526,7 @@ def _handle_large(
                 pl.col("students"),
             ),
         )
-        return members, sections
+        return members, members.clear()
     parts = (pl.col("students") + MAX_STUDENTS_PER_GROUP - 1) // MAX_STUDENTS_PER_GROUP
     # Only the members of large sections are touched: ranking two million members to split one
     # section would cost most of the build.
@@ -530,11 +546,11 @@ def _handle_large(
     split = pl.concat([students, teachers.cast({"part": students.schema["part"]})]).with_columns(
         group_name=with_suffix(pl.col("group_name"), pl.format("{} of {}", pl.col("part"), parts))
     )
-    split = pl.concat([members.filter(~in_large), split.drop("part")])
+    split = split.drop("part")
     problems.add(
         large,
         "info",
         "group_split",
         pl.format("Section has {} students, over CERS's 200: split into {} groups.", pl.col("students"), parts),
     )
-    return split, sections
+    return pl.concat([members.filter(~in_large), split]), split
