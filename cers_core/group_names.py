@@ -13,9 +13,11 @@ same name would silently become one group. Colliding sections each get
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
-__all__ = ["MAX_NAME_LENGTH", "casefold", "clean_value", "finish_name", "join_values", "with_suffix"]
+__all__ = ["MAX_NAME_LENGTH", "casefold", "clean_value", "finish_name", "fold_text", "join_values", "with_suffix"]
 
 MAX_NAME_LENGTH = 255
 # What CERS's parsers disagree on (, " \), control characters (tab, CR, LF and the rest: CERS
@@ -58,17 +60,24 @@ def with_suffix(name: pl.Expr, suffix: pl.Expr) -> pl.Expr:
 
 def casefold(value: pl.Expr) -> pl.Expr:
     """Python's ``str.casefold`` (what CERS's case-insensitive matching is closest to), per value."""
-    return value.map_batches(_casefold, return_dtype=pl.String)
+    return fold_text(value, str.casefold)
 
 
-def _casefold(values: pl.Series) -> pl.Series:
-    """For ASCII text ``str.casefold`` is lower-casing, which polars does in Rust; only the other
-    distinct values go through Python (names and logins of a district are mostly ASCII, and
-    two million of them one by one would cost seconds)."""
-    lowered = values.str.to_lowercase()
-    ascii_only = values.str.len_bytes() == values.str.len_chars()
-    if ascii_only.fill_null(True).all():
-        return lowered
-    others = values.filter(~ascii_only).unique().to_list()
-    folded = values.replace(others, [value.casefold() for value in others])
-    return pl.select(pl.when(ascii_only).then(lowered).otherwise(folded)).to_series().alias(values.name)
+def fold_text(value: pl.Expr, fold: Callable[[str], str]) -> pl.Expr:
+    """``fold`` applied to each value, where ``fold`` lower-cases ASCII text as ``str.lower`` does.
+
+    ASCII values are lower-cased in Rust; only the other distinct values go through Python
+    (names and logins of a district are mostly ASCII, and two million of them one by one would
+    cost seconds).
+    """
+
+    def apply(values: pl.Series) -> pl.Series:
+        lowered = values.str.to_lowercase()
+        ascii_only = values.str.len_bytes() == values.str.len_chars()
+        if ascii_only.fill_null(True).all():
+            return lowered
+        others = values.filter(~ascii_only).unique().to_list()
+        folded = values.replace(others, [fold(text) for text in others])
+        return pl.select(pl.when(ascii_only).then(lowered).otherwise(folded)).to_series().alias(values.name)
+
+    return value.map_batches(apply, return_dtype=pl.String)

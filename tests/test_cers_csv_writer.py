@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cers_core.cers_csv import CERS_COLUMNS, order_cers_rows, validate_cers_csv, write_cers_csv
+from cers_core.cers_csv import CERS_COLUMNS, order_cers_rows, validate_cers_csv, write_cers_csv, writer
 
 HEADER = b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\r\n"
 LINCOLN = "01612590130146"
@@ -63,6 +63,29 @@ def test_casefold_orders_sharp_s_with_ss():
         ("Strasse B", LINCOLN, 2025, "All", "1000000001", None),
     )
     assert [row[0] for row in order_cers_rows(rows).iter_rows()] == ["Straße", "Strasse B", "Strict"]
+
+
+def test_groups_sharing_a_hash_are_still_told_apart_by_their_text(monkeypatch: pytest.MonkeyPatch):
+    # Rows find their group by a 64-bit hash; were every group to share one, the file must not change.
+    rows = frame(
+        ("Straße", LINCOLN, 2025, "All", "1000000001", None),
+        ("algebra", LINCOLN, 2025, "Math", "2000000002", None),
+        ("ALGEBRA", LINCOLN, 2025, "", None, "amy@lincoln.example.org"),
+        ("Algebra", RIVERDALE, 2025, "Math", "3000000003", None),
+        ("Algebra", LINCOLN, 2024, "Math", "4000000004", None),
+        ("Strasse B", LINCOLN, 2025, "All", "5000000005", None),
+    )
+    expected = write_cers_csv(rows)
+    assert expected == HEADER + (
+        "Algebra,01612590130146,2024,Math,4000000004,\r\n"
+        "ALGEBRA,01612590130146,2025,Math,,amy@lincoln.example.org\r\n"
+        "algebra,01612590130146,2025,Math,2000000002,\r\n"
+        "Straße,01612590130146,2025,All,1000000001,\r\n"
+        "Strasse B,01612590130146,2025,All,5000000005,\r\n"
+        "Algebra,10754081035575,2025,Math,3000000003,\r\n"
+    ).encode()
+    monkeypatch.setattr(writer, "_group_hash", lambda: pl.lit(0, dtype=pl.UInt64))
+    assert write_cers_csv(rows) == expected
 
 
 def test_duplicates_appear_once_and_the_group_subject_is_on_every_row():
