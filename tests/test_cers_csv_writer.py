@@ -76,14 +76,15 @@ def test_groups_sharing_a_hash_are_still_told_apart_by_their_text(monkeypatch: p
         ("Strasse B", LINCOLN, 2025, "All", "5000000005", None),
     )
     expected = write_cers_csv(rows)
-    assert expected == HEADER + (
+    lines = (
         "Algebra,01612590130146,2024,Math,4000000004,\r\n"
         "ALGEBRA,01612590130146,2025,Math,,amy@lincoln.example.org\r\n"
         "algebra,01612590130146,2025,Math,2000000002,\r\n"
         "Straße,01612590130146,2025,All,1000000001,\r\n"
         "Strasse B,01612590130146,2025,All,5000000005,\r\n"
         "Algebra,10754081035575,2025,Math,3000000003,\r\n"
-    ).encode()
+    )
+    assert expected == HEADER + lines.encode()
     monkeypatch.setattr(writer, "_group_hash", lambda: pl.lit(0, dtype=pl.UInt64))
     assert write_cers_csv(rows) == expected
 
