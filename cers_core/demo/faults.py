@@ -5,7 +5,9 @@ fails with 5xx, drops connections, cuts answers short and lets tokens expire ear
 demo provider imitates all of that on request, deterministically, so that a test can say
 exactly what happened and expect the same outcome on every run:
 
-- ``latency_seconds``: every request waits this long before it is answered;
+- ``latency_seconds``: every request is answered this long after it arrived, at the soonest
+  (the provider's response time: its own work on the answer is part of it, as on a real SIS
+  whose work runs while other answers are on their way);
 - ``max_concurrent_requests``: requests beyond this many in flight are answered 429 at once;
 - ``rules``: each ``FaultRule`` picks requests (by target path, one distinct request in
   ``every``, after the first ``after``) and spoils each picked request ``times`` times
@@ -148,7 +150,7 @@ class Faults(BaseModel):
     rules: tuple[FaultRule, ...] = ()
     """Checked in order; a request gets the first rule that picks it."""
     latency_seconds: float = Field(default=0.0, ge=0, le=60)
-    """Every request waits this long before it is handled."""
+    """Every request is answered this long after it arrived, at the soonest (its handling included)."""
     max_concurrent_requests: int | None = Field(default=None, ge=1)
     """Requests beyond this many in flight are answered 429 at once (without Retry-After)."""
     hang_seconds: float = Field(default=1.0, gt=0, le=300)
@@ -378,7 +380,7 @@ class FaultInjector:
             return False
         try:
             if self.faults.latency_seconds:
-                await asyncio.sleep(self.faults.latency_seconds)
+                send = _answered_no_sooner(send, time.monotonic() + self.faults.latency_seconds)
             picked = self._pick(scope)
             if picked is None:
                 await app(scope, receive, send)
@@ -480,7 +482,13 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
         "retry_after_date",
     )
     faults.add_argument("--fault-seed", type=int, default=0, help="which requests every=N picks (default 0)")
-    faults.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="delay every request")
+    faults.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="answer every request this long after it arrived, at the soonest",
+    )
     faults.add_argument("--max-concurrent", type=int, metavar="N", help="answer 429 beyond N requests in flight")
     faults.add_argument("--hang-seconds", type=float, default=1.0, metavar="SECONDS", help="how long a hang lasts")
     faults.add_argument("--token-lifetime", type=int, metavar="SECONDS", help="expires_in of tokens (default 3600)")
@@ -587,3 +595,14 @@ _DEFAULT_SWITCH = {
 
 def _dest(flag: str) -> str:
     return flag.removeprefix("--").replace("-", "_")
+
+
+def _answered_no_sooner(send: Send, deadline: float) -> Send:
+    """``send``, holding the start of the answer until ``deadline`` (``time.monotonic``)."""
+
+    async def held(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        await send(message)
+
+    return held
