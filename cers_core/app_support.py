@@ -505,16 +505,24 @@ def _options_hash(options: GroupOptions) -> str:
     return hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:16]
 
 
-def _export_context(settings: OneRosterSettings, connection_id: int, progress: LoadProgress) -> ExportContext:
-    """Progress reporting, what this session learnt about how the provider reads a school, and
-    what it read already (so another school of a district read before, or a refresh, asks the
-    provider only for what changed)."""
+def _export_context(
+    settings: OneRosterSettings,
+    connection_id: int,
+    on_progress: Callable[[FetchProgress], None] | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+) -> ExportContext:
+    """What this session learnt about how the provider reads a school, what it read already (so
+    another school of a district read before, or a refresh, asks the provider only for what
+    changed) and its access token; with progress reporting for a load the analyst waits on."""
     key = (connection_id, settings.fingerprint())
     data = _session_data()
     capabilities = data.capabilities.setdefault(key, ProviderCapabilities())
     snapshot = data.snapshots.setdefault(key, RosterSnapshot())
     token = data.tokens.setdefault(key, TokenCache())
-    return ExportContext(on_progress=progress.record, capabilities=capabilities, snapshot=snapshot, token_cache=token)
+    return ExportContext(
+        on_progress=on_progress, capabilities=capabilities, snapshot=snapshot, token_cache=token, retry=retry
+    )
 
 
 def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
@@ -523,7 +531,10 @@ def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
     key = (saved.id, settings.fingerprint(), _options_hash(saved.options))
     data = _session_data()
     if key not in data.schools:
-        data.schools[key] = list_schools(settings, options=saved.options, context=ExportContext(retry=_QUICK_CHECK))
+        # With the session's token and snapshot: the first school's preview then starts with the
+        # school's own rosters, instead of a token and the school list first (two round trips).
+        context = _export_context(settings, saved.id, retry=_QUICK_CHECK)
+        data.schools[key] = list_schools(settings, options=saved.options, context=context)
     return data.schools[key]
 
 
@@ -568,7 +579,7 @@ def load_section_groups(
             saved.options,
             schools=list(schools) if schools is not None else None,
             as_of=as_of,
-            context=_export_context(settings, saved.id, progress),
+            context=_export_context(settings, saved.id, progress.record),
         )
         data.pending[key] = (future, progress)
     future, progress = data.pending[key]

@@ -186,6 +186,22 @@ def test_the_preview_is_paged(data_dir: Path, demo_server: DemoServer, schools: 
     assert any("Rows 101–200 of" in c.value for c in at.caption)
 
 
+def test_a_school_picked_from_the_list_reuses_the_token_and_the_list(
+    data_dir: Path, demo_server: DemoServer, schools: pl.DataFrame
+) -> None:
+    """The preview starts with the school's own rosters: no second token, the list only asked for its changes."""
+    save_connection(data_dir, demo_server, GroupOptions(split_large=True))
+    demo_server.request_log.clear()
+    at = open_section_groups()
+    assert (demo_server.request_log.count("/oauth/token"), demo_server.request_log.count("/schools")) == (1, 1)
+    name = schools.filter(pl.col("name").str.contains("Middle"))["name"][0]
+    at = choose_school(at, name, demo_server.district.reference_date)
+    assert not at.exception
+    assert metric(at, "Groups") > 0
+    # One more /schools request: the list's changes, asked alongside the school's rosters.
+    assert (demo_server.request_log.count("/oauth/token"), demo_server.request_log.count("/schools")) == (1, 2)
+
+
 def test_the_district_wide_file(data_dir: Path, demo_server: DemoServer) -> None:
     save_connection(data_dir, demo_server, GroupOptions(split_large=True))
     at = open_section_groups()
