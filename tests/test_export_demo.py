@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import polars as pl
 import pytest
 
@@ -149,6 +151,43 @@ def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_serve
     # Every collection was read in full once, and asked again for its changes only: a few records.
     assert snapshot.full_reads == snapshot.delta_reads == len(snapshot.kept)
     assert sum(read.values()) < first_records / 50
+    # Nothing new came back, so the file was not made again: the same rows, with this read's requests.
+    assert snapshot.changes == snapshot.full_reads
+    assert again.rows is first.rows
+    other_day = export_section_groups(
+        settings_for(demo_server),
+        GroupOptions(split_large=True),
+        schools=[cds],
+        as_of=DEMO_REFERENCE_DATE.replace(day=1),
+        context=records_read(snapshot),
+    )
+    assert other_day.rows is not first.rows  # another day is another file, made anew
+
+
+def test_a_delta_with_a_new_version_changes_the_snapshot_and_one_with_none_does_not():
+    def frame(*records: tuple[str, str, str]) -> pl.DataFrame:
+        return pl.DataFrame(records, schema=["sourced_id", "modified", "given_name"], orient="row")
+
+    answers = [
+        frame(("u1", "2026-11-01T00:00:00Z", "Ana"), ("u2", "2026-11-02T00:00:00Z", "Ben")),
+        frame(("u2", "2026-11-02T00:00:00Z", "Ben")),  # the record at the mark, again
+        frame(("u2", "2026-11-02T00:00:00Z", "Ben"), ("u1", "2026-11-03T00:00:00Z", "Anna")),
+    ]
+    asked = []
+
+    async def read(params):
+        asked.append(params)
+        return answers[len(asked) - 1]
+
+    async def three_reads(snapshot: RosterSnapshot) -> list[pl.DataFrame]:
+        return [await snapshot.read("/users", None, read) for _ in answers]
+
+    snapshot = RosterSnapshot()
+    full, unchanged, changed = asyncio.run(three_reads(snapshot))
+    assert unchanged is full
+    assert asked[1] == {"filter": "dateLastModified>='2026-11-02T00:00:00Z'"}
+    assert changed.sort("sourced_id")["given_name"].to_list() == ["Anna", "Ben"]
+    assert (snapshot.full_reads, snapshot.delta_reads, snapshot.changes) == (1, 2, 2)
 
 
 def test_after_a_district_read_a_school_comes_from_the_snapshot(demo_server, district_export):

@@ -36,7 +36,7 @@ class _Kept:
     mark: str | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True, eq=False)  # one per session: compared and hashed by identity
 class RosterSnapshot:
     """Per connection (never shared between connections or browser sessions): the collections read."""
 
@@ -45,6 +45,8 @@ class RosterSnapshot:
     """Whether the provider answers ``dateLastModified`` filters (None: not tried yet)."""
     delta_reads: int = 0
     full_reads: int = 0
+    changes: int = 0
+    """Reads that changed what is kept: while it stays the same, so does everything made from it."""
 
     def has(self, path: str, params: Mapping[str, Any] | None = None) -> bool:
         return _key(path, params) in self.kept
@@ -67,19 +69,35 @@ class RosterSnapshot:
             else:
                 self.deltas = True
                 self.delta_reads += 1
+                if _same_versions(changed, kept.frame):
+                    # The records at the mark come back (the filter is ">="): nothing new.
+                    return kept.frame
                 merged = pl.concat([changed, kept.frame], how="diagonal_relaxed").unique(
                     "sourced_id", keep="first", maintain_order=True
                 )
                 self.kept[key] = _Kept(merged, _mark(merged))
+                self.changes += 1
                 return merged
         frame = await read(params)
         self.full_reads += 1
         self.kept[key] = _Kept(frame, _mark(frame))
+        self.changes += 1
         return frame
 
 
 def _key(path: str, params: Mapping[str, Any] | None) -> tuple[str, str]:
     return path, repr(sorted((params or {}).items()))
+
+
+def _same_versions(changed: pl.DataFrame, kept: pl.DataFrame) -> bool:
+    """Every record of the delta is kept already, in the same version (``dateLastModified``
+    changes with every change to a record)."""
+    if changed.height == 0:
+        return True
+    if "modified" not in changed.columns or changed["modified"].null_count():
+        return False
+    versions = ["sourced_id", "modified"]
+    return changed.select(versions).join(kept.select(versions), on=versions, how="anti").height == 0
 
 
 def _mark(frame: pl.DataFrame) -> str | None:
