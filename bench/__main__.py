@@ -36,7 +36,7 @@ import polars as pl
 from bench.app_render import app_render
 from bench.limit import limit_fetch
 from bench.naive import naive_fetch
-from cers_core import ExportContext, GroupExport, GroupOptions, OneRosterSettings, export_section_groups
+from cers_core import ExportContext, GroupExport, GroupOptions, OneRosterSettings, export_section_groups, list_schools
 from cers_core.cers_csv import order_cers_rows, write_ordered_rows
 from cers_core.demo import generate_district
 from cers_core.groups import build_section_groups
@@ -200,9 +200,17 @@ def with_latency(school_scale: str, district_scale: str) -> list[tuple[str, str]
 
     with provider(school_scale, *slow) as server:
         school, other = largest_schools(school_scale, 2)
+        cold_seconds, cold = run(server, [school], session())
+        rows.append(
+            against_ideal(f"largest {school_scale} school, cold ({school}: token, list, school)", cold_seconds, cold)
+        )
+        # As in the app: the picker shows the school list first (with the session's token and
+        # snapshot), and the analyst's wait starts when a school is picked from it.
         context = session()
+        list_seconds, _ = timed(lambda: list_schools(server.settings(cap), context=context))
         first_seconds, first = run(server, [school], context)
-        rows.append(against_ideal(f"largest {school_scale} school's preview ({school})", first_seconds, first))
+        rows.append(against_ideal(f"its preview picked from the app's school list (shown in {list_seconds:.2f} s)",
+                                  first_seconds, first))  # fmt: skip
         again_seconds, again = run(server, [school], context)
         rows.append((f"refresh of that school, same session: {again.requests} requests (target >= 5x faster)",
                      f"{again_seconds:.2f} s = {first_seconds / again_seconds:.1f}x faster"))  # fmt: skip
