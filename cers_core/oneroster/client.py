@@ -25,8 +25,10 @@ is retried on transient failures (see ``retry.py``). Errors that remain are type
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
+import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -150,6 +152,13 @@ def _next_link(response: httpx.Response) -> str | None:
     return None
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The TLS settings httpx would make for every client (verified, the system's CAs), made
+    once: loading the CA bundle takes tens of milliseconds, on every preview otherwise."""
+    return httpx.create_ssl_context()
+
+
 class OneRosterClient:
     """One connection to a OneRoster provider; use as ``async with OneRosterClient(settings) as c``.
 
@@ -182,6 +191,7 @@ class OneRosterClient:
         self._http = httpx.AsyncClient(
             auth=self._auth,
             transport=transport,
+            verify=_tls_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             headers={"Accept": "application/json"},
             follow_redirects=True,
