@@ -142,7 +142,7 @@ def _members(
     current = _current(window)
     enrollments = roster.enrollments.select(
         "class_id", "user_id", "role", "status", "primary", "begin_date", "end_date"
-    ).join(classes.select(class_id="sourced_id"), on="class_id", how="semi")
+    ).filter(pl.col("class_id").is_in(classes["sourced_id"].implode()))  # as a semi join, several times faster
     accounts = roster.users.select(
         user_id="sourced_id",
         user_status="status",
