@@ -97,22 +97,38 @@ def order_cers_rows(rows: pl.DataFrame) -> pl.DataFrame:
     student_key = pl.lit(_STUDENT, dtype=pl.UInt64)
     if ssid_number is not None:
         student_key = student_key + ssid_number
-    ordered = (
-        pl.concat(
-            [
-                teachers.with_columns(student_ssid=pl.lit(""), _member=login_rank.cast(pl.UInt64)),
-                students.with_columns(group_user_login=pl.lit(""), _member=student_key),
-                empty_groups.with_columns(_member=pl.lit(0, dtype=pl.UInt64)),
-            ]
-        )
-        .sort("_group", "_member", *([] if ssid_number is not None else ["student_ssid"]))
-        .select(*CERS_COLUMNS, "_group", "_member")
+    members = pl.concat(
+        [
+            teachers.with_columns(student_ssid=pl.lit(""), _member=login_rank.cast(pl.UInt64)),
+            students.with_columns(group_user_login=pl.lit(""), _member=student_key),
+            empty_groups.with_columns(_member=pl.lit(0, dtype=pl.UInt64)),
+        ]
     )
+    order = _one_sort_key(members, login_rank, ssid_number)
+    by = [order] if order is not None else ["_group", "_member", *([] if ssid_number is not None else ["student_ssid"])]
+    ordered = members.sort(by).select(*CERS_COLUMNS, "_group", "_member")
     # Identical rows are now neighbours (the subject is the group's on every row).
     repeated = pl.all_horizontal(
         pl.col(name).eq_missing(pl.col(name).shift(1)) for name in ("_group", "_member", "student_ssid")
     )
     return ordered.filter(~repeated.fill_null(False)).select(CERS_COLUMNS)
+
+
+def _one_sort_key(members: pl.DataFrame, login_rank: pl.Series, ssid_number: pl.Series | None) -> pl.Expr | None:
+    """``_group`` and ``_member`` packed into one 64-bit number, when they fit: sorting by one
+    integer column is about twice as fast as by two. None when SSIDs are not numbers, or too long."""
+    if ssid_number is None:
+        return None
+    largest = max(int(login_rank.max() or 0), int(ssid_number.max() or 0))  # type: ignore[call-overload]
+    value_bits = max(largest.bit_length(), 1)
+    groups = int(members.get_column("_group").max() or 0)  # type: ignore[call-overload]
+    if groups.bit_length() + 1 + value_bits > 64:
+        return None
+    member = pl.col("_member")
+    student = member >= _STUDENT
+    value = pl.when(student).then(member - pl.lit(_STUDENT, dtype=pl.UInt64)).otherwise(member)
+    flag = student.cast(pl.UInt64) * pl.lit(1 << value_bits, dtype=pl.UInt64)
+    return pl.col("_group").cast(pl.UInt64) * pl.lit(1 << (value_bits + 1), dtype=pl.UInt64) + flag + value
 
 
 def write_cers_csv(rows: pl.DataFrame) -> bytes:
