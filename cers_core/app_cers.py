@@ -25,7 +25,7 @@ import polars as pl
 import streamlit as st
 from pydantic import ValidationError
 
-from cers_core.app_support import AppContext, log_download
+from cers_core.app_support import AppContext, log_download, paged_grid
 from cers_core.cers_csv import ValidationReport, validate_cers_csv
 from cers_core.cers_csv.rows import read_group_rows
 from cers_core.cers_csv.writer import write_ordered_rows
@@ -67,7 +67,6 @@ _PUBLIC_FIELDS = ("import_url", "token_url", "client_id", "username", "scope")
 _ERRORS_KEY = "imp_errors"
 _SENT_KEY = "cers_sent"
 _CHANGES_KEY = "cers_changes"
-_GRID_ROWS = 100
 # A person watches the page while CERS processes: two minutes, then "check later" (the batch is shown).
 _APP_WAIT_SECONDS = 120.0
 
@@ -404,11 +403,9 @@ def show_diff(diff: GroupDiff, key: str) -> None:
     if diff.has_changes:
         groups, people = st.tabs([f"Groups ({diff.groups.height:,})", f"People ({diff.members.height:,})"])
         with groups:
-            st.dataframe(changes_groups_frame(diff).head(1_000), hide_index=True, key=f"{key}_diff_groups")
+            paged_grid(changes_groups_frame(diff), f"{key}_diff_groups_page", "Changes")
         with people:
-            st.dataframe(changes_people_frame(diff).head(1_000), hide_index=True, key=f"{key}_diff_people")
-        if max(diff.groups.height, diff.members.height) > 1_000:
-            st.caption("The first 1,000 rows are shown.")
+            paged_grid(changes_people_frame(diff), f"{key}_diff_people_page", "Changes")
 
 
 def show_changes(ctx: AppContext, saved: SavedConnection, export: GroupExport, key: str) -> None:
@@ -495,7 +492,7 @@ def _show_result(result: ImportResult, key: str) -> None:
         st.caption(note)
     if result.rejected and result.failures.height:
         st.markdown("What CERS reported, and where it is in the file:")
-        st.dataframe(failures_frame(result).head(_GRID_ROWS * 10), hide_index=True, key=f"{key}_failures")
+        paged_grid(failures_frame(result), f"{key}_failures_page", "Failures")
     if result.message:
         with st.expander("CERS's own message"):
             st.code(result.message, language=None)

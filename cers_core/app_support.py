@@ -93,6 +93,7 @@ __all__ = [
     "load_section_groups",
     "log_download",
     "page_of",
+    "paged_grid",
     "problem_report",
     "progress_summary",
     "rejection_reasons",
@@ -687,6 +688,22 @@ def download_log_frame(records: list[DownloadRecord]) -> pl.DataFrame:
     )
 
 
+GRID_ROWS = 100  # rows a grid shows (and sends to the browser) at a time
+
+
 def page_of(frame: pl.DataFrame, page: int, size: int) -> pl.DataFrame:
     """Rows of one page (1-based) of a frame, so a page never sends the browser more than it shows."""
     return frame.slice((max(page, 1) - 1) * size, size)
+
+
+def paged_grid(frame: pl.DataFrame, key: str, noun: str) -> None:
+    """One page of a frame, with a page picker when there is more than one: never more rows to
+    the browser than shown, and every row within reach."""
+    pages = max(1, -(-frame.height // GRID_ROWS))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"Page (of {pages})", 1, pages, key=key, width=160))
+    first = (page - 1) * GRID_ROWS
+    st.dataframe(page_of(frame, page, GRID_ROWS), hide_index=True)
+    if frame.height:
+        st.caption(f"{noun} {first + 1:,}–{min(first + GRID_ROWS, frame.height):,} of {frame.height:,}")

@@ -2,13 +2,11 @@
 
 from datetime import date
 
-import polars as pl
 import streamlit as st
 
 from cers_core import GroupExport, app_cers, app_support, report_csv
 from cers_core.errors import CersError
 
-PREVIEW_ROWS = 100
 ONE_SCHOOL, DISTRICT = "One school", "Whole district"
 
 ctx = app_support.setup("Section Groups")
@@ -41,18 +39,6 @@ except CersError as error:
     st.stop()
 
 
-def _paged(frame: pl.DataFrame, key: str, noun: str) -> None:
-    """One page of a frame, with a page picker: never more rows to the browser than shown."""
-    pages = max(1, -(-frame.height // PREVIEW_ROWS))
-    page = 1
-    if pages > 1:
-        page = int(st.number_input(f"Page (of {pages})", 1, pages, key=key, width=160))
-    first = (page - 1) * PREVIEW_ROWS
-    st.dataframe(app_support.page_of(frame, page, PREVIEW_ROWS), hide_index=True)
-    if frame.height:
-        st.caption(f"{noun} {first + 1:,}–{min(first + PREVIEW_ROWS, frame.height):,} of {frame.height:,}")
-
-
 def _show(export: GroupExport, label: str, key: str) -> None:
     """Metrics, preview, groups, problems and the download of one export."""
     summary = app_support.export_summary(export)
@@ -62,13 +48,13 @@ def _show(export: GroupExport, label: str, key: str) -> None:
     preview, groups, problems = st.tabs(["Preview of the file", "Groups", f"Problems ({export.problems.height:,})"])
     with preview:
         st.caption("Exactly the rows the CSV holds, in file order.")
-        _paged(export.rows, f"{key}_rows_page", "Rows")
+        app_support.paged_grid(export.rows, f"{key}_rows_page", "Rows")
     with groups:
-        _paged(app_support.group_summary(export), f"{key}_groups_page", "Groups")
+        app_support.paged_grid(app_support.group_summary(export), f"{key}_groups_page", "Groups")
     with problems:
         st.caption("Errors first: they make CERS reject the file. Warnings and notes explain who is left out and why.")
         report = app_support.problem_report(export)
-        _paged(report, f"{key}_problems_page", "Problems")
+        app_support.paged_grid(report, f"{key}_problems_page", "Problems")
         st.download_button(
             "Download the problem report (CSV)",
             data=report_csv.problem_report_csv(report),

@@ -182,3 +182,21 @@ def test_adding_testing_and_saving_an_import_connection(data_dir: Path, fake_imp
     [saved] = stored(data_dir).import_connections()
     assert saved.name == "CERS" and fake_import.service.posts_received == 0
     assert "CERS" in [e.label for e in at.expander]
+
+
+def _changes_grid() -> None:
+    import polars as pl  # AppTest runs this function's body as a script of its own
+
+    from cers_core.app_support import paged_grid
+
+    paged_grid(pl.DataFrame({"Change": [f"change {n}" for n in range(1, 251)]}), "changes_page", "Changes")
+
+
+def test_a_long_list_of_changes_is_sent_a_page_at_a_time_and_every_row_is_within_reach() -> None:
+    at = AppTest.from_function(_changes_grid).run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["Change"]) == [f"change {n}" for n in range(1, 101)]
+    assert at.caption[0].value == "Changes 1–100 of 250"
+    at.number_input(key="changes_page").set_value(3).run()
+    assert list(at.dataframe[0].value["Change"]) == [f"change {n}" for n in range(201, 251)]
+    assert at.caption[0].value == "Changes 201–250 of 250"
