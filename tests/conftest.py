@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cers_core.demo import DemoDistrict, DemoServer, ProviderOptions, generate_district
+from cers_core.oneroster.retry import RetryPolicy
+from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.store import Store, resolve_secret_keys
 
 DEMO_REFERENCE_DATE = date(2026, 11, 28)
+# The app waits up to minutes for a busy SIS; a test waits hundredths of a second.
+QUICK_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_total_wait=2.0)
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +49,53 @@ def make_demo_server(demo_district: DemoDistrict) -> Iterator[Callable[..., Demo
     yield make
     for server in servers:
         server.stop()
+
+
+def demo_settings(server: DemoServer, **changes: Any) -> OneRosterSettings:
+    """Settings that reach ``server``, with any field changed (``page_size=200`` …)."""
+    values = {
+        "base_url": server.base_url,
+        "token_url": server.token_url,
+        "client_id": server.client_id,
+        "client_secret": server.client_secret,
+    }
+    return OneRosterSettings(**(values | changes))
+
+
+# -- the app --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's data folder for one test: empty, and no secret key from the environment."""
+    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def no_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app without its demo district (for pages and tests that need none)."""
+    monkeypatch.setenv("CERS_DEMO", "off")
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's retries shortened to hundredths of a second."""
+    monkeypatch.setattr("cers_core.oneroster.client.RetryPolicy", lambda: QUICK_RETRIES)
+    monkeypatch.setattr("cers_core.app_support._QUICK_CHECK", QUICK_RETRIES)
+
+
+def open_store(data_dir: Path) -> Store:
+    """The app's store in ``data_dir``, opened with the key the app made there."""
+    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys)
+
+
+def save_connection(data_dir: Path, server: DemoServer, options: GroupOptions | None = None) -> None:
+    """A OneRoster connection named "District SIS" to ``server``, saved as the app would."""
+    open_store(data_dir).save_connection(
+        name="District SIS",
+        settings={"base_url": server.base_url, "token_url": server.token_url, "client_id": server.client_id},
+        client_secret=server.client_secret,
+        options=options or GroupOptions(),
+    )

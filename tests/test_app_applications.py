@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from cers_core import GroupOptions
 from cers_core.applications import CATALOGUE, UnknownApplication, browse, get_application
-from cers_core.store import Store, resolve_secret_keys
+from cers_core.store import Store
+from tests.conftest import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICATIONS = "pages/1_Applications.py"
@@ -43,20 +44,13 @@ def test_unknown_application() -> None:
         get_application("nope")
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
-
-
 def open_page(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     return at.switch_page(page).run() if page else at
 
 
 def added(data_dir: Path) -> list[str]:
-    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys).applications()
+    return open_store(data_dir).applications()
 
 
 def test_home_says_a_deployment_should_set_its_own_key(data_dir: Path) -> None:

@@ -15,13 +15,7 @@ GOOD = HEADER + (
     "Algèbre - Lee - 3,01612590130146,2027,All,1234567890,\r\n"
 )
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CERS_DEMO", "off")  # this page needs no district
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
+pytestmark = pytest.mark.usefixtures("no_demo")
 
 
 def check(data: bytes, *, years: str = "", schools: str = "") -> AppTest:

@@ -10,26 +10,15 @@ from streamlit.testing.v1 import AppTest
 
 from cers_core.demo import DemoServer
 from cers_core.settings import GroupNameField
-from cers_core.store import Store, resolve_secret_keys
+from tests.conftest import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = "pages/2_CERS_Connections.py"
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
-
-
 def open_page(page: str = CONNECTIONS) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     return at.switch_page(page).run()
-
-
-def stored(data_dir: Path) -> Store:
-    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys)
 
 
 def page_text(at: AppTest) -> str:
@@ -72,7 +61,7 @@ def test_add_test_and_save_a_connection(data_dir: Path, demo_server: DemoServer)
     at.button(key="save_connection").click().run()
     assert not at.exception
     assert any("Saved" in s.value for s in at.success)
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     assert saved.name == "District SIS"
     assert saved.options.fields == (GroupNameField.course_title, GroupNameField.period)
     assert saved.options.separator == " | "
@@ -105,7 +94,7 @@ def test_save_says_what_is_wrong_beside_the_field(
     at.button(key="save_connection").click().run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert stored(data_dir).connections() == []
+    assert open_store(data_dir).connections() == []
 
 
 def test_no_group_name_field_chosen(data_dir: Path, demo_server: DemoServer) -> None:
@@ -146,7 +135,7 @@ def test_a_failing_test_is_explained(
 def test_edit_without_retyping_the_secret(data_dir: Path, demo_server: DemoServer) -> None:
     at = fill(start_new(open_page()), demo_server)
     at.button(key="save_connection").click().run()
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     at.button(key=f"edit_{saved.id}").click().run()
     assert at.text_input(key="conn_client_secret").value == ""
     assert at.text_input(key="conn_client_id").value == demo_server.client_id
@@ -155,7 +144,7 @@ def test_edit_without_retyping_the_secret(data_dir: Path, demo_server: DemoServe
     assert any("Connected" in s.value for s in at.success)
     at.button(key="save_connection").click().run()
     assert not at.exception
-    store = stored(data_dir)
+    store = open_store(data_dir)
     [edited] = store.connections()
     assert edited.name == "Renamed"
     assert store.settings(edited).client_secret.get_secret_value() == demo_server.client_secret
@@ -165,26 +154,26 @@ def test_edit_without_retyping_the_secret(data_dir: Path, demo_server: DemoServe
 def test_delete_asks_first(data_dir: Path, demo_server: DemoServer) -> None:
     at = fill(start_new(open_page()), demo_server)
     at.button(key="save_connection").click().run()
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     at.button(key=f"delete_{saved.id}").click().run()
     assert any("cannot be undone" in w.value for w in at.warning)
     at.button(key=f"cancel_delete_{saved.id}").click().run()
-    assert len(stored(data_dir).connections()) == 1
+    assert len(open_store(data_dir).connections()) == 1
     at.button(key=f"delete_{saved.id}").click().run()
     at.button(key=f"confirm_delete_{saved.id}").click().run()
     assert not at.exception
-    assert stored(data_dir).connections() == []
+    assert open_store(data_dir).connections() == []
 
 
 def test_try_the_demo_district(data_dir: Path) -> None:
     at = open_page()
     at.button(key="try_demo").click().run()
     assert not at.exception
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     assert saved.name == "Demo district"
     assert any("Demo credentials" in i.value for i in at.info)
     at.button(key="try_demo").click().run()
-    assert len(stored(data_dir).connections()) == 1
+    assert len(open_store(data_dir).connections()) == 1
 
 
 def test_a_token_url_on_another_host_is_shown(data_dir: Path, demo_server: DemoServer) -> None:
@@ -197,9 +186,9 @@ def test_a_token_url_on_another_host_is_shown(data_dir: Path, demo_server: DemoS
 def test_editing_a_connection_deleted_in_another_window(data_dir: Path, demo_server: DemoServer) -> None:
     at = fill(start_new(open_page()), demo_server)
     at.button(key="save_connection").click().run()
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     at.button(key=f"edit_{saved.id}").click().run()
-    stored(data_dir).delete_connection(saved.id)
+    open_store(data_dir).delete_connection(saved.id)
     at.button(key="save_connection").click().run()
     assert not at.exception
     assert any("no longer exists" in e.value for e in at.error)
@@ -219,7 +208,7 @@ def test_the_secret_never_reaches_the_browser(data_dir: Path, demo_server: DemoS
     at = fill(start_new(open_page()), demo_server)
     at.button(key="test_connection").click().run()
     at.button(key="save_connection").click().run()
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     at.button(key=f"edit_{saved.id}").click().run()
     seen = [b"".join(_rendered(at._tree))]
     for page in ("app.py", "pages/1_Applications.py", "pages/3_Section_Groups.py"):
@@ -232,7 +221,7 @@ def test_school_selection_from_the_edit_panel(data_dir: Path, demo_server: DemoS
     """The seed's way: edit the connection, then its School Selection."""
     at = fill(start_new(open_page()), demo_server)
     at.button(key="save_connection").click().run()
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     at.button(key=f"edit_{saved.id}").click().run()
     at.button(key="school_selection").click().run()
     assert not at.exception

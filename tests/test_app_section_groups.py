@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cers_core import FetchProgress, GroupOptions, OneRosterSettings, app_support, export_section_groups, list_schools
+from cers_core import FetchProgress, GroupOptions, app_support, export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.settings import GroupNameField
-from cers_core.store import Store, resolve_secret_keys
+from tests.conftest import demo_settings, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICATIONS = "pages/1_Applications.py"
@@ -23,40 +23,7 @@ SECTION_GROUPS = "pages/3_Section_Groups.py"
 
 @pytest.fixture(scope="module")
 def schools(demo_server: DemoServer) -> pl.DataFrame:
-    return list_schools(settings_of(demo_server))
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
-
-
-def stored(data_dir: Path) -> Store:
-    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys)
-
-
-def settings_of(demo_server: DemoServer) -> OneRosterSettings:
-    return OneRosterSettings(
-        base_url=demo_server.base_url,
-        token_url=demo_server.token_url,
-        client_id=demo_server.client_id,
-        client_secret=demo_server.client_secret,
-    )
-
-
-def save_connection(data_dir: Path, demo_server: DemoServer, options: GroupOptions) -> None:
-    stored(data_dir).save_connection(
-        name="District SIS",
-        settings={
-            "base_url": demo_server.base_url,
-            "token_url": demo_server.token_url,
-            "client_id": demo_server.client_id,
-        },
-        client_secret=demo_server.client_secret,
-        options=options,
-    )
+    return list_schools(demo_settings(demo_server))
 
 
 def follow(at: AppTest, page: str) -> AppTest:
@@ -110,7 +77,7 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     at.button(key="test_connection").click().run()
     assert any(f"{schools.height} schools" in s.value for s in at.success), [e.value for e in at.error]
     at.button(key="save_connection").click().run()
-    [saved] = stored(data_dir).connections()
+    [saved] = open_store(data_dir).connections()
     assert saved.options.fields == tuple(fields)
 
     # Download a CERS Section Group: the connection's Section Groups, School Selection, Download CSV.
@@ -123,7 +90,7 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     assert not at.exception
 
     expected = export_section_groups(
-        settings_of(demo_server),
+        demo_settings(demo_server),
         saved.options,
         schools=[school["sourced_id"]],
         as_of=demo_server.district.reference_date,
@@ -142,7 +109,7 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     assert not download.proto.disabled
 
     download.click().run()
-    [logged] = stored(data_dir).downloads()
+    [logged] = open_store(data_dir).downloads()
     assert (logged.school, logged.rows) == (school["name"], expected.rows.height)
     assert logged.sha256 == hashlib.sha256(expected.csv_bytes).hexdigest()
 
@@ -158,7 +125,7 @@ def test_a_school_whose_file_would_be_rejected(data_dir: Path, demo_server: Demo
     assert not at.exception
     assert at.download_button(key="school_download").proto.disabled
     assert any("CERS would reject this file" in e.value and "200" in e.value for e in at.error)
-    assert stored(data_dir).downloads() == []
+    assert open_store(data_dir).downloads() == []
 
 
 def test_splitting_large_sections_makes_the_same_school_downloadable(
@@ -220,7 +187,7 @@ def test_no_connection_yet(data_dir: Path) -> None:
 
 
 def test_a_provider_that_does_not_answer(data_dir: Path, demo_server: DemoServer) -> None:
-    stored(data_dir).save_connection(
+    open_store(data_dir).save_connection(
         name="Gone",
         settings={
             "base_url": "http://127.0.0.1:9/ims/oneroster/rostering/v1p2",

@@ -13,18 +13,12 @@ from streamlit.testing.v1 import AppTest
 from cers_core.demo import DemoServer
 from cers_core.rdw import FakeImportOptions, FakeImportServer
 from cers_core.settings import GroupNameField, GroupOptions
-from cers_core.store import DB_FILE_NAME, Store, resolve_secret_keys
+from cers_core.store import DB_FILE_NAME
+from tests.conftest import open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = "pages/2_CERS_Connections.py"
 SECTION_GROUPS = "pages/3_Section_Groups.py"
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
 
 
 @pytest.fixture
@@ -33,22 +27,12 @@ def fake_import() -> Iterator[FakeImportServer]:
         yield server
 
 
-def stored(data_dir: Path) -> Store:
-    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys)
-
-
 def save_district(data_dir: Path, demo_server: DemoServer, *, split_large: bool = True) -> None:
-    stored(data_dir).save_connection(
-        name="District SIS",
-        settings={"base_url": demo_server.base_url, "token_url": demo_server.token_url,
-                  "client_id": demo_server.client_id},
-        client_secret=demo_server.client_secret,
-        options=GroupOptions(split_large=split_large),
-    )  # fmt: skip
+    save_connection(data_dir, demo_server, GroupOptions(split_large=split_large))
 
 
 def save_import(data_dir: Path, fake: FakeImportServer) -> None:
-    stored(data_dir).save_import_connection(
+    open_store(data_dir).save_import_connection(
         name="CERS",
         settings={"import_url": fake.import_url, "token_url": fake.token_url, "client_id": fake.options.client_id},
         client_secret=fake.options.client_secret,
@@ -88,7 +72,7 @@ def test_send_to_cers_works_out_of_the_box_on_the_demo_district(data_dir: Path) 
     send.click().run()
     assert not at.exception, at.exception
     assert any("CERS processed the file" in s.value and "PROCESSED" in s.value for s in at.success), texts(at.error)
-    [logged] = stored(data_dir).downloads()
+    [logged] = open_store(data_dir).downloads()
     assert "→ CERS (Demo CERS import)" in logged.school
 
     # The file sent is kept: the next look compares with it, and sending it again changes nothing in CERS.
@@ -106,7 +90,7 @@ def test_what_changes_after_a_download_when_the_group_names_change(data_dir: Pat
     at.download_button(key="school_download").click().run()
     groups = next(int(m.value) for m in at.metric if m.label == "Groups")
 
-    store = stored(data_dir)
+    store = open_store(data_dir)
     [saved] = store.connections()
     store.save_connection(
         connection_id=saved.id, name=saved.name, settings=dict(saved.public), client_secret=None,
@@ -165,7 +149,7 @@ def test_adding_testing_and_saving_an_import_connection(data_dir: Path, fake_imp
     assert not at.exception
     at.button(key="save_import").click().run()
     assert any("fix the fields marked above" in e.value for e in at.error)
-    assert stored(data_dir).import_connections() == []
+    assert open_store(data_dir).import_connections() == []
 
     at.text_input(key="imp_name").input("CERS")
     at.text_input(key="imp_import_url").input(fake_import.import_url)
@@ -179,7 +163,7 @@ def test_adding_testing_and_saving_an_import_connection(data_dir: Path, fake_imp
     at.button(key="test_import").click().run()
     assert any(s.value.startswith("Connected") for s in at.success), texts(at.error)
     at.button(key="save_import").click().run()
-    [saved] = stored(data_dir).import_connections()
+    [saved] = open_store(data_dir).import_connections()
     assert saved.name == "CERS" and fake_import.service.posts_received == 0
     assert "CERS" in [e.label for e in at.expander]
 

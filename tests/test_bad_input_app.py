@@ -8,18 +8,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cers_core.demo import DemoServer
-from cers_core.store import Store, resolve_secret_keys
+from tests.conftest import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = "pages/2_CERS_Connections.py"
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CERS_DEMO", "off")
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
+pytestmark = pytest.mark.usefixtures("no_demo")
 
 
 @pytest.mark.parametrize(
@@ -50,5 +44,4 @@ def test_the_form_says_what_is_wrong_beside_the_field_and_saves_nothing(
     assert not at.exception
     assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
     assert not any("a-secret-that-stays-hidden" in e.value for e in at.error)
-    keys = resolve_secret_keys(data_dir, environment=None, secrets=None).keys
-    assert Store.open(data_dir, keys=keys).connections() == []
+    assert open_store(data_dir).connections() == []

@@ -14,25 +14,14 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cers_core import GroupOptions, OneRosterSettings, export_section_groups, list_schools
-from cers_core.store import Store, resolve_secret_keys
-from tests.conftest import DEMO_REFERENCE_DATE
+from cers_core import GroupOptions, export_section_groups, list_schools
+from tests.conftest import DEMO_REFERENCE_DATE, demo_settings, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = "pages/2_CERS_Connections.py"
 SECTION_GROUPS = "pages/3_Section_Groups.py"
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CERS_DEMO", "off")
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    return tmp_path / "data"
-
-
-def store(data_dir: Path) -> Store:
-    return Store.open(data_dir, keys=resolve_secret_keys(data_dir, environment=None, secrets=None).keys)
+pytestmark = pytest.mark.usefixtures("no_demo")
 
 
 def open_page(page: str) -> AppTest:
@@ -58,18 +47,8 @@ def session_file(at: AppTest) -> bytes:
 
 
 def test_two_sessions_keep_their_own_school(data_dir, demo_server):
-    settings = OneRosterSettings(
-        base_url=demo_server.base_url,
-        token_url=demo_server.token_url,
-        client_id=demo_server.client_id,
-        client_secret=demo_server.client_secret,
-    )
-    store(data_dir).save_connection(
-        name="District SIS",
-        settings={"base_url": demo_server.base_url, "token_url": demo_server.token_url, "client_id": "demo-district"},
-        client_secret=demo_server.client_secret,
-        options=GroupOptions(split_large=True),
-    )
+    settings = demo_settings(demo_server)
+    save_connection(data_dir, demo_server, GroupOptions(split_large=True))
     schools = list_schools(settings).filter(pl.col("sourced_id").is_in(["org-0001", "org-0002"]))
     expected = {
         name: export_section_groups(
@@ -88,7 +67,7 @@ def test_two_sessions_keep_their_own_school(data_dir, demo_server):
 
 
 def test_two_sessions_that_opened_the_form_together_both_save(data_dir, demo_server):
-    store(data_dir)
+    open_store(data_dir)
     sessions = {}
     for name in ("North", "South"):
         at = open_page(CONNECTIONS)
@@ -103,7 +82,7 @@ def test_two_sessions_that_opened_the_form_together_both_save(data_dir, demo_ser
     for at in sessions.values():  # South's form was opened before North was saved
         at.button(key="save_connection").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
-    saved = store(data_dir)
+    saved = open_store(data_dir)
     connections = {c.name: c for c in saved.connections()}
     assert set(connections) == {"North", "South"}
     for name, connection in connections.items():

@@ -34,7 +34,7 @@ from cers_core.errors import (
 from cers_core.export import ExportContext, GroupExport
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.retry import RetryPolicy
-from tests.conftest import DEMO_REFERENCE_DATE
+from tests.conftest import DEMO_REFERENCE_DATE, demo_settings
 
 # An elementary school of the demo district: 22 sections, about 20 requests at 100 records a page.
 SCHOOL = "org-0001"
@@ -51,14 +51,7 @@ class ShortReadTimeout(httpx.AsyncHTTPTransport):
 
 
 def settings_for(server: DemoServer, **changes: object) -> OneRosterSettings:
-    values: dict[str, object] = {
-        "base_url": server.base_url,
-        "token_url": server.token_url,
-        "client_id": server.client_id,
-        "client_secret": server.client_secret,
-        "page_size": PAGE_SIZE,
-    }
-    return OneRosterSettings(**(values | changes))
+    return demo_settings(server, **({"page_size": PAGE_SIZE} | changes))
 
 
 def export(

