@@ -41,6 +41,7 @@ from cers_core.store._errors import (
     SecretKeyError,
     StoreError,
     StoreUnreadable,
+    field_messages,
 )
 from cers_core.store._imports import SavedImportConnection
 from cers_core.store._kept_files import KeptFile
@@ -51,7 +52,6 @@ from cers_core.store._store import (
     DownloadRecord,
     SavedConnection,
     Store,
-    field_messages,
 )
 
 __all__ = [

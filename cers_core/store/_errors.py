@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from cers_core.errors import CersError
 
-__all__ = ["ConnectionInvalid", "ConnectionNotFound", "SecretKeyError", "StoreError", "StoreUnreadable"]
+__all__ = [
+    "ConnectionInvalid",
+    "ConnectionNotFound",
+    "SecretKeyError",
+    "StoreError",
+    "StoreUnreadable",
+    "field_messages",
+    "saved_settings",
+]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class StoreError(CersError):
@@ -35,3 +48,29 @@ class ConnectionInvalid(StoreError):
         self.field_errors = dict(field_errors)
         listed = "; ".join(f"{name}: {message}" for name, message in self.field_errors.items())
         super().__init__(f"The connection was not saved. {listed}")
+
+
+def field_messages(error: ValidationError) -> dict[str, str]:
+    """The first message per field of a pydantic error, without the values typed.
+
+    ``str(ValidationError)`` quotes the input, which may be a secret; this never does.
+    """
+    messages: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        name = str(item["loc"][0]) if item["loc"] else "form"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        messages.setdefault(name, message)
+    return messages
+
+
+def saved_settings(model: type[M], values: Mapping[str, Any], connection: str) -> M:
+    """A saved connection's settings read back; ``StoreUnreadable`` when they no longer validate
+    (``connection`` names it in the message, e.g. ``connection 'District SIS'``)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise StoreUnreadable(
+            f"The saved settings of {connection} are no longer valid: "
+            + "; ".join(f"{k}: {v}" for k, v in field_messages(error).items()),
+            hint="Edit the connection and save it again.",
+        ) from None

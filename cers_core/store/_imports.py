@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from cers_core.settings import CersImportSettings
-from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, StoreUnreadable
+from cers_core.store._errors import (
+    ConnectionInvalid,
+    ConnectionNotFound,
+    StoreUnreadable,
+    field_messages,
+    saved_settings,
+)
 from cers_core.store._names import connection_name_errors
 
 if TYPE_CHECKING:
@@ -82,16 +88,7 @@ class ImportConnections:
     def import_settings(self: Store, saved: SavedImportConnection) -> CersImportSettings:
         """The connection's full settings, its secrets decrypted."""
         secrets = _secrets(self, saved.secret_token, saved.name)
-        try:
-            return CersImportSettings.model_validate({**saved.public, **secrets})
-        except ValidationError as error:
-            from cers_core.store._store import field_messages
-
-            raise StoreUnreadable(
-                f"The saved settings of CERS import connection {saved.name!r} are no longer valid: "
-                + "; ".join(f"{k}: {v}" for k, v in field_messages(error).items()),
-                hint="Edit the connection and save it again.",
-            ) from None
+        return saved_settings(CersImportSettings, {**saved.public, **secrets}, f"CERS import connection {saved.name!r}")
 
     def check_import_connection(
         self: Store,
@@ -210,7 +207,7 @@ def _checked(
     connection_id: int | None,
 ) -> tuple[str, CersImportSettings]:
     """The cleaned name and validated settings (stored secrets when none are typed), or ``ConnectionInvalid``."""
-    from cers_core.store._store import CERS_APP_ID, field_messages
+    from cers_core.store._store import CERS_APP_ID
 
     name, errors = connection_name_errors(db, name, app_id=CERS_APP_ID, connection_id=connection_id)
     typed = {"client_secret": client_secret, "password": password}

@@ -16,13 +16,21 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from pydantic import ValidationError
 
 from cers_core.settings import GroupOptions, OneRosterSettings
-from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, SecretKeyError, StoreError, StoreUnreadable
+from cers_core.store._errors import (
+    ConnectionInvalid,
+    ConnectionNotFound,
+    SecretKeyError,
+    StoreError,
+    StoreUnreadable,
+    field_messages,
+    saved_settings,
+)
 from cers_core.store._imports import ImportConnections
 from cers_core.store._kept_files import KEPT_FILES_SCHEMA, KeptFiles
 from cers_core.store._keys import KEY_FILE_NAME, make_private_dir, multi_fernet
 from cers_core.store._names import connection_name_errors
 
-__all__ = ["CERS_APP_ID", "DB_FILE_NAME", "DownloadRecord", "SavedConnection", "Store", "field_messages"]
+__all__ = ["CERS_APP_ID", "DB_FILE_NAME", "DownloadRecord", "SavedConnection", "Store"]
 
 CERS_APP_ID = "CERS_int"
 DB_FILE_NAME = "store.sqlite3"
@@ -105,19 +113,6 @@ class DownloadRecord:
     school: str
     rows: int
     sha256: str
-
-
-def field_messages(error: ValidationError) -> dict[str, str]:
-    """The first message per field of a pydantic error, without the values typed.
-
-    ``str(ValidationError)`` quotes the input, which may be a secret; this never does.
-    """
-    messages: dict[str, str] = {}
-    for item in error.errors(include_input=False, include_url=False):
-        name = str(item["loc"][0]) if item["loc"] else "form"
-        message = str(item["msg"]).removeprefix("Value error, ")
-        messages.setdefault(name, message)
-    return messages
 
 
 def _now() -> datetime:
@@ -308,14 +303,8 @@ class Store(ImportConnections, KeptFiles):
                 f"The Client Secret of connection {saved.name!r} cannot be decrypted with the secret key given.",
                 hint="Set the key it was saved with, or edit the connection and enter the Client Secret again.",
             )
-        try:
-            return OneRosterSettings.model_validate({**saved.public, "client_secret": plain.decode()})
-        except ValidationError as error:
-            raise StoreUnreadable(
-                f"The saved settings of connection {saved.name!r} are no longer valid: "
-                + "; ".join(f"{k}: {v}" for k, v in field_messages(error).items()),
-                hint="Edit the connection and save it again.",
-            ) from None
+        values = {**saved.public, "client_secret": plain.decode()}
+        return saved_settings(OneRosterSettings, values, f"connection {saved.name!r}")
 
     def check_connection(
         self,
