@@ -15,7 +15,7 @@ import pytest
 
 from cers_core.demo import DemoDistrict, DemoServer, ProviderOptions, generate_district
 from cers_core.oneroster.retry import RetryPolicy
-from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.settings import GroupOptions
 from cers_core.store import Store, resolve_secret_keys
 
 DEMO_REFERENCE_DATE = date(2026, 11, 28)
@@ -49,17 +49,6 @@ def make_demo_server(demo_district: DemoDistrict) -> Iterator[Callable[..., Demo
     yield make
     for server in servers:
         server.stop()
-
-
-def demo_settings(server: DemoServer, **changes: Any) -> OneRosterSettings:
-    """Settings that reach ``server``, with any field changed (``page_size=200`` …)."""
-    values = {
-        "base_url": server.base_url,
-        "token_url": server.token_url,
-        "client_id": server.client_id,
-        "client_secret": server.client_secret,
-    }
-    return OneRosterSettings(**(values | changes))
 
 
 # -- the app --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cers_core import FetchProgress, GroupOptions, app_support, export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.settings import GroupNameField
-from tests.conftest import demo_settings, open_store, save_connection
+from tests.conftest import open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICATIONS = "pages/1_Applications.py"
@@ -23,7 +23,7 @@ SECTION_GROUPS = "pages/3_Section_Groups.py"
 
 @pytest.fixture(scope="module")
 def schools(demo_server: DemoServer) -> pl.DataFrame:
-    return list_schools(demo_settings(demo_server))
+    return list_schools(demo_server.settings())
 
 
 def follow(at: AppTest, page: str) -> AppTest:
@@ -90,7 +90,7 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     assert not at.exception
 
     expected = export_section_groups(
-        demo_settings(demo_server),
+        demo_server.settings(),
         saved.options,
         schools=[school["sourced_id"]],
         as_of=demo_server.district.reference_date,

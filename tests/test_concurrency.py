@@ -12,13 +12,13 @@ from cers_core import GroupOptions, OneRosterSettings, export_section_groups
 from cers_core.export import ExportContext
 from cers_core.oneroster.client import FetchProgress
 from cers_core.oneroster.fetch import ProviderCapabilities
-from tests.conftest import DEMO_REFERENCE_DATE, demo_settings
+from tests.conftest import DEMO_REFERENCE_DATE
 
 SCHOOLS = ["org-0001", "org-0002"]
 
 
 def settings_for(server) -> OneRosterSettings:
-    return demo_settings(server, page_size=200)
+    return server.settings(page_size=200)
 
 
 def export(server, school: str, context: ExportContext | None = None) -> bytes:

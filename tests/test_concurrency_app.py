@@ -15,7 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cers_core import GroupOptions, export_section_groups, list_schools
-from tests.conftest import DEMO_REFERENCE_DATE, demo_settings, open_store, save_connection
+from tests.conftest import DEMO_REFERENCE_DATE, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = "pages/2_CERS_Connections.py"
@@ -47,7 +47,7 @@ def session_file(at: AppTest) -> bytes:
 
 
 def test_two_sessions_keep_their_own_school(data_dir, demo_server):
-    settings = demo_settings(demo_server)
+    settings = demo_server.settings()
     save_connection(data_dir, demo_server, GroupOptions(split_large=True))
     schools = list_schools(settings).filter(pl.col("sourced_id").is_in(["org-0001", "org-0002"]))
     expected = {

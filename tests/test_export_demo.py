@@ -13,11 +13,11 @@ from cers_core.demo.provider import ROSTER_CORE_SCOPE, ROSTER_SCOPE
 from cers_core.errors import SettingsError
 from cers_core.oneroster.fetch import ProviderCapabilities
 from cers_core.oneroster.snapshot import RosterSnapshot
-from tests.conftest import DEMO_REFERENCE_DATE, demo_settings
+from tests.conftest import DEMO_REFERENCE_DATE
 
 
 def export(server, options: GroupOptions | None = None, **kwargs):
-    return export_section_groups(demo_settings(server), options, as_of=DEMO_REFERENCE_DATE, **kwargs)
+    return export_section_groups(server.settings(), options, as_of=DEMO_REFERENCE_DATE, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_an_unknown_school_is_a_usage_error(demo_server):
 
 
 def test_list_schools_gives_names_and_cds_codes(demo_server, demo_district):
-    schools = list_schools(demo_settings(demo_server))
+    schools = list_schools(demo_server.settings())
     assert schools.height == demo_district.orgs.filter(pl.col("type") == "school").height
     assert schools["cds"].str.contains(r"^\d{14}$").all()
 
@@ -120,7 +120,7 @@ def test_the_file_is_the_same_however_the_provider_serves_the_rosters(mode, make
     server = make_demo_server(**PROVIDER_MODES[mode])
     scope = f"{ROSTER_CORE_SCOPE} {ROSTER_SCOPE}"
     result = export_section_groups(
-        demo_settings(server, scope=scope), GroupOptions(split_large=True), schools=[cds], as_of=DEMO_REFERENCE_DATE
+        server.settings(scope=scope), GroupOptions(split_large=True), schools=[cds], as_of=DEMO_REFERENCE_DATE
     )
     assert result.csv_bytes == expected
 
@@ -145,7 +145,7 @@ def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_serve
     assert snapshot.changes == snapshot.full_reads
     assert again.rows is first.rows
     other_day = export_section_groups(
-        demo_settings(demo_server),
+        demo_server.settings(),
         GroupOptions(split_large=True),
         schools=[cds],
         as_of=DEMO_REFERENCE_DATE.replace(day=1),

@@ -34,7 +34,7 @@ from cers_core.errors import (
 from cers_core.export import ExportContext, GroupExport
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.retry import RetryPolicy
-from tests.conftest import DEMO_REFERENCE_DATE, demo_settings
+from tests.conftest import DEMO_REFERENCE_DATE
 
 # An elementary school of the demo district: 22 sections, about 20 requests at 100 records a page.
 SCHOOL = "org-0001"
@@ -51,7 +51,7 @@ class ShortReadTimeout(httpx.AsyncHTTPTransport):
 
 
 def settings_for(server: DemoServer, **changes: object) -> OneRosterSettings:
-    return demo_settings(server, **({"page_size": PAGE_SIZE} | changes))
+    return server.settings(**({"page_size": PAGE_SIZE} | changes))
 
 
 def export(

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from cers_core import export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.demo.faults import FaultRule, Faults
-from tests.conftest import DEMO_REFERENCE_DATE, demo_settings, open_store, save_connection
+from tests.conftest import DEMO_REFERENCE_DATE, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_GROUPS = "pages/3_Section_Groups.py"
@@ -38,7 +38,7 @@ def downloads(monkeypatch: pytest.MonkeyPatch):
 
 
 def school_name(server: DemoServer) -> str:
-    schools = list_schools(demo_settings(server))
+    schools = list_schools(server.settings())
     return str(schools.filter(pl.col("sourced_id") == SCHOOL)["name"][0])
 
 
@@ -65,7 +65,7 @@ def test_a_recovered_load_downloads_the_same_file(data_dir, make_demo_server, de
     assert not at.exception and not at.error
     button = at.download_button(key="school_download")
     assert not button.proto.disabled
-    expected = export_section_groups(demo_settings(demo_server), schools=[SCHOOL], as_of=DEMO_REFERENCE_DATE)
+    expected = export_section_groups(demo_server.settings(), schools=[SCHOOL], as_of=DEMO_REFERENCE_DATE)
     assert downloads(button) == expected.csv_bytes
     assert {"503", "reset", "truncated"} <= set(server.faults.injected)
 

@@ -23,7 +23,7 @@ from cers_core.demo.faults import FaultRule, Faults
 from cers_core.errors import CersError
 from cers_core.export import ExportContext
 from cers_core.oneroster.retry import RetryPolicy
-from tests.conftest import DEMO_REFERENCE_DATE, demo_settings
+from tests.conftest import DEMO_REFERENCE_DATE
 
 QUICK = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.02, max_total_wait=5.0)
 LOGGERS = ("", "httpx", "httpcore", "hpack", "asyncio", "uvicorn", "uvicorn.error", "cers_core", "polars")
@@ -73,7 +73,7 @@ def logged(caplog) -> str:
 
 
 def settings_for(server: DemoServer, **changes) -> OneRosterSettings:
-    return demo_settings(server, **({"page_size": 500} | changes))
+    return server.settings(**({"page_size": 500} | changes))
 
 
 def test_the_leak_detector_finds_what_it_looks_for(demo_district, demo_server):

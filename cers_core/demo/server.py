@@ -17,11 +17,13 @@ import sys
 import threading
 import time
 from types import FrameType
+from typing import Any
 
 from cers_core.demo.district import DemoDistrict, Scale, generate_district
 from cers_core.demo.faults import PROBE_HEADER, FaultInjector
 from cers_core.demo.provider import ProviderOptions, RequestLog, create_provider_app
 from cers_core.loopback import LoopbackServer
+from cers_core.settings import OneRosterSettings
 
 __all__ = ["DemoServer", "serve"]
 
@@ -71,6 +73,16 @@ class DemoServer(LoopbackServer):
     @property
     def client_secret(self) -> str:
         return self.options.client_secret
+
+    def settings(self, **changes: Any) -> OneRosterSettings:
+        """Settings that reach this provider, with any field changed (``page_size=200`` …)."""
+        values = {
+            "base_url": self.base_url,
+            "token_url": self.token_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+        }
+        return OneRosterSettings(**(values | changes))
 
     @property
     def request_log(self) -> RequestLog:
