@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import polars as pl
 import streamlit as st
 from pydantic import ValidationError
+from streamlit.delta_generator import DeltaGenerator
 
 from cers_core import (
     ExportContext,
@@ -75,6 +76,7 @@ __all__ = [
     "FORM_KEYS",
     "AppContext",
     "LoadProgress",
+    "ask_first_button",
     "create_demo_connection",
     "data_folder",
     "download_log_frame",
@@ -707,3 +709,40 @@ def paged_grid(frame: pl.DataFrame, key: str, noun: str) -> None:
     st.dataframe(page_of(frame, page, GRID_ROWS), hide_index=True)
     if frame.height:
         st.caption(f"{noun} {first + 1:,}–{min(first + GRID_ROWS, frame.height):,} of {frame.height:,}")
+
+
+def ask_first_button(
+    verb: str,
+    key: str,
+    *,
+    state_key: str,
+    asking: object,
+    question: str,
+    on_confirm: Callable[..., None],
+    args: tuple[Any, ...],
+    place: DeltaGenerator | None = None,
+) -> None:
+    """A button that asks before it acts, e.g. "Delete": a click keeps ``asking`` in
+    ``st.session_state[state_key]``; while it is there, ``question`` shows with "Yes, <verb>"
+    (which calls ``on_confirm(*args)``) and "Cancel" (which forgets the question).
+
+    The verb is in lower case after "Yes, " and in the buttons' keys: ``<verb>_<key>``,
+    ``confirm_<verb>_<key>`` and ``cancel_<verb>_<key>``. The first button goes to ``place``,
+    else where the page draws now; the question and the other two always go where the page draws now.
+    """
+    action = verb.lower()
+    if st.session_state[state_key] == asking:
+        st.warning(question)
+        confirm = st.container(horizontal=True)
+        confirm.button(f"Yes, {action}", key=f"confirm_{action}_{key}", type="primary", on_click=on_confirm, args=args)
+        confirm.button(
+            "Cancel", key=f"cancel_{action}_{key}", on_click=st.session_state.update, kwargs={state_key: None}
+        )
+    else:
+        (place if place is not None else st).button(
+            verb,
+            key=f"{action}_{key}",
+            icon=":material/delete:",
+            on_click=st.session_state.update,
+            kwargs={state_key: asking},
+        )

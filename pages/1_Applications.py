@@ -83,26 +83,15 @@ for app_id in added:
             if not connections:
                 st.caption("No connection yet.")
             st.page_link("pages/2_CERS_Connections.py", label="Manage CERS Connections", icon=":material/link:")
-        if st.session_state.apps_confirm_remove == app_id:
-            st.warning(
+        app_support.ask_first_button(
+            "Remove",
+            app_id,
+            state_key="apps_confirm_remove",
+            asking=app_id,
+            question=(
                 f"Remove {app.name}? Its {len(connections)} connection(s) and their saved secrets are deleted too; "
                 "the download log stays."
-            )
-            confirm = st.container(horizontal=True)
-            confirm.button(
-                "Yes, remove", key=f"confirm_remove_{app_id}", type="primary", on_click=_remove, args=(app_id,)
-            )
-            confirm.button(
-                "Cancel",
-                key=f"cancel_remove_{app_id}",
-                on_click=st.session_state.update,
-                kwargs={"apps_confirm_remove": None},
-            )
-        else:
-            st.button(
-                "Remove",
-                key=f"remove_{app_id}",
-                icon=":material/delete:",
-                on_click=st.session_state.update,
-                kwargs={"apps_confirm_remove": app_id},
-            )
+            ),
+            on_confirm=_remove,
+            args=(app_id,),
+        )

@@ -1,12 +1,18 @@
 """CERS Connections: the OneRoster 1.2 connections of CERS_int, and the "Edit OneRoster Connection" form;
 the CERS import (RDW API) connections that send files to CERS, and their form."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from cers_core import app_cers, app_support
+from cers_core.app_support import AppContext
 from cers_core.errors import CersError
 from cers_core.settings import ClassTypes, GroupNameField
-from cers_core.store import CERS_APP_ID, ConnectionInvalid
+from cers_core.store import CERS_APP_ID, ConnectionInvalid, Store
 
 NEW = "new"
 ONEROSTER, CERS_IMPORT = "OneRoster 1.2", "CERS import (RDW API)"
@@ -24,55 +30,153 @@ st.title("CERS Connections")
 st.caption("How this tool reaches your SIS's OneRoster 1.2 API, and how it names the groups it sends to CERS.")
 
 
+def _test_oneroster(ctx: AppContext, connection_id: int | None) -> str:
+    count = app_support.test_connection(ctx, connection_id)
+    return f"Connected: the provider lists {count} schools."
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One kind of connection and its form: the session-state keys, the buttons' keys, and how the
+    form is filled from a saved connection, saved, tested, and where its fields' messages are."""
+
+    editing_key: str  # in st.session_state: None, NEW, or the id of the connection being edited
+    result_key: str  # in st.session_state: the last "Test connection" result, (kind, message)
+    button_keys: tuple[str, str, str]  # Save, Test connection, Cancel
+    fetch: Callable[[Store, int], Any]  # the saved connection, from the store
+    load: Callable[[Any], None]
+    save: Callable[[AppContext, int | None], Any]
+    test: Callable[[AppContext, int | None], str]  # the message when the test works
+    errors: Callable[[], dict[str, str]]
+    closes: str | None = None  # the other form's editing key, closed when this form opens
+
+
+ONEROSTER_FORM = _Form(
+    editing_key="conns_editing",
+    result_key="conns_test_result",
+    button_keys=("save_connection", "test_connection", "cancel_edit"),
+    fetch=Store.connection,
+    load=app_support.load_form,
+    save=app_support.save_form,
+    test=_test_oneroster,
+    errors=app_support.form_errors,
+)
+IMPORT_FORM = _Form(
+    editing_key="conns_editing_import",
+    result_key="conns_import_test_result",
+    button_keys=("save_import", "test_import", "cancel_import"),
+    fetch=Store.import_connection,
+    load=app_cers.load_import_form,
+    save=app_cers.save_import_form,
+    test=app_cers.test_import_form,
+    errors=app_cers.import_form_errors,
+    closes=ONEROSTER_FORM.editing_key,  # (opening the OneRoster form leaves this one open)
+)
+
+
 @app_support.guarded
-def _start_editing(connection_id: int | str) -> None:
-    saved = None if connection_id == NEW else ctx.store.connection(int(connection_id))
-    app_support.load_form(saved)
-    st.session_state.conns_editing = connection_id
+def _start_editing(form: _Form, connection_id: int | str) -> None:
+    saved = None if connection_id == NEW else form.fetch(ctx.store, int(connection_id))
+    form.load(saved)
+    st.session_state[form.editing_key] = connection_id
+    if form.closes is not None:
+        st.session_state[form.closes] = None
     st.session_state.conns_choosing_type = False
-    st.session_state.conns_test_result = None
+    st.session_state[form.result_key] = None
 
 
-def _stop_editing() -> None:
-    st.session_state.conns_editing = None
-    st.session_state.conns_test_result = None
+def _stop_editing(form: _Form) -> None:
+    st.session_state[form.editing_key] = None
+    st.session_state[form.result_key] = None
 
 
-def _editing_id() -> int | None:
-    editing = st.session_state.conns_editing
+def _editing_id(form: _Form) -> int | None:
+    editing = st.session_state[form.editing_key]
     return None if editing in (None, NEW) else int(editing)
 
 
 @app_support.guarded
-def _save() -> None:
-    saved = app_support.save_form(ctx, _editing_id())
+def _save(form: _Form) -> None:
+    saved = form.save(ctx, _editing_id(form))
     if saved is not None:
         st.session_state.conns_notice = f"Saved “{saved.name}”."
-        _stop_editing()
+        _stop_editing(form)
 
 
-def _test() -> None:
+def _test(form: _Form) -> None:
     try:
-        count = app_support.test_connection(ctx, _editing_id())
-        st.session_state.conns_test_result = ("success", f"Connected: the provider lists {count} schools.")
+        st.session_state[form.result_key] = ("success", form.test(ctx, _editing_id(form)))
     except ConnectionInvalid:
-        st.session_state.conns_test_result = ("error", "Fix the fields marked above, then test again.")
+        st.session_state[form.result_key] = ("error", "Fix the fields marked above, then test again.")
     except CersError as error:
-        st.session_state.conns_test_result = ("error", str(error))
+        st.session_state[form.result_key] = ("error", str(error))
+
+
+@app_support.guarded
+def _delete(form: _Form, connection_id: int) -> None:
+    ctx.store.delete_connection(connection_id)
+    st.session_state.conns_confirm_delete = None
+    if st.session_state[form.editing_key] == connection_id:
+        _stop_editing(form)
+
+
+def _stop_editing_if_deleted(form: _Form, saved_ids: set[int]) -> None:
+    """Close a form whose connection was deleted in another window."""
+    if _editing_id(form) is not None and _editing_id(form) not in saved_ids:
+        _stop_editing(form)
+
+
+def _field_error(form: _Form, name: str) -> None:
+    message = form.errors().get(name)
+    if message:
+        st.error(message, icon=":material/error:")
+
+
+def _form_actions(form: _Form) -> DeltaGenerator:
+    """The form's Save, Test connection and Cancel buttons, in a row that has room for more."""
+    save, test, cancel = form.button_keys
+    actions = st.container(horizontal=True)
+    actions.button("Save", key=save, type="primary", icon=":material/save:", on_click=_save, args=(form,))
+    actions.button("Test connection", key=test, icon=":material/network_check:", on_click=_test, args=(form,))
+    actions.button("Cancel", key=cancel, on_click=_stop_editing, args=(form,))
+    return actions
+
+
+def _form_outcome(form: _Form) -> None:
+    """Below the buttons: why the last Save did not save, and the last test's result."""
+    if form.errors():
+        st.error("The connection was not saved: fix the fields marked above.")
+    result = st.session_state[form.result_key]
+    if result:
+        (st.success if result[0] == "success" else st.error)(result[1])
+
+
+def _edit_button(form: _Form, saved_id: int, *, key: str, place: DeltaGenerator) -> None:
+    """A saved connection's Edit button; ``key`` names it (``edit_<key>``)."""
+    place.button("Edit", key=f"edit_{key}", icon=":material/edit:", on_click=_start_editing, args=(form, saved_id))
+
+
+def _delete_button(
+    form: _Form, saved_id: int, *, key: str, asking: int | str, question: str, place: DeltaGenerator
+) -> None:
+    """A saved connection's Delete button, asking first; ``key`` names the buttons (``delete_<key>``,
+    ``confirm_delete_<key>``, ``cancel_delete_<key>``), ``asking`` marks the connection asked about."""
+    app_support.ask_first_button(
+        "Delete",
+        key,
+        state_key="conns_confirm_delete",
+        asking=asking,
+        question=question,
+        on_confirm=_delete,
+        args=(form, saved_id),
+        place=place,
+    )
 
 
 @app_support.guarded
 def _try_demo() -> None:
     saved = app_support.create_demo_connection(ctx)
     st.session_state.conns_notice = f"“{saved.name}” is ready: open Section Groups to preview its schools."
-
-
-@app_support.guarded
-def _delete(connection_id: int) -> None:
-    ctx.store.delete_connection(connection_id)
-    st.session_state.conns_confirm_delete = None
-    if st.session_state.conns_editing == connection_id:
-        _stop_editing()
 
 
 def _open_section_groups(connection_id: int) -> None:
@@ -90,53 +194,9 @@ def _choose_type() -> None:
 
 def _generate() -> None:
     if st.session_state.get("conns_type") == CERS_IMPORT:
-        _start_import_editing(NEW)
+        _start_editing(IMPORT_FORM, NEW)
     else:
-        _start_editing(NEW)
-
-
-@app_support.guarded
-def _start_import_editing(connection_id: int | str) -> None:
-    saved = None if connection_id == NEW else ctx.store.import_connection(int(connection_id))
-    app_cers.load_import_form(saved)
-    st.session_state.conns_editing_import = connection_id
-    st.session_state.conns_editing = None
-    st.session_state.conns_choosing_type = False
-    st.session_state.conns_import_test_result = None
-
-
-def _stop_import_editing() -> None:
-    st.session_state.conns_editing_import = None
-    st.session_state.conns_import_test_result = None
-
-
-def _import_editing_id() -> int | None:
-    editing = st.session_state.conns_editing_import
-    return None if editing in (None, NEW) else int(editing)
-
-
-@app_support.guarded
-def _save_import() -> None:
-    saved = app_cers.save_import_form(ctx, _import_editing_id())
-    if saved is not None:
-        st.session_state.conns_notice = f"Saved “{saved.name}”."
-        _stop_import_editing()
-
-
-def _test_import() -> None:
-    try:
-        message = app_cers.test_import_form(ctx, _import_editing_id())
-        st.session_state.conns_import_test_result = ("success", message)
-    except ConnectionInvalid:
-        st.session_state.conns_import_test_result = ("error", "Fix the fields marked above, then test again.")
-    except CersError as error:
-        st.session_state.conns_import_test_result = ("error", str(error))
-
-
-def _import_field_error(name: str) -> None:
-    message = app_cers.import_form_errors().get(name)
-    if message:
-        st.error(message, icon=":material/error:")
+        _start_editing(ONEROSTER_FORM, NEW)
 
 
 def _import_panel(editing_id: int | None) -> None:
@@ -148,17 +208,17 @@ def _import_panel(editing_id: int | None) -> None:
             "a Client ID and Client Secret, or a user name and password (password grant)."
         )
         st.text_input("Connection name", key="imp_name", max_chars=100, placeholder="e.g. CERS")
-        _import_field_error("name")
+        _field_error(IMPORT_FORM, "name")
         st.text_input("Import URL", key="imp_import_url", placeholder="https://import.cers.example.org")
-        _import_field_error("import_url")
+        _field_error(IMPORT_FORM, "import_url")
         st.text_input("Token URL", key="imp_token_url", placeholder="https://sso.cers.example.org/oauth2/token")
-        _import_field_error("token_url")
+        _field_error(IMPORT_FORM, "token_url")
         left, right = st.columns(2)
         with left:
             st.text_input("Client ID", key="imp_client_id")
-            _import_field_error("client_id")
+            _field_error(IMPORT_FORM, "client_id")
             st.text_input("User name (password grant only)", key="imp_username")
-            _import_field_error("username")
+            _field_error(IMPORT_FORM, "username")
         with right:
             saved_hint = "Saved: leave blank to keep it" if editing_id else ""
             st.text_input(
@@ -168,7 +228,7 @@ def _import_panel(editing_id: int | None) -> None:
                 placeholder=saved_hint,
                 help="Stored encrypted; never shown again.",
             )
-            _import_field_error("client_secret")
+            _field_error(IMPORT_FORM, "client_secret")
             st.text_input(
                 "Password",
                 key="imp_password",
@@ -176,27 +236,12 @@ def _import_panel(editing_id: int | None) -> None:
                 placeholder=saved_hint,
                 help="Only with a user name. Stored encrypted; never shown again.",
             )
-            _import_field_error("password")
+            _field_error(IMPORT_FORM, "password")
         with st.expander("Advanced settings"):
             st.text_input("Scope", key="imp_scope", placeholder="e.g. openid profile (most services need none)")
-            _import_field_error("scope")
-        actions = st.container(horizontal=True)
-        actions.button("Save", key="save_import", type="primary", icon=":material/save:", on_click=_save_import)
-        actions.button("Test connection", key="test_import", icon=":material/network_check:", on_click=_test_import)
-        actions.button("Cancel", key="cancel_import", on_click=_stop_import_editing)
-        if app_cers.import_form_errors():
-            st.error("The connection was not saved: fix the fields marked above.")
-        result = st.session_state.conns_import_test_result
-        if result:
-            (st.success if result[0] == "success" else st.error)(result[1])
-
-
-@app_support.guarded
-def _delete_import(connection_id: int) -> None:
-    ctx.store.delete_connection(connection_id)
-    st.session_state.conns_confirm_delete = None
-    if st.session_state.conns_editing_import == connection_id:
-        _stop_import_editing()
+            _field_error(IMPORT_FORM, "scope")
+        _form_actions(IMPORT_FORM)
+        _form_outcome(IMPORT_FORM)
 
 
 if CERS_APP_ID not in ctx.store.applications():
@@ -221,27 +266,20 @@ if st.session_state.conns_notice:
     st.session_state.conns_notice = None
 
 
-def _field_error(name: str) -> None:
-    message = app_support.form_errors().get(name)
-    if message:
-        st.error(message, icon=":material/error:")
-
-
 connections = ctx.store.connections()
-if _editing_id() is not None and _editing_id() not in {saved.id for saved in connections}:
-    _stop_editing()  # deleted in another window; the message above says so
+_stop_editing_if_deleted(ONEROSTER_FORM, {saved.id for saved in connections})  # the message above says so
 
 if st.session_state.conns_editing is not None:
-    editing_id = _editing_id()
+    editing_id = _editing_id(ONEROSTER_FORM)
     with st.container(border=True, key="edit_panel"):
         st.subheader("Edit OneRoster Connection")
         st.caption("Use the same values as in your CAASPP Configuration.")
         st.text_input("Connection name", key="conn_name", max_chars=100, placeholder="e.g. District SIS")
-        _field_error("name")
+        _field_error(ONEROSTER_FORM, "name")
         left, right = st.columns(2)
         with left:
             st.text_input("Client ID", key="conn_client_id")
-            _field_error("client_id")
+            _field_error(ONEROSTER_FORM, "client_id")
         with right:
             st.text_input(
                 "Client Secret",
@@ -250,13 +288,13 @@ if st.session_state.conns_editing is not None:
                 placeholder="Saved: leave blank to keep it" if editing_id else "",
                 help="Stored encrypted; never shown again.",
             )
-            _field_error("client_secret")
+            _field_error(ONEROSTER_FORM, "client_secret")
         st.text_input(
             "Base URL", key="conn_base_url", placeholder="https://sis.example.org/ims/oneroster/rostering/v1p2"
         )
-        _field_error("base_url")
+        _field_error(ONEROSTER_FORM, "base_url")
         st.text_input("Token URL", key="conn_token_url", placeholder="https://sis.example.org/oauth2/token")
-        _field_error("token_url")
+        _field_error(ONEROSTER_FORM, "token_url")
         note = app_support.token_host_note()
         if note:
             st.info(note, icon=":material/info:")
@@ -268,9 +306,9 @@ if st.session_state.conns_editing is not None:
             key="conn_fields",
             format_func=lambda f: f.label,
         )
-        _field_error("fields")
+        _field_error(ONEROSTER_FORM, "fields")
         st.text_input("Separator", key="conn_separator", max_chars=20)
-        _field_error("separator")
+        _field_error(ONEROSTER_FORM, "separator")
         try:
             example, from_district = app_support.example_name(ctx, editing_id)
             source = (
@@ -305,9 +343,9 @@ if st.session_state.conns_editing is not None:
             )
             st.checkbox("Split sections over 200 students into groups of at most 200", key="conn_split_large")
             st.text_input("userIds types that hold the SSID (comma-separated)", key="conn_ssid_types")
-            _field_error("ssid_types")
+            _field_error(ONEROSTER_FORM, "ssid_types")
             st.text_input("Scope", key="conn_scope")
-            _field_error("scope")
+            _field_error(ONEROSTER_FORM, "scope")
             numbers = st.columns(2)
             numbers[0].number_input("Page size", key="conn_page_size", min_value=1, max_value=100_000, step=100)
             numbers[1].number_input("Requests at once", key="conn_max_concurrency", min_value=1, max_value=16)
@@ -317,12 +355,9 @@ if st.session_state.conns_editing is not None:
                 placeholder="school-sourcedId = 19647331930924",
                 help="One school per line: its sourcedId, =, its 14-digit CDS code.",
             )
-            _field_error("cds_map")
+            _field_error(ONEROSTER_FORM, "cds_map")
 
-        actions = st.container(horizontal=True)
-        actions.button("Save", key="save_connection", type="primary", icon=":material/save:", on_click=_save)
-        actions.button("Test connection", key="test_connection", icon=":material/network_check:", on_click=_test)
-        actions.button("Cancel", key="cancel_edit", on_click=_stop_editing)
+        actions = _form_actions(ONEROSTER_FORM)
         if editing_id is not None and actions.button(
             "School Selection",
             key="school_selection",
@@ -332,11 +367,7 @@ if st.session_state.conns_editing is not None:
             help="Preview and download this connection's section groups (as saved).",
         ):
             st.switch_page("pages/3_Section_Groups.py")
-        if app_support.form_errors():
-            st.error("The connection was not saved: fix the fields marked above.")
-        result = st.session_state.conns_test_result
-        if result:
-            (st.success if result[0] == "success" else st.error)(result[1])
+        _form_outcome(ONEROSTER_FORM)
 
 if not connections and st.session_state.conns_editing is None:
     st.info("No CERS connection yet. Click **Add CERS Connection**, or try the demo district.")
@@ -352,7 +383,7 @@ for saved in connections:
                 f"Base URL `{ctx.demo.base_url}`  \nToken URL `{ctx.demo.token_url}`"
             )
         row = st.container(horizontal=True)
-        row.button("Edit", key=f"edit_{saved.id}", icon=":material/edit:", on_click=_start_editing, args=(saved.id,))
+        _edit_button(ONEROSTER_FORM, saved.id, key=str(saved.id), place=row)
         if row.button(
             "Section Groups",
             key=f"groups_{saved.id}",
@@ -362,32 +393,13 @@ for saved in connections:
             args=(saved.id,),
         ):
             st.switch_page("pages/3_Section_Groups.py")
-        if st.session_state.conns_confirm_delete == saved.id:
-            st.warning(f"Delete “{saved.name}” and its saved secret? This cannot be undone.")
-            confirm = st.container(horizontal=True)
-            confirm.button(
-                "Yes, delete", key=f"confirm_delete_{saved.id}", type="primary", on_click=_delete, args=(saved.id,)
-            )
-            confirm.button(
-                "Cancel",
-                key=f"cancel_delete_{saved.id}",
-                on_click=st.session_state.update,
-                kwargs={"conns_confirm_delete": None},
-            )
-        else:
-            row.button(
-                "Delete",
-                key=f"delete_{saved.id}",
-                icon=":material/delete:",
-                on_click=st.session_state.update,
-                kwargs={"conns_confirm_delete": saved.id},
-            )
+        question = f"Delete “{saved.name}” and its saved secret? This cannot be undone."
+        _delete_button(ONEROSTER_FORM, saved.id, key=str(saved.id), asking=saved.id, question=question, place=row)
 
 imports = app_cers.import_connections(ctx)
-if _import_editing_id() is not None and _import_editing_id() not in {saved.id for saved in imports}:
-    _stop_import_editing()  # deleted in another window
+_stop_editing_if_deleted(IMPORT_FORM, {saved.id for saved in imports})
 if st.session_state.conns_editing_import is not None:
-    _import_panel(_import_editing_id())
+    _import_panel(_editing_id(IMPORT_FORM))
 for target in imports:
     with st.expander(target.name, expanded=len(imports) == 1, icon=":material/cloud_upload:"):
         who = f"user name `{target.public['username']}`" if target.public.get("username") else "client credentials"
@@ -400,34 +412,13 @@ for target in imports:
             credentials = " · ".join(f"{k} `{v}`" for k, v in app_cers.demo_import_credentials().items())
             st.info(f"The demo's fake CERS import service (made up, runs inside this app):  \n{credentials}")
         row = st.container(horizontal=True)
-        row.button(
-            "Edit",
-            key=f"edit_import_{target.id}",
-            icon=":material/edit:",
-            on_click=_start_import_editing,
-            args=(target.id,),
+        _edit_button(IMPORT_FORM, target.id, key=f"import_{target.id}", place=row)
+        question = f"Delete “{target.name}” and its saved secrets? This cannot be undone."
+        _delete_button(
+            IMPORT_FORM,
+            target.id,
+            key=f"import_{target.id}",
+            asking=f"import_{target.id}",
+            question=question,
+            place=row,
         )
-        if st.session_state.conns_confirm_delete == f"import_{target.id}":
-            st.warning(f"Delete “{target.name}” and its saved secrets? This cannot be undone.")
-            confirm = st.container(horizontal=True)
-            confirm.button(
-                "Yes, delete",
-                key=f"confirm_delete_import_{target.id}",
-                type="primary",
-                on_click=_delete_import,
-                args=(target.id,),
-            )
-            confirm.button(
-                "Cancel",
-                key=f"cancel_delete_import_{target.id}",
-                on_click=st.session_state.update,
-                kwargs={"conns_confirm_delete": None},
-            )
-        else:
-            row.button(
-                "Delete",
-                key=f"delete_import_{target.id}",
-                icon=":material/delete:",
-                on_click=st.session_state.update,
-                kwargs={"conns_confirm_delete": f"import_{target.id}"},
-            )
