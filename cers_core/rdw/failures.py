@@ -14,6 +14,7 @@ import polars as pl
 
 from cers_core.cers_csv.rows import iter_group_records
 from cers_core.cers_csv.validator import Source
+from cers_core.cers_csv.writer import CERS_COLUMNS
 from cers_core.errors import InvalidFile
 
 __all__ = ["FAILURE_COLUMNS", "map_failures"]
@@ -115,20 +116,7 @@ def map_failures(message: str, sent: Source) -> pl.DataFrame:
                 "row": row,
                 "failure": text,
                 "where": where,
-                **dict(
-                    zip(
-                        (
-                            "group_name",
-                            "school_natural_id",
-                            "school_year",
-                            "subject_code",
-                            "student_ssid",
-                            "group_user_login",
-                        ),
-                        values or (None,) * 6,
-                        strict=True,
-                    )
-                ),
+                **dict(zip(CERS_COLUMNS, values or (None,) * len(CERS_COLUMNS), strict=True)),
                 "fix": fix,
             }
         )
