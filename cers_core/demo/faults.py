@@ -201,19 +201,22 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def imsx_failure(code_minor: str, description: str) -> dict[str, Any]:
+    """A OneRoster ``imsx_StatusInfo`` failure body, as providers send with an error status."""
+    return {
+        "imsx_codeMajor": "failure",
+        "imsx_severity": "error",
+        "imsx_description": description,
+        "imsx_CodeMinor": {
+            "imsx_codeMinorField": [
+                {"imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": code_minor}
+            ]
+        },
+    }
+
+
 def _imsx(code_minor: str, description: str) -> bytes:
-    return json.dumps(
-        {
-            "imsx_codeMajor": "failure",
-            "imsx_severity": "error",
-            "imsx_description": description,
-            "imsx_CodeMinor": {
-                "imsx_codeMinorField": [
-                    {"imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": code_minor}
-                ]
-            },
-        }
-    ).encode()
+    return json.dumps(imsx_failure(code_minor, description)).encode()
 
 
 _IMSX_OF = {

@@ -46,7 +46,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cers_core.demo.district import DemoDistrict
-from cers_core.demo.faults import FaultInjector, Faults
+from cers_core.demo.faults import FaultInjector, Faults, imsx_failure
 from cers_core.demo.filters import FilterError, compile_filter, parse_filter
 
 __all__ = [
@@ -253,17 +253,7 @@ _MINOR_BY_STATUS = {
 
 
 def _imsx(status: int, code_minor: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {
-        "imsx_codeMajor": "failure",
-        "imsx_severity": "error",
-        "imsx_description": description,
-        "imsx_CodeMinor": {
-            "imsx_codeMinorField": [
-                {"imsx_codeMinorFieldName": "TargetEndSystem", "imsx_codeMinorFieldValue": code_minor}
-            ]
-        },
-    }
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(imsx_failure(code_minor, description), status_code=status, headers=headers)
 
 
 def _unknown(what: str, sourced_id: str) -> _Problem:
