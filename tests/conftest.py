@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from cers_core.demo import DemoDistrict, DemoServer, ProviderOptions, generate_district
 from cers_core.oneroster.retry import RetryPolicy
@@ -88,3 +89,18 @@ def save_connection(data_dir: Path, server: DemoServer, options: GroupOptions | 
         client_secret=server.client_secret,
         options=options or GroupOptions(),
     )
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch):
+    """``downloads(button)``: the bytes a download button would give the browser."""
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        files[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return lambda button: files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]

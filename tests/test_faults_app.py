@@ -7,7 +7,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from cers_core import export_section_groups, list_schools
@@ -20,21 +19,6 @@ SECTION_GROUPS = "pages/3_Section_Groups.py"
 SCHOOL = "org-0001"
 
 pytestmark = pytest.mark.usefixtures("no_demo", "quick_retries")
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch):
-    """``downloads(button)``: the bytes a download button would give the browser."""
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        files[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    return lambda button: files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
 
 
 def school_name(server: DemoServer) -> str:

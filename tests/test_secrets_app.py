@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from cers_core.demo import DemoDistrict, DemoServer
@@ -164,31 +163,20 @@ def test_the_problem_report_csv_is_quoted_utf8_with_bom_and_crlf():
     assert data.decode("utf-8-sig").split("\r\n")[1].startswith('"\'=HYPERLINK(""http')
 
 
-def test_the_app_offers_the_problem_report_with_formulas_neutralized(
-    data_dir, demo_district, monkeypatch: pytest.MonkeyPatch
-):
+def test_the_app_offers_the_problem_report_with_formulas_neutralized(data_dir, demo_district, downloads):
     """A student whose name is a formula, left out for want of an SSID: in the report, as text."""
     case = demo_district.cases.student_without_ssid
     users = demo_district.users.with_columns(
         givenName=pl.when(pl.col("sourcedId") == case).then(pl.lit(FORMULA)).otherwise("givenName"),
         familyName=pl.when(pl.col("sourcedId") == case).then(pl.lit("+Sum")).otherwise("familyName"),
     )
-    files: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        files[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
     with DemoServer(dataclasses.replace(demo_district, users=users)) as server:
         save_connection(data_dir, server)
         at = open_school(school_of_user(demo_district, case))
     assert not at.exception
     button = at.download_button(key="school_problems_download")
     assert not button.proto.disabled and button.proto.label == "Download the problem report (CSV)"
-    data = files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
+    data = downloads(button)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert rows[0][:3] == ["Severity", "Problem", "Group"]
     people = {cell for row in rows for cell in row if "HYPERLINK" in cell}
