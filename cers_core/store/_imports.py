@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from cers_core.settings import CersImportSettings
+from cers_core.store._connections import ConnectionRow, put_connection
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
@@ -135,23 +136,13 @@ class ImportConnections:
                 if getattr(checked, key) is not None
             }
             token = self._fernet.encrypt(json.dumps(plain).encode())
-            if connection_id is None:
-                db.execute(
-                    "INSERT INTO applications (app_id, added_at) VALUES (?, ?) ON CONFLICT (app_id) DO NOTHING",
-                    (CERS_APP_ID, now),
-                )
-                cursor = db.execute(
-                    "INSERT INTO connections (app_id, name, kind, settings_json, secret_token, options_json,"
-                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, '{}', ?, ?)",
-                    (CERS_APP_ID, name, IMPORT_KIND, public_json, token, now, now),
-                )
-                connection_id = int(cursor.lastrowid or 0)
-            elif not db.execute(
-                "UPDATE connections SET name = ?, settings_json = ?, secret_token = ?, updated_at = ?"
-                " WHERE id = ? AND kind = ?",
-                (name, public_json, token, now, connection_id, IMPORT_KIND),
-            ).rowcount:
-                raise ConnectionNotFound(f"CERS import connection {connection_id} no longer exists.")
+            connection_id = put_connection(
+                db,
+                ConnectionRow(CERS_APP_ID, IMPORT_KIND, name, public_json, token, "{}"),  # no group options
+                connection_id,
+                now,
+                gone=lambda gone_id: ConnectionNotFound(f"CERS import connection {gone_id} no longer exists."),
+            )
             row = db.execute(
                 "SELECT id, name, settings_json, secret_token, created_at, updated_at FROM connections WHERE id = ?",
                 (connection_id,),

@@ -16,6 +16,7 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from pydantic import ValidationError
 
 from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.store._connections import ConnectionRow, put_connection
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
@@ -349,21 +350,13 @@ class Store(ImportConnections, KeptFiles):
             public_json = json.dumps(checked.model_dump(mode="json", exclude={"client_secret"}), sort_keys=True)
             options_json = json.dumps(options.model_dump(mode="json"), sort_keys=True)
             token = self._fernet.encrypt(checked.client_secret.get_secret_value().encode())
-            if connection_id is None:
-                if not db.execute("SELECT 1 FROM applications WHERE app_id = ?", (app_id,)).fetchone():
-                    db.execute("INSERT INTO applications (app_id, added_at) VALUES (?, ?)", (app_id, now))
-                cursor = db.execute(
-                    "INSERT INTO connections (app_id, name, kind, settings_json, secret_token, options_json,"
-                    " created_at, updated_at) VALUES (?, ?, 'oneroster_1_2', ?, ?, ?, ?, ?)",
-                    (app_id, name, public_json, token, options_json, now, now),
-                )
-                connection_id = int(cursor.lastrowid or 0)
-            elif not db.execute(
-                "UPDATE connections SET name = ?, settings_json = ?, secret_token = ?, options_json = ?,"
-                " updated_at = ? WHERE id = ? AND kind = ?",
-                (name, public_json, token, options_json, now, connection_id, _ONEROSTER_KIND),
-            ).rowcount:
-                raise _not_found(connection_id)
+            connection_id = put_connection(
+                db,
+                ConnectionRow(app_id, _ONEROSTER_KIND, name, public_json, token, options_json),
+                connection_id,
+                now,
+                gone=_not_found,
+            )
             row = db.execute("SELECT * FROM connections WHERE id = ?", (connection_id,)).fetchone()
         return self._saved(row)
 
