@@ -36,8 +36,7 @@ from streamlit.testing.v1 import AppTest
 
 from cers_core import GroupExport, GroupOptions, app_support, report_csv
 from cers_core.demo import DemoDistrict, DemoServer, generate_district
-from tests.conftest import save_connection
-from tests.test_app_section_groups import choose_school, open_section_groups
+from tests.conftest import choose_school, open_section_groups, save_connection
 
 SCALE = "lausd"
 TARGET_STUDENTS = 4_000

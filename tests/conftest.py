@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
 
 from cers_core.demo import DemoDistrict, DemoServer, ProviderOptions, generate_district
 from cers_core.oneroster.retry import RetryPolicy
@@ -20,6 +22,7 @@ from cers_core.settings import GroupOptions
 from cers_core.store import Store, resolve_secret_keys
 
 DEMO_REFERENCE_DATE = date(2026, 11, 28)
+ROOT = Path(__file__).resolve().parent.parent
 # The app waits up to minutes for a busy SIS; a test waits hundredths of a second.
 QUICK_RETRIES = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, max_total_wait=2.0)
 
@@ -104,3 +107,30 @@ def downloads(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
     return lambda button: files[button.proto.url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+def open_section_groups() -> AppTest:
+    """The app opened on its Section Groups page, as a new browser session."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    return at.switch_page("pages/3_Section_Groups.py").run()
+
+
+def choose_school(at: AppTest, name: str, day: date) -> AppTest:
+    """Set the day the rosters are read for, search for the school, select its row as a click does."""
+    at.date_input(key="sg_as_of").set_value(day)
+    at.text_input(key="sg_search").input(name).run()
+    row = list(at.dataframe(key="sg_schools").value["School"]).index(name)
+    at.session_state["sg_schools"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return at.run()
+
+
+@pytest.fixture
+def key() -> str:
+    """A fresh secret key (a Fernet key, as ``CERS_SECRET_KEY`` holds)."""
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def store(tmp_path: Path, key: str) -> Store:
+    """An empty store in a temporary folder, encrypted with ``key``."""
+    return Store.open(tmp_path / "data", keys=[key])

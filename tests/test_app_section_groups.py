@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -13,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cers_core import FetchProgress, GroupOptions, app_support, export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.settings import GroupNameField
-from tests.conftest import open_store, save_connection
+from tests.conftest import choose_school, open_section_groups, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 APPLICATIONS = "pages/1_Applications.py"
@@ -30,20 +29,6 @@ def follow(at: AppTest, page: str) -> AppTest:
     """Stay on the page the script switched to: a browser's URL changes, AppTest's next run would not."""
     assert not at.exception
     return at.switch_page(page)
-
-
-def open_section_groups() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    return at.switch_page(SECTION_GROUPS).run()
-
-
-def choose_school(at: AppTest, name: str, day: date) -> AppTest:
-    """Set the day the rosters are read for, search for the school, select its row as a click does."""
-    at.date_input(key="sg_as_of").set_value(day)
-    at.text_input(key="sg_search").input(name).run()
-    row = list(at.dataframe(key="sg_schools").value["School"]).index(name)
-    at.session_state["sg_schools"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    return at.run()
 
 
 def metric(at: AppTest, label: str) -> int:

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cers_core import export_section_groups, list_schools
 from cers_core.demo import DemoServer
 from cers_core.demo.faults import FaultRule, Faults
-from tests.conftest import DEMO_REFERENCE_DATE, open_store, save_connection
+from tests.conftest import DEMO_REFERENCE_DATE, choose_school, open_section_groups, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_GROUPS = "pages/3_Section_Groups.py"
@@ -27,14 +27,9 @@ def school_name(server: DemoServer) -> str:
 
 
 def open_school(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    at = at.switch_page(SECTION_GROUPS).run()
+    at = open_section_groups()
     assert not at.exception, at.exception
-    at.date_input(key="sg_as_of").set_value(DEMO_REFERENCE_DATE)
-    at.text_input(key="sg_search").input(name).run()
-    row = list(at.dataframe(key="sg_schools").value["School"]).index(name)
-    at.session_state["sg_schools"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    return at.run()
+    return choose_school(at, name, DEMO_REFERENCE_DATE)
 
 
 def test_a_recovered_load_downloads_the_same_file(data_dir, make_demo_server, demo_server, downloads):

@@ -25,7 +25,7 @@ from cers_core.demo import DemoDistrict, DemoServer
 from cers_core.demo.faults import FaultRule, Faults
 from cers_core.report_csv import neutralize, problem_report_csv
 from cers_core.store import DB_FILE_NAME
-from tests.conftest import DEMO_REFERENCE_DATE, save_connection
+from tests.conftest import DEMO_REFERENCE_DATE, choose_school, open_section_groups, save_connection
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION_GROUPS = "pages/3_Section_Groups.py"
@@ -36,13 +36,9 @@ pytestmark = pytest.mark.usefixtures("no_demo", "quick_retries")
 
 
 def open_school(name: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run().switch_page(SECTION_GROUPS).run()
+    at = open_section_groups()
     assert not at.exception, at.exception
-    at.date_input(key="sg_as_of").set_value(DEMO_REFERENCE_DATE)
-    at.text_input(key="sg_search").input(name).run()
-    row = list(at.dataframe(key="sg_schools").value["School"]).index(name)
-    at.session_state["sg_schools"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    return at.run()
+    return choose_school(at, name, DEMO_REFERENCE_DATE)
 
 
 def rendered(node: Any) -> Iterator[bytes]:

@@ -31,16 +31,6 @@ PUBLIC = {
 }
 
 
-@pytest.fixture
-def key() -> str:
-    return Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def store(tmp_path: Path, key: str) -> Store:
-    return Store.open(tmp_path / "data", keys=[key])
-
-
 def save(store: Store, name: str = "District SIS", secret: str | None = SECRET, **changes: object):
     return store.save_connection(
         name=name, settings={**PUBLIC, **changes}, client_secret=secret, options=GroupOptions()

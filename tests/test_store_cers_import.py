@@ -24,16 +24,6 @@ FILE = (
 ).encode()
 
 
-@pytest.fixture
-def key() -> str:
-    return Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def store(tmp_path: Path, key: str) -> Store:
-    return Store.open(tmp_path / "data", keys=[key])
-
-
 def raw_bytes(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in folder.iterdir() if p.name.startswith(DB_FILE_NAME))
 
