@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from cers_core import app_support
+from cers_app import context, frames
+from cers_app import demo as app_demo
 from cers_core.store import KeySource
 
-ctx = app_support.setup("Home")
+ctx = context.setup("Home")
 
 st.title("CERS Section Groups")
 st.write(
@@ -16,7 +17,7 @@ st.write(
 
 if ctx.key_source is KeySource.generated:
     st.warning(
-        f"Client Secrets are encrypted with a key this app generated in `{app_support.data_folder()}`. "
+        f"Client Secrets are encrypted with a key this app generated in `{context.data_folder()}`. "
         "A deployment should set its own: the `CERS_SECRET_KEY` environment variable, or "
         "`[cers] secret_key` in `.streamlit/secrets.toml` (see `.streamlit/secrets.toml.example`).",
         icon=":material/key:",
@@ -43,11 +44,11 @@ if ctx.demo is not None:
         "(over real HTTP), with made-up schools, teachers and students."
     )
     if st.button("Try the demo district", key="try_demo", type="primary", icon=":material/school:"):
-        app_support.create_demo_connection(ctx)
+        app_demo.create_demo_connection(ctx)
         st.switch_page("pages/2_CERS_Connections.py")
 
 downloads = ctx.store.downloads(limit=20)
 if downloads:
     st.subheader("Recent downloads")
     st.caption("What left the app: when, from which connection and school, how many rows, the file's SHA-256.")
-    st.dataframe(app_support.download_log_frame(downloads), hide_index=True)
+    st.dataframe(frames.download_log_frame(downloads), hide_index=True)

@@ -36,9 +36,9 @@ from bench.app_render import app_render
 from bench.limit import limit_fetch
 from bench.naive import naive_fetch
 from cers_core import ExportContext, GroupExport, GroupOptions, OneRosterSettings, export_section_groups, list_schools
-from cers_core.demo import generate_district
 from cers_core.oneroster.auth import TokenCache
 from cers_core.oneroster.snapshot import RosterSnapshot
+from cers_demo import generate_district
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 28)

@@ -34,9 +34,10 @@ from typing import Any
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
-from cers_core import GroupExport, GroupOptions, app_support, report_csv
-from cers_core.demo import DemoDistrict, DemoServer, generate_district
-from tests.conftest import choose_school, open_section_groups, save_connection
+from cers_app import frames
+from cers_core import GroupExport, GroupOptions, report_csv
+from cers_demo import DemoDistrict, DemoServer, generate_district
+from tests.support.app import choose_school, open_section_groups, save_connection
 
 SCALE = "lausd"
 TARGET_STUDENTS = 4_000
@@ -102,8 +103,8 @@ def sent(at: AppTest, export: GroupExport) -> str:
     """Rows of each grid the run sent against the rows behind it, and the size of everything else."""
     totals = {
         "file": export.rows,
-        "group": app_support.group_summary(export),
-        "problem": app_support.problem_report(export),
+        "group": frames.group_summary(export),
+        "problem": frames.problem_report(export),
     }
     parts = []
     for grid in at.dataframe:
@@ -114,7 +115,7 @@ def sent(at: AppTest, export: GroupExport) -> str:
         parts.append(f"{len(grid.value):,}{total} {noun} rows")
     grid_bytes = sum(grid.proto.ByteSize() for grid in at.dataframe)
     every_bytes = sum(node.proto.ByteSize() for node in at if getattr(node, "proto", None) is not None)
-    report = report_csv.problem_report_csv(app_support.problem_report(export))
+    report = report_csv.problem_report_csv(frames.problem_report(export))
     return (
         f"sends {', '.join(parts)}; {every_bytes / 1024:,.0f} KB of elements per run ({grid_bytes / 1024:,.0f} KB "
         f"of it grids); the CSV ({len(export.csv_bytes) / 1024:,.0f} KB) and the problem report "

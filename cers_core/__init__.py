@@ -1,8 +1,8 @@
 """CERS Section Groups: OneRoster 1.2 rosters in, CERS student-group files out.
 
-The app and the command line use only the names listed in ``__all__``; everything else is
-inside and may change. Sending files to CERS is ``cers_core.rdw`` (its fake import service
-brings uvicorn along, so it is not imported here).
+A plain package for scripts, notebooks and schedulers: it imports no Streamlit and no web
+server. The app (``cers_app``) and the command line use only the names listed in ``__all__``;
+everything else is inside and may change. Sending files to CERS is ``cers_core.cers_import``.
 """
 
 from cers_core.errors import (

@@ -12,7 +12,8 @@ Exit codes, for scheduled jobs:
 - 5: ``export --upload``: the file may have reached CERS but its outcome is not known yet:
   check the import status in CERS (by the batch printed) before sending it again.
 
-``export --upload``, ``diff`` and ``demo-import-server`` live in ``cli_upload.py``.
+``export --upload`` and ``diff`` live in ``cli_upload.py``; the demo commands in
+``cers_demo.commands``, imported only when one of them runs (an export imports no web server).
 
 The client secret comes only from the environment variable ``CERS_CLIENT_SECRET``, never
 from an option, so that it does not end up in shell history or process listings.
@@ -36,14 +37,11 @@ from cers_core.cers_csv import validate_cers_csv
 from cers_core.cli_upload import (
     ImportUsageError,
     add_diff_command,
-    add_import_server_command,
     add_upload_arguments,
     cmd_diff,
-    cmd_import_server,
     import_settings,
     upload_export,
 )
-from cers_core.demo.faults import add_fault_arguments, provider_options
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
 from cers_core.oneroster.client import FetchProgress
@@ -118,7 +116,15 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
+# Commands of the demo package, by name and help: their options and code are in cers_demo.commands.
+DEMO_COMMANDS = {
+    "demo-server": "serve the built-in demo district over OneRoster 1.2",
+    "demo-import-server": "serve a fake CERS import service (RDW API) to try uploads",
+}
+
+
+def _parser(*, demo: bool = False) -> argparse.ArgumentParser:
+    """The command line's parser; with ``demo``, the demo commands' own options too."""
     parser = _Parser(
         prog="python -m cers_core",
         description="Turn OneRoster 1.2 class rosters into CERS section-group files.",
@@ -159,14 +165,13 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--school-year", type=_year, action="append", metavar="YYYY", help="years CERS knows")
     validate.add_argument("--schools", type=_comma_list, metavar="CDS,CDS", help="schools you may upload for")
 
-    demo = commands.add_parser("demo-server", help="serve the built-in demo district over OneRoster 1.2")
-    demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    demo.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
-    demo.add_argument("--seed", type=int, default=7)
-    add_fault_arguments(demo)  # fault and quirk switches: see cers_core/demo/faults.py
     add_diff_command(commands)
-    add_import_server_command(commands)
+    for name, help_text in DEMO_COMMANDS.items():
+        demo_command = commands.add_parser(name, help=help_text)
+        if demo:
+            from cers_demo import commands as demo_commands  # only for a demo command: see DEMO_COMMANDS
+
+            demo_commands.add_arguments(name, demo_command)
     return parser
 
 
@@ -347,8 +352,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     out = out or sys.stdout
     err = err or sys.stderr
     try:
+        words = list(sys.argv[1:] if argv is None else argv)
+        demo = any(word in DEMO_COMMANDS for word in words[:1])
         try:
-            args = _parser().parse_args(argv)
+            args = _parser(demo=demo).parse_args(words)
         except SystemExit as stop:  # --help: argparse has printed it
             return EXIT_USAGE if stop.code else EXIT_OK
         if args.command == "schools":
@@ -359,12 +366,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _cmd_validate(args, out)
         if args.command == "diff":
             return cmd_diff(args, out)
-        if args.command == "demo-import-server":
-            return cmd_import_server(args, out, err)
-        from cers_core.demo import serve
+        from cers_demo import commands as demo_commands  # the rest are demo commands: see DEMO_COMMANDS
 
-        serve(host=args.host, port=args.port, scale=args.scale, seed=args.seed, options=provider_options(args))
-        return EXIT_OK
+        return demo_commands.run(args, out, err)
     except (UsageError, ImportUsageError, SettingsError, InvalidFile) as error:
         print(f"error: {error}", file=err)
         return EXIT_USAGE

@@ -1,4 +1,4 @@
-"""The command line's part for CERS itself: ``export --upload``, ``diff OLD NEW`` and ``demo-import-server``.
+"""The command line's part for CERS itself: ``export --upload`` and ``diff OLD NEW``.
 
 Kept apart from ``cli.py`` so that the export command stays readable; ``cli.py`` wires these in.
 
@@ -20,18 +20,16 @@ then the file is written but not sent.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import threading
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
 
+from cers_core.cers_import import UploadContext, upload_group_file
 from cers_core.errors import InvalidFile, UploadError, UploadOutcomeUnknown, UploadRefused
 from cers_core.export import GroupExport
 from cers_core.group_diff import diff_group_files, group_file
-from cers_core.rdw import FakeImportOptions, FakeImportServer, UploadContext, upload_group_file
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -40,10 +38,8 @@ __all__ = [
     "IMPORT_PASSWORD_VARIABLE",
     "IMPORT_SECRET_VARIABLE",
     "add_diff_command",
-    "add_import_server_command",
     "add_upload_arguments",
     "cmd_diff",
-    "cmd_import_server",
     "import_settings",
     "upload_export",
 ]
@@ -162,29 +158,4 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
         if not path.is_file():
             raise InvalidFile(f"There is no file at {path}.", hint="Check the path and try again.")
     print(diff_group_files(group_file(args.old), group_file(args.new)).to_text(), file=out)
-    return EXIT_OK
-
-
-def add_import_server_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    server = commands.add_parser("demo-import-server", help="serve a fake CERS import service (RDW API) to try uploads")
-    server.add_argument("--host", default="127.0.0.1")
-    server.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    server.add_argument(
-        "--processing-seconds", type=float, default=2.0, help="how long imports stay ACCEPTED (default: %(default)s)"
-    )
-
-
-def cmd_import_server(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Serve the fake import service until Ctrl-C; the first line on ``out`` says where, as JSON."""
-    options = FakeImportOptions(processing_seconds=max(0.0, args.processing_seconds))
-    with FakeImportServer(options, host=args.host, port=args.port) as server:
-        print(server.connection_json(), file=out, flush=True)
-        print(
-            f"Fake CERS import service (made-up credentials above) at {server.import_url}. Press Ctrl-C to stop.",
-            file=err,
-            flush=True,
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-    print("Fake CERS import service stopped.", file=err, flush=True)
     return EXIT_OK

@@ -24,7 +24,7 @@ and what to try. Messages never hold a client secret, an access token or student
         └── UploadOutcomeUnknown the file may have reached CERS: it was not sent again; check its status
 
 An upload that CERS answers with ``BAD_DATA`` is not an error here: it is a result
-(``cers_core.rdw.ImportResult``) with CERS's messages mapped to groups and people.
+(``cers_core.cers_import.ImportResult``) with CERS's messages mapped to groups and people.
 """
 
 from __future__ import annotations

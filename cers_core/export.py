@@ -7,15 +7,13 @@ to read the rosters raises a typed ``OneRosterError`` instead of yielding a part
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import dataclasses
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import polars as pl
@@ -23,29 +21,18 @@ import polars as pl
 from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_csv, write_ordered_rows
 from cers_core.errors import SettingsError
 from cers_core.groups import build_section_groups
+from cers_core.http.retry import RetryPolicy
+from cers_core.http.sync import run_sync
+from cers_core.http.together import together
 from cers_core.identifiers import cds_code
 from cers_core.oneroster.auth import TokenCache
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
-from cers_core.oneroster.retry import RetryPolicy
 from cers_core.oneroster.snapshot import RosterSnapshot
-from cers_core.oneroster.together import together
 from cers_core.roster import Roster
 from cers_core.settings import GroupOptions, OneRosterSettings
 
 __all__ = ["GroupExport", "export_file_name", "export_section_groups", "list_schools", "resolve_schools"]
-
-T = TypeVar("T")
-
-
-def run_sync(work: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from synchronous code, even where a loop already runs."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(work)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ its columns is checked (group names and logins can never start with those charac
 
 Example::
 
-    data = problem_report_csv(app_support.problem_report(export))
+    data = problem_report_csv(frames.problem_report(export))  # cers_app.frames
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from cers_core import app_support
+from cers_app import context, widgets
 from cers_core.applications import browse, get_application
 from cers_core.store import CERS_APP_ID
 
-ctx = app_support.setup("Applications")
+ctx = context.setup("Applications")
 st.session_state.setdefault("apps_browsing", False)
 st.session_state.setdefault("apps_just_added", None)
 st.session_state.setdefault("apps_confirm_remove", None)
@@ -25,13 +25,13 @@ def _close_browser() -> None:
     st.session_state.apps_just_added = None
 
 
-@app_support.guarded
+@context.guarded
 def _add(app_id: str) -> None:
     ctx.store.add_application(app_id)
     st.session_state.apps_just_added = app_id
 
 
-@app_support.guarded
+@context.guarded
 def _remove(app_id: str) -> None:
     ctx.store.remove_application(app_id)
     st.session_state.apps_confirm_remove = None
@@ -83,7 +83,7 @@ for app_id in added:
             if not connections:
                 st.caption("No connection yet.")
             st.page_link("pages/2_CERS_Connections.py", label="Manage CERS Connections", icon=":material/link:")
-        app_support.ask_first_button(
+        widgets.ask_first_button(
             "Remove",
             app_id,
             state_key="apps_confirm_remove",

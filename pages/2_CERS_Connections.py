@@ -8,8 +8,9 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cers_core import app_cers, app_support
-from cers_core.app_support import AppContext
+from cers_app import context, import_form, oneroster_form, widgets
+from cers_app import demo as app_demo
+from cers_app.context import AppContext
 from cers_core.errors import CersError
 from cers_core.settings import ClassTypes, GroupNameField
 from cers_core.store import CERS_APP_ID, ConnectionInvalid, Store
@@ -17,7 +18,7 @@ from cers_core.store import CERS_APP_ID, ConnectionInvalid, Store
 NEW = "new"
 ONEROSTER, CERS_IMPORT = "OneRoster 1.2", "CERS import (RDW API)"
 
-ctx = app_support.setup("CERS Connections")
+ctx = context.setup("CERS Connections")
 st.session_state.setdefault("conns_choosing_type", False)
 st.session_state.setdefault("conns_editing", None)  # None, NEW, or a connection id
 st.session_state.setdefault("conns_confirm_delete", None)
@@ -31,7 +32,7 @@ st.caption("How this tool reaches your SIS's OneRoster 1.2 API, and how it names
 
 
 def _test_oneroster(ctx: AppContext, connection_id: int | None) -> str:
-    count = app_support.test_connection(ctx, connection_id)
+    count = oneroster_form.test_connection(ctx, connection_id)
     return f"Connected: the provider lists {count} schools."
 
 
@@ -56,25 +57,25 @@ ONEROSTER_FORM = _Form(
     result_key="conns_test_result",
     button_keys=("save_connection", "test_connection", "cancel_edit"),
     fetch=Store.connection,
-    load=app_support.load_form,
-    save=app_support.save_form,
+    load=oneroster_form.load_form,
+    save=oneroster_form.save_form,
     test=_test_oneroster,
-    errors=app_support.form_errors,
+    errors=oneroster_form.form_errors,
 )
 IMPORT_FORM = _Form(
     editing_key="conns_editing_import",
     result_key="conns_import_test_result",
     button_keys=("save_import", "test_import", "cancel_import"),
     fetch=Store.import_connection,
-    load=app_cers.load_import_form,
-    save=app_cers.save_import_form,
-    test=app_cers.test_import_form,
-    errors=app_cers.import_form_errors,
+    load=import_form.load_import_form,
+    save=import_form.save_import_form,
+    test=import_form.test_import_form,
+    errors=import_form.import_form_errors,
     closes=ONEROSTER_FORM.editing_key,  # (opening the OneRoster form leaves this one open)
 )
 
 
-@app_support.guarded
+@context.guarded
 def _start_editing(form: _Form, connection_id: int | str) -> None:
     saved = None if connection_id == NEW else form.fetch(ctx.store, int(connection_id))
     form.load(saved)
@@ -95,7 +96,7 @@ def _editing_id(form: _Form) -> int | None:
     return None if editing in (None, NEW) else int(editing)
 
 
-@app_support.guarded
+@context.guarded
 def _save(form: _Form) -> None:
     saved = form.save(ctx, _editing_id(form))
     if saved is not None:
@@ -112,7 +113,7 @@ def _test(form: _Form) -> None:
         st.session_state[form.result_key] = ("error", str(error))
 
 
-@app_support.guarded
+@context.guarded
 def _delete(form: _Form, connection_id: int) -> None:
     ctx.store.delete_connection(connection_id)
     st.session_state.conns_confirm_delete = None
@@ -161,7 +162,7 @@ def _delete_button(
 ) -> None:
     """A saved connection's Delete button, asking first; ``key`` names the buttons (``delete_<key>``,
     ``confirm_delete_<key>``, ``cancel_delete_<key>``), ``asking`` marks the connection asked about."""
-    app_support.ask_first_button(
+    widgets.ask_first_button(
         "Delete",
         key,
         state_key="conns_confirm_delete",
@@ -173,9 +174,9 @@ def _delete_button(
     )
 
 
-@app_support.guarded
+@context.guarded
 def _try_demo() -> None:
-    saved = app_support.create_demo_connection(ctx)
+    saved = app_demo.create_demo_connection(ctx)
     st.session_state.conns_notice = f"“{saved.name}” is ready: open Section Groups to preview its schools."
 
 
@@ -295,7 +296,7 @@ if st.session_state.conns_editing is not None:
         _field_error(ONEROSTER_FORM, "base_url")
         st.text_input("Token URL", key="conn_token_url", placeholder="https://sis.example.org/oauth2/token")
         _field_error(ONEROSTER_FORM, "token_url")
-        note = app_support.token_host_note()
+        note = oneroster_form.token_host_note()
         if note:
             st.info(note, icon=":material/info:")
 
@@ -310,7 +311,7 @@ if st.session_state.conns_editing is not None:
         st.text_input("Separator", key="conn_separator", max_chars=20)
         _field_error(ONEROSTER_FORM, "separator")
         try:
-            example, from_district = app_support.example_name(ctx, editing_id)
+            example, from_district = oneroster_form.example_name(ctx, editing_id)
             source = (
                 "from your district's data"
                 if from_district
@@ -376,7 +377,7 @@ for saved in connections:
         st.markdown(f"**OneRoster 1.2** · Base URL `{saved.base_url}` · Client ID `{saved.public['client_id']}`")
         fields = " + ".join(GroupNameField(f).label for f in saved.options.fields)
         st.caption(f"Group name: {fields} · last saved {saved.updated_at:%Y-%m-%d %H:%M} UTC")
-        if app_support.is_demo(ctx, saved) and ctx.demo is not None:
+        if app_demo.is_demo(ctx, saved) and ctx.demo is not None:
             st.info(
                 "Demo credentials (not secret: the demo district is made up and runs inside this app):  \n"
                 f"Client ID `{ctx.demo.client_id}` · Client Secret `{ctx.demo.client_secret}`  \n"
@@ -396,7 +397,7 @@ for saved in connections:
         question = f"Delete “{saved.name}” and its saved secret? This cannot be undone."
         _delete_button(ONEROSTER_FORM, saved.id, key=str(saved.id), asking=saved.id, question=question, place=row)
 
-imports = app_cers.import_connections(ctx)
+imports = app_demo.import_connections(ctx)
 _stop_editing_if_deleted(IMPORT_FORM, {saved.id for saved in imports})
 if st.session_state.conns_editing_import is not None:
     _import_panel(_editing_id(IMPORT_FORM))
@@ -408,8 +409,8 @@ for target in imports:
             f" · {who}"
         )
         st.caption(f"Sends files from Section Groups to CERS · last saved {target.updated_at:%Y-%m-%d %H:%M} UTC")
-        if app_cers.is_demo_import(ctx, target):
-            credentials = " · ".join(f"{k} `{v}`" for k, v in app_cers.demo_import_credentials().items())
+        if app_demo.is_demo_import(ctx, target):
+            credentials = " · ".join(f"{k} `{v}`" for k, v in app_demo.demo_import_credentials().items())
             st.info(f"The demo's fake CERS import service (made up, runs inside this app):  \n{credentials}")
         row = st.container(horizontal=True)
         _edit_button(IMPORT_FORM, target.id, key=f"import_{target.id}", place=row)

@@ -4,12 +4,13 @@ from datetime import date
 
 import streamlit as st
 
-from cers_core import GroupExport, app_cers, app_support, report_csv
+from cers_app import cers_panels, context, frames, loading, progress, widgets
+from cers_core import GroupExport, report_csv
 from cers_core.errors import CersError
 
 ONE_SCHOOL, DISTRICT = "One school", "Whole district"
 
-ctx = app_support.setup("Section Groups")
+ctx = context.setup("Section Groups")
 st.title("Download a CERS Section Group")
 
 connections = {saved.id: saved for saved in ctx.store.connections()}
@@ -33,7 +34,7 @@ saved = connections[connection_id]
 
 try:
     with st.spinner("Reading the district's schools…"):
-        schools = app_support.load_schools(ctx, saved)
+        schools = loading.load_schools(ctx, saved)
 except CersError as error:
     st.error(str(error), icon=":material/cloud_off:")
     st.stop()
@@ -41,20 +42,20 @@ except CersError as error:
 
 def _show(export: GroupExport, label: str, key: str) -> None:
     """Metrics, preview, groups, problems and the download of one export."""
-    summary = app_support.export_summary(export)
+    summary = frames.export_summary(export)
     metrics = st.columns(4)
     for column, (name, value) in zip(metrics, summary.items(), strict=True):
         column.metric(name, f"{value:,}")
     preview, groups, problems = st.tabs(["Preview of the file", "Groups", f"Problems ({export.problems.height:,})"])
     with preview:
         st.caption("Exactly the rows the CSV holds, in file order.")
-        app_support.paged_grid(export.rows, f"{key}_rows_page", "Rows")
+        widgets.paged_grid(export.rows, f"{key}_rows_page", "Rows")
     with groups:
-        app_support.paged_grid(app_support.group_summary(export), f"{key}_groups_page", "Groups")
+        widgets.paged_grid(frames.group_summary(export), f"{key}_groups_page", "Groups")
     with problems:
         st.caption("Errors first: they make CERS reject the file. Warnings and notes explain who is left out and why.")
-        report = app_support.problem_report(export)
-        app_support.paged_grid(report, f"{key}_problems_page", "Problems")
+        report = frames.problem_report(export)
+        widgets.paged_grid(report, f"{key}_problems_page", "Problems")
         st.download_button(
             "Download the problem report (CSV)",
             data=report_csv.problem_report_csv(report),
@@ -66,10 +67,10 @@ def _show(export: GroupExport, label: str, key: str) -> None:
         )
     if not export.accepted:
         st.error(
-            "CERS would reject this file, so it cannot be downloaded yet:  \n" + app_support.rejection_reasons(export),
+            "CERS would reject this file, so it cannot be downloaded yet:  \n" + frames.rejection_reasons(export),
             icon=":material/block:",
         )
-    app_cers.show_changes(ctx, saved, export, key)
+    cers_panels.show_changes(ctx, saved, export, key)
     st.download_button(
         "Download CSV",
         data=export.csv_bytes if export.accepted else b"",
@@ -79,22 +80,22 @@ def _show(export: GroupExport, label: str, key: str) -> None:
         type="primary",
         icon=":material/download:",
         disabled=not export.accepted,
-        on_click=app_support.guarded(app_cers.download_and_keep),
+        on_click=context.guarded(cers_panels.download_and_keep),
         args=(ctx, saved, label, export),
     )
-    app_cers.show_send(ctx, saved, export, label, key)
+    cers_panels.show_send(ctx, saved, export, label, key)
 
 
 def _load(schools_wanted: tuple[str, ...] | None, label: str) -> GroupExport:
     status = st.status(f"Loading the rosters of {label}…", expanded=True)
     bar = status.progress(0.0, text="Getting a token and the first pages…")
     try:
-        export = app_support.load_section_groups(
+        export = loading.load_section_groups(
             ctx,
             saved,
             schools=schools_wanted,
             as_of=as_of,
-            show_progress=lambda snap: bar.progress(*app_support.progress_summary(snap)),
+            show_progress=lambda snap: bar.progress(*progress.progress_summary(snap)),
         )
     except CersError as error:
         status.update(label=f"The rosters of {label} could not be loaded", state="error")
@@ -109,7 +110,7 @@ scope = st.radio("Download for", [ONE_SCHOOL, DISTRICT], key="sg_scope", horizon
 
 if scope == ONE_SCHOOL:
     query = st.text_input("Search schools", key="sg_search", placeholder="Name or CDS code", icon=":material/search:")
-    shown = app_support.find_schools(schools, query)
+    shown = frames.find_schools(schools, query)
     st.caption(f"{shown.height:,} of {schools.height:,} schools. Choose one in the table.")
     selected = st.dataframe(
         shown.select(School="name", **{"CDS code": "cds"}),

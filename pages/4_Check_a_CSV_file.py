@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from cers_core import app_support
-from cers_core.app_cers import check_uploaded_file, findings_frame, parse_schools, parse_years, show_diff
+from cers_app import context
+from cers_app.cers_panels import show_diff
+from cers_app.check_file import check_uploaded_file, parse_schools, parse_years
+from cers_app.frames import findings_frame
 from cers_core.errors import CersError
 from cers_core.group_diff import diff_group_files, group_file
 
-ctx = app_support.setup("Check a CSV file")
+ctx = context.setup("Check a CSV file")
 st.title("Check a CSV file")
 st.write(
     "Drop any CERS student-group file, made by this tool, another one or a spreadsheet, to see what CERS "

@@ -3,7 +3,7 @@
 :func:`write_cers_csv` (and :func:`order_cers_rows`, the rows as written) makes the file;
 :func:`validate_cers_csv` returns a :class:`ValidationReport` of :class:`Finding` s.
 
-Reference: ``/work/shared/reference/cers-student-groups.md`` §2 (format), §3 (CERS's
+Reference: ``docs/reference/cers-student-groups.md`` §2 (format), §3 (CERS's
 validation), §4 (its report), §8 (CDS codes, SSIDs), §10 (recommendations). Everything
 outside ``__all__`` is internal and may change.
 """

@@ -30,8 +30,9 @@ import httpx
 from pydantic import SecretStr
 
 from cers_core.errors import AuthenticationFailed, BadResponse, NotFound, PermissionDenied, ProviderUnreachable
-from cers_core.oneroster.error_bodies import describe_error_body, error_for_response, minor_codes
-from cers_core.oneroster.retry import RETRYABLE_STATUSES, TransientFailure, parse_retry_after
+from cers_core.http.error_bodies import describe_error_body, minor_codes
+from cers_core.http.retry import RETRYABLE_STATUSES, TransientFailure, parse_retry_after
+from cers_core.oneroster.errors import error_for_response
 
 __all__ = ["ClientCredentialsAuth", "TokenCache"]
 

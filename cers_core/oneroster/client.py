@@ -37,12 +37,13 @@ import httpx
 import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
+from cers_core.http.error_bodies import endpoint_of
+from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
+from cers_core.http.together import together
 from cers_core.oneroster.auth import ClientCredentialsAuth, TokenCache
-from cers_core.oneroster.error_bodies import endpoint_of, error_for_response
+from cers_core.oneroster.errors import error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
-from cers_core.oneroster.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.oneroster.snapshot import RosterSnapshot
-from cers_core.oneroster.together import together
 from cers_core.settings import OneRosterSettings
 
 __all__ = ["FetchProgress", "OneRosterClient"]

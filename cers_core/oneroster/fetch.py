@@ -30,9 +30,9 @@ from typing import Any
 import polars as pl
 
 from cers_core.errors import OneRosterError
+from cers_core.http.together import first_error, together
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.records import finish_frame, records_to_frame
-from cers_core.oneroster.together import first_error, together
 from cers_core.roster import Roster
 
 __all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools", "fetch_sessions"]

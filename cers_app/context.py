@@ -1,0 +1,112 @@
+"""The set-up every page runs first, and what a page works with afterwards.
+
+``setup()`` is idempotent and runs on every run of every page, so a page works when opened
+directly by its URL: it opens the store, starts the embedded demo district once per process
+(when the deployment has it), shows a problem a widget callback left, and draws the sidebar.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import streamlit as st
+
+from cers_app import demo as app_demo
+from cers_core.config import load_config
+from cers_core.errors import CersError
+from cers_core.store import KeySource, Store, resolve_secret_keys
+
+if TYPE_CHECKING:
+    from cers_demo import DemoServer
+
+__all__ = ["AppContext", "data_folder", "guarded", "setup"]
+
+APP_DIR = Path(__file__).resolve().parent.parent
+_PROBLEM_KEY = "cers_problem"
+_PAGES = (
+    ("app.py", "Home", ":material/home:"),
+    ("pages/1_Applications.py", "Applications", ":material/apps:"),
+    ("pages/2_CERS_Connections.py", "CERS Connections", ":material/link:"),
+    ("pages/3_Section_Groups.py", "Section Groups", ":material/download:"),
+    ("pages/4_Check_a_CSV_file.py", "Check a CSV file", ":material/fact_check:"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    """What a page works with after ``setup()``."""
+
+    store: Store
+    key_source: KeySource
+    demo: DemoServer | None
+
+
+def data_folder() -> Path:
+    """``CERS_DATA_DIR``, else ``.cers/`` beside ``app.py``."""
+    return load_config().data_dir or APP_DIR / ".cers"
+
+
+def setup(page_title: str) -> AppContext:
+    """The set-up every page calls first; safe to call on every run of every page.
+
+    On a store that cannot be opened (wrong key, damaged file) or a deployment setting that
+    cannot be used, it shows what to do and stops the page, so no page ever runs half set up.
+    """
+    st.set_page_config(page_title=f"{page_title} · CERS Section Groups", page_icon=":material/groups:", layout="wide")
+    try:
+        config = load_config()
+        folder = data_folder()
+        environment_key = config.secret_key.get_secret_value() if config.secret_key else None
+        keys = resolve_secret_keys(folder, environment=environment_key, secrets=_secret_from_streamlit())
+        store = Store.open(folder, keys=keys.keys)
+        if len(keys.keys) > 1:
+            _rotate_once(str(folder), store)
+    except CersError as error:
+        st.error(f"**The app's saved settings cannot be opened.** {error}", icon=":material/lock:")
+        st.stop()
+    demo = app_demo.demo_provider() if config.demo else None
+    if demo is not None:
+        app_demo.follow_demo_port(store, demo)
+    problem = st.session_state.pop(_PROBLEM_KEY, None)
+    if problem:
+        st.error(problem, icon=":material/error:")
+    with st.sidebar:
+        # Our own links: file-based pages would otherwise list the home page as "app".
+        for page, label, icon in _PAGES:
+            st.page_link(page, label=label, icon=icon)
+    return AppContext(store=store, key_source=keys.source, demo=demo)
+
+
+def guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback whose ``CersError`` becomes a message at the top of the page.
+
+    Callbacks run before the page is drawn; an error there (a connection deleted in another
+    window, a data file busy for too long) would otherwise end the run with Streamlit's
+    generic error instead of saying what happened.
+    """
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            callback(*args, **kwargs)
+        except CersError as error:
+            st.session_state[_PROBLEM_KEY] = str(error)
+
+    return run
+
+
+def _secret_from_streamlit() -> str | None:
+    try:
+        return str(st.secrets["cers"]["secret_key"])
+    except (KeyError, FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _rotate_once(folder: str, _store: Store) -> int:
+    """Re-encrypt with the first key once per process when several keys are configured."""
+    return _store.rotate()

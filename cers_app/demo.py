@@ -1,0 +1,143 @@
+"""The demo district inside the app: its OneRoster provider, the fake CERS import service, and
+the ready connections to both ("Try the demo district").
+
+Both servers are process resources (``st.cache_resource``) on loopback ports, holding no real
+data. ``cers_demo`` is imported here only when a demo server is asked for, so a deployment
+with ``CERS_DEMO=off`` never loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from cers_core.errors import CersError
+from cers_core.settings import GroupOptions
+from cers_core.store import CERS_APP_ID, SavedConnection, SavedImportConnection, Store
+
+if TYPE_CHECKING:
+    from cers_app.context import AppContext
+    from cers_demo import DemoServer
+    from cers_demo.fake_cers_import import FakeImportServer
+
+__all__ = [
+    "DEMO_CONNECTION_NAME",
+    "DEMO_IMPORT_NAME",
+    "create_demo_connection",
+    "demo_import_credentials",
+    "demo_provider",
+    "follow_demo_port",
+    "import_connections",
+    "is_demo",
+    "is_demo_import",
+]
+
+DEMO_CONNECTION_NAME = "Demo district"
+DEMO_IMPORT_NAME = "Demo CERS import"
+
+
+@st.cache_resource(show_spinner="Starting the demo district…")
+def demo_provider() -> DemoServer:
+    """One demo OneRoster provider per process, on a loopback port; its data is made up."""
+    from cers_demo import DemoServer
+
+    return DemoServer().start()
+
+
+@st.cache_resource(show_spinner="Starting the demo CERS import service…")
+def _fake_import_service() -> FakeImportServer:
+    """One fake CERS import service per process, on a loopback port; it accepts any school and year."""
+    from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
+
+    return FakeImportServer(FakeImportOptions(processing_seconds=1.0)).start()
+
+
+def _is_demo(saved: SavedConnection, demo: DemoServer) -> bool:
+    return saved.name == DEMO_CONNECTION_NAME and saved.public.get("client_id") == demo.client_id
+
+
+def is_demo(ctx: AppContext, saved: SavedConnection) -> bool:
+    """Whether a saved connection is the one "Try the demo district" made (its credentials may be shown)."""
+    return ctx.demo is not None and _is_demo(saved, ctx.demo)
+
+
+def follow_demo_port(store: Store, demo: DemoServer) -> None:
+    """Point the saved demo connection at this process's demo provider (its port changes per start)."""
+    for saved in store.connections():
+        moved = (saved.public.get("base_url"), saved.public.get("token_url")) != (demo.base_url, demo.token_url)
+        if moved and _is_demo(saved, demo):
+            store.save_connection(
+                connection_id=saved.id,
+                name=saved.name,
+                settings={**saved.public, "base_url": demo.base_url, "token_url": demo.token_url},
+                client_secret=demo.client_secret,
+                options=saved.options,
+            )
+
+
+def create_demo_connection(ctx: AppContext) -> SavedConnection:
+    """Add ``CERS_int`` and a ready connection to the embedded demo district (or return the one there),
+    with a CERS import connection to the demo's fake import service, so that sending works too."""
+    if ctx.demo is None:
+        raise CersError("The demo district is turned off in this deployment.")
+    ctx.store.add_application(CERS_APP_ID)
+    _create_demo_import_connection(ctx)
+    for saved in ctx.store.connections():
+        if _is_demo(saved, ctx.demo):
+            return saved
+    return ctx.store.save_connection(
+        name=DEMO_CONNECTION_NAME,
+        settings={"base_url": ctx.demo.base_url, "token_url": ctx.demo.token_url, "client_id": ctx.demo.client_id},
+        client_secret=ctx.demo.client_secret,
+        options=GroupOptions(),
+    )
+
+
+def _is_demo_import(saved: SavedImportConnection, fake: FakeImportServer) -> bool:
+    return saved.name == DEMO_IMPORT_NAME and saved.public.get("client_id") == fake.options.client_id
+
+
+def _create_demo_import_connection(ctx: AppContext) -> SavedImportConnection:
+    """A ready connection to the demo's fake CERS import service (or the one there)."""
+    fake = _fake_import_service()
+    for saved in ctx.store.import_connections():
+        if _is_demo_import(saved, fake):
+            return saved
+    return ctx.store.save_import_connection(
+        name=DEMO_IMPORT_NAME,
+        settings={"import_url": fake.import_url, "token_url": fake.token_url, "client_id": fake.options.client_id},
+        client_secret=fake.options.client_secret,
+        password=None,
+    )
+
+
+def import_connections(ctx: AppContext) -> list[SavedImportConnection]:
+    """The CERS import connections; the demo's is pointed at this process's fake service first
+    (its port changes with each start), as the demo OneRoster connection is."""
+    saved_all = ctx.store.import_connections()
+    if ctx.demo is None:
+        return saved_all
+    fake = _fake_import_service()
+    for saved in saved_all:
+        moved = (saved.public.get("import_url"), saved.public.get("token_url")) != (fake.import_url, fake.token_url)
+        if moved and _is_demo_import(saved, fake):
+            ctx.store.save_import_connection(
+                connection_id=saved.id,
+                name=saved.name,
+                settings={**saved.public, "import_url": fake.import_url, "token_url": fake.token_url},
+                client_secret=fake.options.client_secret,
+                password=None,
+            )
+    return ctx.store.import_connections()
+
+
+def is_demo_import(ctx: AppContext, saved: SavedImportConnection) -> bool:
+    """Whether a CERS import connection is the demo's (its made-up credentials may be shown)."""
+    return ctx.demo is not None and _is_demo_import(saved, _fake_import_service())
+
+
+def demo_import_credentials() -> Mapping[str, str]:
+    fake = _fake_import_service()
+    return {"Client ID": fake.options.client_id, "Client Secret": fake.options.client_secret}

@@ -1,0 +1,97 @@
+"""The "Edit CERS Import Connection" form's controller: its widgets' values to and from the store,
+Save, and Test connection (a token and a batch listing; nothing is sent)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+from pydantic import ValidationError
+
+from cers_app.context import AppContext
+from cers_core.cers_import import check_import_connection
+from cers_core.settings import CersImportSettings
+from cers_core.store import ConnectionInvalid, SavedImportConnection, field_messages
+
+__all__ = ["IMPORT_FORM_KEYS", "import_form_errors", "load_import_form", "save_import_form", "test_import_form"]
+
+IMPORT_FORM_KEYS: dict[str, str] = {
+    name: f"imp_{name}"
+    for name in ("name", "import_url", "token_url", "client_id", "client_secret", "username", "password", "scope")
+}
+_PUBLIC_FIELDS = ("import_url", "token_url", "client_id", "username", "scope")
+_ERRORS_KEY = "imp_errors"
+
+
+def load_import_form(saved: SavedImportConnection | None) -> None:
+    """Fill the form's widgets from a saved connection (or blanks); secrets stay blank."""
+    public: Mapping[str, Any] = saved.public if saved else {}
+    st.session_state[IMPORT_FORM_KEYS["name"]] = saved.name if saved else ""
+    for name in _PUBLIC_FIELDS:
+        st.session_state[IMPORT_FORM_KEYS[name]] = str(public.get(name, "") or "")
+    st.session_state[IMPORT_FORM_KEYS["client_secret"]] = ""
+    st.session_state[IMPORT_FORM_KEYS["password"]] = ""
+    st.session_state[_ERRORS_KEY] = {}
+
+
+def _form(name: str) -> str:
+    return str(st.session_state.get(IMPORT_FORM_KEYS[name]) or "")
+
+
+def import_form_errors() -> dict[str, str]:
+    """Messages to show beside the form's fields, by field name, from the last Save or Test."""
+    return dict(st.session_state.get(_ERRORS_KEY, {}))
+
+
+def _form_fields() -> dict[str, Any]:
+    return {
+        "name": _form("name"),
+        "settings": {name: _form(name) for name in _PUBLIC_FIELDS},
+        "client_secret": _form("client_secret"),
+        "password": _form("password"),
+    }
+
+
+def save_import_form(ctx: AppContext, connection_id: int | None) -> SavedImportConnection | None:
+    """Validate every field and save; on a problem keep each field's message for the form, save nothing."""
+    try:
+        saved = ctx.store.save_import_connection(connection_id=connection_id, **_form_fields())
+    except ConnectionInvalid as invalid:
+        st.session_state[_ERRORS_KEY] = invalid.field_errors
+        return None
+    st.session_state[_ERRORS_KEY] = {}
+    st.session_state[IMPORT_FORM_KEYS["client_secret"]] = ""
+    st.session_state[IMPORT_FORM_KEYS["password"]] = ""
+    return saved
+
+
+def _form_settings(ctx: AppContext, connection_id: int | None) -> CersImportSettings:
+    fields = _form_fields()
+    errors = ctx.store.check_import_connection(connection_id=connection_id, **{**fields, "name": fields["name"] or "x"})
+    errors.pop("name", None)
+    if errors:
+        st.session_state[_ERRORS_KEY] = errors
+        raise ConnectionInvalid(errors)
+    secrets = {k: fields[k] for k in ("client_secret", "password") if fields[k].strip()}
+    if connection_id is not None:
+        stored = ctx.store.import_settings(ctx.store.import_connection(connection_id))
+        for key in ("client_secret", "password"):
+            value = getattr(stored, key)
+            if key not in secrets and value is not None and (key != "password" or fields["settings"]["username"]):
+                secrets[key] = value.get_secret_value()
+    try:
+        return CersImportSettings.model_validate({**fields["settings"], **secrets})
+    except ValidationError as error:
+        st.session_state[_ERRORS_KEY] = field_messages(error)
+        raise ConnectionInvalid(field_messages(error)) from None
+
+
+def test_import_form(ctx: AppContext, connection_id: int | None) -> str:
+    """Get a token and list an unused batch with the form's settings; nothing is sent.
+
+    Raises ``ConnectionInvalid`` for fields to fix, an ``UploadError`` when CERS says no.
+    """
+    settings = _form_settings(ctx, connection_id)
+    st.session_state[_ERRORS_KEY] = {}
+    return check_import_connection(settings)

@@ -1,0 +1,144 @@
+"""Reading a district's schools and section groups for a page, with progress shown while it runs.
+
+A roster load runs on a worker thread (a process resource), so the page can draw its progress
+meanwhile; the result is kept in the browser session (:mod:`cers_app.session`) by connection,
+settings, group options, schools and day, so going back to a school costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from cers_app.context import AppContext
+from cers_app.progress import LoadProgress
+from cers_app.session import session_data
+from cers_core import (
+    ExportContext,
+    FetchProgress,
+    GroupExport,
+    ProviderCapabilities,
+    export_section_groups,
+    list_schools,
+)
+from cers_core.http.retry import RetryPolicy
+from cers_core.http.sync import run_sync
+from cers_core.oneroster.auth import TokenCache
+from cers_core.oneroster.client import OneRosterClient
+from cers_core.oneroster.fetch import fetch_roster
+from cers_core.oneroster.snapshot import RosterSnapshot
+from cers_core.roster import Roster
+from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.store import SavedConnection
+
+__all__ = ["QUICK_CHECK", "fetch_school_roster", "load_schools", "load_section_groups"]
+
+# Section groups kept per browser session: a district-wide export can be large.
+_KEPT_EXPORTS = 4
+_POLL_SECONDS = 0.2
+# A person waits for "Test connection" and the school list: a few quick retries, then the answer
+# (roster loads keep the engine's patient defaults: a busy SIS may ask them to wait minutes).
+QUICK_CHECK = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=2.0, max_total_wait=5.0)
+
+
+@st.cache_resource(show_spinner=False)
+def _workers() -> ThreadPoolExecutor:
+    """Threads that run roster loads, so a page can show progress while one runs."""
+    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="cers-export")
+
+
+def _options_hash(options: GroupOptions) -> str:
+    return hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _export_context(
+    settings: OneRosterSettings,
+    connection_id: int,
+    on_progress: Callable[[FetchProgress], None] | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+) -> ExportContext:
+    """What this session learnt about how the provider reads a school, what it read already (so
+    another school of a district read before, or a refresh, asks the provider only for what
+    changed) and its access token; with progress reporting for a load the analyst waits on."""
+    key = (connection_id, settings.fingerprint())
+    data = session_data()
+    capabilities = data.capabilities.setdefault(key, ProviderCapabilities())
+    snapshot = data.snapshots.setdefault(key, RosterSnapshot())
+    token = data.tokens.setdefault(key, TokenCache())
+    return ExportContext(
+        on_progress=on_progress, capabilities=capabilities, snapshot=snapshot, token_cache=token, retry=retry
+    )
+
+
+def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
+    """The district's schools for a connection, fetched once per browser session and settings."""
+    settings = ctx.store.settings(saved)
+    key = (saved.id, settings.fingerprint(), _options_hash(saved.options))
+    data = session_data()
+    if key not in data.schools:
+        # With the session's token and snapshot: the first school's preview then starts with the
+        # school's own rosters, instead of a token and the school list first (two round trips).
+        context = _export_context(settings, saved.id, retry=QUICK_CHECK)
+        data.schools[key] = list_schools(settings, options=saved.options, context=context)
+    return data.schools[key]
+
+
+def load_section_groups(
+    ctx: AppContext,
+    saved: SavedConnection,
+    *,
+    schools: tuple[str, ...] | None,
+    as_of: date,
+    show_progress: Callable[[list[FetchProgress]], None],
+) -> GroupExport:
+    """A school's (or, with ``schools=None``, the district's) section groups, kept for this session.
+
+    The fetch runs on a worker thread; this call waits for it and hands the progress of each
+    collection to ``show_progress`` on the script's own thread, where drawing is allowed. A
+    rerun while it runs (a click elsewhere) picks the same fetch up again instead of starting
+    another. Raises the engine's ``CersError`` when the load fails.
+    """
+    settings = ctx.store.settings(saved)
+    key = (saved.id, settings.fingerprint(), _options_hash(saved.options), schools, as_of)
+    data = session_data()
+    if key in data.exports:
+        data.exports.move_to_end(key)
+        return data.exports[key]
+    if key not in data.pending:
+        progress = LoadProgress()
+        future = _workers().submit(
+            export_section_groups,
+            settings,
+            saved.options,
+            schools=list(schools) if schools is not None else None,
+            as_of=as_of,
+            context=_export_context(settings, saved.id, progress.record),
+        )
+        data.pending[key] = (future, progress)
+    future, progress = data.pending[key]
+    while not future.done():
+        # Drawing may end this run (a rerun or a closed tab); the fetch goes on for the next run.
+        show_progress(progress.snapshot())
+        wait([future], timeout=_POLL_SECONDS)
+    del data.pending[key]
+    export = future.result()
+    data.exports[key] = export
+    while len(data.exports) > _KEPT_EXPORTS:
+        data.exports.popitem(last=False)
+    return export
+
+
+def fetch_school_roster(settings: OneRosterSettings, school_id: str) -> Roster:
+    """One school's rosters, read the way an export reads them (for the example group name)."""
+
+    async def work() -> Roster:
+        async with OneRosterClient(settings, retry=QUICK_CHECK) as client:
+            return await fetch_roster(client, school_ids=[school_id])
+
+    return run_sync(work())

@@ -1,0 +1,229 @@
+"""The "Edit OneRoster Connection" form's controller: its widgets' values to and from the store,
+Save, Test connection, and the example group name.
+
+The widgets live in ``st.session_state`` under ``FORM_KEYS``; the page draws them, this module
+reads and fills them. Messages for the fields (from the last Save or Test) are kept by field name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import polars as pl
+import streamlit as st
+from pydantic import ValidationError
+
+from cers_app.context import AppContext
+from cers_app.loading import QUICK_CHECK, fetch_school_roster
+from cers_app.session import session_data
+from cers_core import ExportContext, example_group_name, list_schools
+from cers_core.errors import CersError
+from cers_core.settings import DEFAULT_SCOPE, ClassTypes, GroupOptions, OneRosterSettings
+from cers_core.store import ConnectionInvalid, SavedConnection, field_messages
+
+__all__ = [
+    "FORM_KEYS",
+    "example_name",
+    "form_errors",
+    "form_settings",
+    "group_options_from_form",
+    "load_form",
+    "save_form",
+    "test_connection",
+    "token_host_note",
+]
+
+# The form's widget keys, by the field they edit (settings, options, or the name).
+FORM_KEYS: dict[str, str] = {
+    name: f"conn_{name}"
+    for name in (
+        "name",
+        "client_id",
+        "client_secret",
+        "base_url",
+        "token_url",
+        "scope",
+        "page_size",
+        "max_concurrency",
+        "fields",
+        "separator",
+        "class_types",
+        "primary_teachers_only",
+        "subject_from_course",
+        "ssid_types",
+        "cds_map",
+        "split_large",
+    )
+}
+_OPTION_FIELDS = frozenset(GroupOptions.model_fields)
+_SETTINGS_FIELDS = ("client_id", "base_url", "token_url", "scope", "page_size", "max_concurrency")
+_ERRORS_KEY = "conn_errors"
+
+
+def load_form(saved: SavedConnection | None) -> None:
+    """Fill the form's widgets from a saved connection (or defaults); the secret field stays blank."""
+    public: Mapping[str, Any] = saved.public if saved else {}
+    options = saved.options if saved else GroupOptions()
+    values: dict[str, Any] = {
+        "name": saved.name if saved else "",
+        "client_id": public.get("client_id", ""),
+        "client_secret": "",
+        "base_url": public.get("base_url", ""),
+        "token_url": public.get("token_url", ""),
+        "scope": public.get("scope", DEFAULT_SCOPE),
+        "page_size": int(public.get("page_size", 1000)),
+        "max_concurrency": int(public.get("max_concurrency", 4)),
+        "fields": list(options.fields),
+        "separator": options.separator,
+        "class_types": options.class_types,
+        "primary_teachers_only": options.primary_teachers_only,
+        "subject_from_course": options.subject_from_course,
+        "ssid_types": ", ".join(options.ssid_types),
+        "cds_map": "\n".join(f"{school} = {cds}" for school, cds in options.cds_map.items()),
+        "split_large": options.split_large,
+    }
+    for name, value in values.items():
+        st.session_state[FORM_KEYS[name]] = value
+    st.session_state[_ERRORS_KEY] = {}
+
+
+def _form(name: str) -> Any:
+    return st.session_state.get(FORM_KEYS[name])
+
+
+def form_errors() -> dict[str, str]:
+    """Messages to show beside the form's fields, by field name, from the last Save or Test."""
+    return dict(st.session_state.get(_ERRORS_KEY, {}))
+
+
+def _parse_cds_map(text: str) -> dict[str, str]:
+    """``sourcedId = CDS`` per line (``:`` or a comma also separate); blank lines are skipped."""
+    mapping: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        for separator in ("=", ":", ","):
+            if separator in line:
+                school, cds = line.split(separator, 1)
+                mapping[school.strip()] = cds.strip()
+                break
+        else:
+            raise ValueError(f"Line {number}: write the school's sourcedId, then =, then its 14-digit CDS code.")
+    return mapping
+
+
+def group_options_from_form() -> GroupOptions:
+    """The form's "Include in Group Name" and advanced choices as ``GroupOptions``.
+
+    Raises ``ConnectionInvalid`` whose ``field_errors`` name the fields to fix.
+    """
+    try:
+        cds_map = _parse_cds_map(_form("cds_map") or "")
+    except ValueError as error:
+        raise ConnectionInvalid({"cds_map": str(error)}) from None
+    try:
+        return GroupOptions(
+            fields=tuple(_form("fields") or ()),
+            separator=_form("separator") or "",
+            class_types=_form("class_types") or ClassTypes.all,
+            primary_teachers_only=bool(_form("primary_teachers_only")),
+            subject_from_course=bool(_form("subject_from_course")),
+            ssid_types=tuple((_form("ssid_types") or "").split(",")),
+            cds_map=cds_map,
+            split_large=bool(_form("split_large")),
+        )
+    except ValidationError as error:
+        raise ConnectionInvalid(field_messages(error)) from None
+
+
+def _public_from_form() -> dict[str, Any]:
+    return {name: _form(name) for name in _SETTINGS_FIELDS}
+
+
+def token_host_note() -> str | None:
+    """A note when the form's Token URL is on another host than its Base URL: allowed, but worth a look."""
+    base, token = (urlsplit(str(_form(name) or "").strip()).hostname for name in ("base_url", "token_url"))
+    if base and token and base != token:
+        return (
+            f"The Token URL is on {token}, not on the Base URL's host {base}. That is allowed; check it is your SIS's."
+        )
+    return None
+
+
+def form_settings(ctx: AppContext, connection_id: int | None) -> OneRosterSettings:
+    """The form's connection settings; a blank secret when editing means the saved one.
+
+    Raises ``ConnectionInvalid`` with the fields to fix.
+    """
+    secret: Any = _form("client_secret") or ""
+    if not secret.strip() and connection_id is not None:
+        secret = ctx.store.settings(ctx.store.connection(connection_id)).client_secret
+    try:
+        return OneRosterSettings.model_validate({**_public_from_form(), "client_secret": secret})
+    except ValidationError as error:
+        raise ConnectionInvalid(field_messages(error)) from None
+
+
+def save_form(ctx: AppContext, connection_id: int | None) -> SavedConnection | None:
+    """Validate every field and save; on a problem, keep every field's message for the form and save nothing."""
+    fields = {"name": _form("name") or "", "settings": _public_from_form(), "client_secret": _form("client_secret")}
+    try:
+        options = group_options_from_form()
+        saved = ctx.store.save_connection(connection_id=connection_id, options=options, **fields)
+    except ConnectionInvalid as invalid:
+        errors = invalid.field_errors
+        if not errors.keys().isdisjoint(_OPTION_FIELDS):
+            # The options failed first: also say what is wrong with the connection fields.
+            errors = {**ctx.store.check_connection(connection_id=connection_id, **fields), **errors}
+        st.session_state[_ERRORS_KEY] = errors
+        return None
+    st.session_state[_ERRORS_KEY] = {}
+    st.session_state[FORM_KEYS["client_secret"]] = ""
+    return saved
+
+
+def test_connection(ctx: AppContext, connection_id: int | None) -> int:
+    """Get a token and count the district's schools with the form's settings.
+
+    When it works, one school's rosters are read too, so that the example group name comes
+    from the district's own data. Raises ``ConnectionInvalid`` for fields to fix, and a
+    ``OneRosterError`` (its message is for the analyst) when the provider says no.
+    """
+    try:
+        settings = form_settings(ctx, connection_id)
+    except ConnectionInvalid as invalid:
+        st.session_state[_ERRORS_KEY] = invalid.field_errors
+        raise
+    st.session_state[_ERRORS_KEY] = {}
+    schools = list_schools(settings, context=ExportContext(retry=QUICK_CHECK))
+    with_cds = schools.filter(pl.col("cds").is_not_null())
+    if with_cds.height:
+        try:
+            roster = fetch_school_roster(settings, with_cds["sourced_id"][0])
+        except CersError:
+            pass  # the connection works; the example just stays on the sample section
+        else:
+            session_data().example_rosters[settings.fingerprint()] = roster
+    return schools.height
+
+
+def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]:
+    """The group name the form's choices give, and whether it comes from the district's data.
+
+    From the rosters read by the last successful "Test connection" of these settings, else
+    from the built-in sample. Raises ``ConnectionInvalid`` when the choices are not usable.
+    """
+    options = group_options_from_form()
+    try:
+        fingerprint = form_settings(ctx, connection_id).fingerprint()
+    except CersError:  # fields still being typed, or the connection is gone: the sample will do
+        fingerprint = ""
+    roster = session_data().example_rosters.get(fingerprint)
+    if roster is not None:
+        name = example_group_name(options, roster, as_of=date.today())
+        if name:
+            return name, True
+    return example_group_name(options), False

@@ -1,0 +1,66 @@
+"""Widgets the pages share: a paged grid, and a button that asks before it acts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from cers_app.frames import page_of
+
+__all__ = ["GRID_ROWS", "ask_first_button", "paged_grid"]
+
+GRID_ROWS = 100  # rows a grid shows (and sends to the browser) at a time
+
+
+def paged_grid(frame: pl.DataFrame, key: str, noun: str) -> None:
+    """One page of a frame, with a page picker when there is more than one: never more rows to
+    the browser than shown, and every row within reach."""
+    pages = max(1, -(-frame.height // GRID_ROWS))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(f"Page (of {pages})", 1, pages, key=key, width=160))
+    first = (page - 1) * GRID_ROWS
+    st.dataframe(page_of(frame, page, GRID_ROWS), hide_index=True)
+    if frame.height:
+        st.caption(f"{noun} {first + 1:,}–{min(first + GRID_ROWS, frame.height):,} of {frame.height:,}")
+
+
+def ask_first_button(
+    verb: str,
+    key: str,
+    *,
+    state_key: str,
+    asking: object,
+    question: str,
+    on_confirm: Callable[..., None],
+    args: tuple[Any, ...],
+    place: DeltaGenerator | None = None,
+) -> None:
+    """A button that asks before it acts, e.g. "Delete": a click keeps ``asking`` in
+    ``st.session_state[state_key]``; while it is there, ``question`` shows with "Yes, <verb>"
+    (which calls ``on_confirm(*args)``) and "Cancel" (which forgets the question).
+
+    The verb is in lower case after "Yes, " and in the buttons' keys: ``<verb>_<key>``,
+    ``confirm_<verb>_<key>`` and ``cancel_<verb>_<key>``. The first button goes to ``place``,
+    else where the page draws now; the question and the other two always go where the page draws now.
+    """
+    action = verb.lower()
+    if st.session_state[state_key] == asking:
+        st.warning(question)
+        confirm = st.container(horizontal=True)
+        confirm.button(f"Yes, {action}", key=f"confirm_{action}_{key}", type="primary", on_click=on_confirm, args=args)
+        confirm.button(
+            "Cancel", key=f"cancel_{action}_{key}", on_click=st.session_state.update, kwargs={state_key: None}
+        )
+    else:
+        (place if place is not None else st).button(
+            verb,
+            key=f"{action}_{key}",
+            icon=":material/delete:",
+            on_click=st.session_state.update,
+            kwargs={state_key: asking},
+        )

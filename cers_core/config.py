@@ -1,0 +1,97 @@
+"""Deployment settings: every ``CERS_*`` environment variable, read here and nowhere else.
+
+Each field of :class:`Config` is one variable, named ``CERS_`` + the field's name in capitals
+(``data_dir`` is ``CERS_DATA_DIR``). Secrets are ``SecretStr``: masked wherever the config is
+printed. A value that cannot be used is a :class:`~cers_core.errors.SettingsError` naming the
+variable, never a silent default.
+
+Example::
+
+    >>> config = load_config({"CERS_DEMO": "off", "CERS_CLIENT_SECRET": "s3cret"})
+    >>> config.demo, config.client_secret
+    (False, SecretStr('**********'))
+    >>> variable_name("data_dir")
+    'CERS_DATA_DIR'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+
+from cers_core.errors import SettingsError
+
+__all__ = ["Config", "load_config", "variable_name"]
+
+_PREFIX = "CERS_"
+_OFF = frozenset({"off", "0", "false", "no"})
+_ON = frozenset({"on", "1", "true", "yes", ""})
+
+
+class Config(BaseModel):
+    """What a deployment sets in the environment (all optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path | None = None
+    """``CERS_DATA_DIR``: the app's data folder (saved connections, the download log, kept files);
+    default ``.cers/`` beside ``app.py``. Created readable by its owner only."""
+    secret_key: SecretStr | None = None
+    """``CERS_SECRET_KEY``: the Fernet key(s) that encrypt saved secrets, comma-separated, the
+    first encrypting (to rotate: ``new-key,old-key``). Default: ``[cers] secret_key`` in
+    ``.streamlit/secrets.toml``, else a key the app generates in the data folder."""
+    demo: bool = True
+    """``CERS_DEMO``: ``off`` runs the app without the built-in demo district (a deployment for
+    real data); ``on`` (the default) offers "Try the demo district"."""
+    client_secret: SecretStr | None = None
+    """``CERS_CLIENT_SECRET``: the OneRoster Client Secret of the command line (never an option,
+    so that it stays out of shell history and process listings)."""
+    import_client_secret: SecretStr | None = None
+    """``CERS_IMPORT_CLIENT_SECRET``: the command line's CERS import client secret (``export --upload``)."""
+    import_password: SecretStr | None = None
+    """``CERS_IMPORT_PASSWORD``: the command line's CERS import password, for the password grant."""
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _folder(cls, value: object) -> object:
+        return Path(value.strip()).expanduser() if isinstance(value, str) and value.strip() else None
+
+    @field_validator("secret_key", "client_secret", "import_client_secret", "import_password", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return value if isinstance(value, str) and value.strip() else None
+
+    @field_validator("demo", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        text = str(value).strip().lower()
+        if text in _OFF:
+            return False
+        if text in _ON:
+            return True
+        raise ValueError("write on or off")
+
+
+def variable_name(field: str) -> str:
+    """The environment variable of a :class:`Config` field."""
+    return _PREFIX + field.upper()
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """The deployment's settings from ``environ`` (default: this process's environment)."""
+    environ = os.environ if environ is None else environ
+    values = {field: environ[variable_name(field)] for field in Config.model_fields if variable_name(field) in environ}
+    try:
+        return Config.model_validate(values)
+    except ValidationError as error:
+        problem = error.errors(include_input=False)[0]
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        raise SettingsError(
+            f"The environment variable {variable_name(field)} cannot be used: "
+            f"{str(problem['msg']).removeprefix('Value error, ')}.",
+            field=field,
+            hint="Fix or unset it, then start again.",
+        ) from None

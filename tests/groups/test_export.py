@@ -1,0 +1,228 @@
+"""Whole exports from the demo district, over real HTTP on loopback, through every way a provider may serve it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import polars as pl
+import pytest
+
+from cers_core import ExportContext, GroupOptions, export_section_groups, list_schools
+from cers_core.cers_csv import validate_cers_csv
+from cers_core.errors import SettingsError
+from cers_core.oneroster.fetch import ProviderCapabilities
+from cers_core.oneroster.snapshot import RosterSnapshot
+from cers_demo.provider import ROSTER_CORE_SCOPE, ROSTER_SCOPE
+from tests.support import DEMO_REFERENCE_DATE
+
+
+def export(server, options: GroupOptions | None = None, **kwargs):
+    return export_section_groups(server.settings(), options, as_of=DEMO_REFERENCE_DATE, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def district_export(demo_server):
+    return export(demo_server, GroupOptions(split_large=True))
+
+
+def problem_codes(result, user_or_class: str) -> set[str]:
+    rows = result.problems.filter((pl.col("user_id") == user_or_class) | (pl.col("class_id") == user_or_class))
+    return set(rows["code"].to_list())
+
+
+def test_the_district_file_passes_the_validator(district_export):
+    assert district_export.accepted
+    assert district_export.validation.accepted and district_export.validation.errors == []
+    assert validate_cers_csv(district_export.csv_bytes).accepted
+    assert district_export.csv_bytes.startswith(
+        b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\r\n"
+    )
+    assert set(district_export.rows["school_year"].to_list()) == {2027}
+    assert district_export.schools.height == district_export.rows["school_natural_id"].n_unique()
+
+
+def test_every_awkward_demo_record_is_handled_as_the_rules_say(district_export, demo_district):
+    cases, result = demo_district.cases, district_export
+    assert problem_codes(result, cases.student_without_ssid) == {"student_without_ssid"}
+    assert problem_codes(result, cases.student_with_malformed_ssid) == {"student_invalid_ssid"}
+    assert "user_inactive" in problem_codes(result, cases.disabled_student)
+    assert problem_codes(result, cases.teacher_without_usable_login) == {"teacher_without_login"}
+    username = demo_district.users.filter(pl.col("sourcedId") == cases.teacher_with_email_username)["username"][0]
+    assert username in result.rows["group_user_login"].to_list()
+    groups = result.groups
+    names = dict(groups.select("class_id", "group_name").unique("class_id").iter_rows())
+    first, second = cases.colliding_sections
+    assert names[first] != names[second] and names[first].endswith(")") and names[second].endswith(")")
+    for case in (cases.title_with_comma, cases.title_with_quotes, cases.title_with_formula):
+        assert not any(c in names[case] for c in ',"\\') and names[case][0] not in "=+-@ "
+    for case in (cases.class_without_type, cases.class_with_ext_type, cases.homeroom, cases.co_taught_section):
+        assert case in names
+    assert cases.last_year_class not in names
+    parts = groups.filter(pl.col("class_id") == cases.large_section)
+    assert parts.height == 2 and parts["students"].max() <= 200
+    assert all(n.endswith(("(1 of 2)", "(2 of 2)")) for n in parts["group_name"])
+
+
+def test_without_splitting_the_large_section_is_an_error(demo_server, demo_district):
+    result = export(demo_server)
+    assert not result.accepted
+    over = result.problems.filter(pl.col("code") == "group_over_200")
+    assert over["class_id"].to_list() == [demo_district.cases.large_section]
+    assert any("contains" in f.message and "Maximum students" in f.message for f in result.validation.errors)
+
+
+def test_one_school_by_cds_or_sourced_id_matches_the_district_file(demo_server, district_export):
+    school = district_export.schools.row(0, named=True)
+    by_cds = export(demo_server, GroupOptions(split_large=True), schools=[school["cds"]])
+    by_id = export(demo_server, GroupOptions(split_large=True), schools=[school["sourced_id"]])
+    assert by_cds.csv_bytes == by_id.csv_bytes
+    assert by_cds.file_name() == f"cers_section_groups_{school['cds']}_2026-11-28.csv"
+    district_rows = district_export.rows.filter(pl.col("school_natural_id") == school["cds"])
+    assert by_cds.rows.equals(district_rows)
+
+
+def test_an_unknown_school_is_a_usage_error(demo_server):
+    with pytest.raises(SettingsError, match="No school with the sourcedId or CDS code nowhere"):
+        export(demo_server, schools=["nowhere"])
+
+
+def test_list_schools_gives_names_and_cds_codes(demo_server, demo_district):
+    schools = list_schools(demo_server.settings())
+    assert schools.height == demo_district.orgs.filter(pl.col("type") == "school").height
+    assert schools["cds"].str.contains(r"^\d{14}$").all()
+
+
+PROVIDER_MODES = {
+    "nested routes with roster.readonly": {},
+    "core scope only (nested routes refused)": {"client_scopes": frozenset({ROSTER_CORE_SCOPE})},
+    "no nested routes at all (Ed-Fi)": {"nested_routes": False},
+    "no filtering": {"nested_routes": False, "filter_fields": frozenset()},
+    "no dotted filters": {"nested_routes": False, "dotted_filters": False},
+    "small clamped pages": {"max_page_size": 7},
+    "no X-Total-Count nor Link": {"max_page_size": 50, "total_count_header": False, "link_header": False},
+    "Link without X-Total-Count": {"max_page_size": 50, "total_count_header": False},
+    "cookie required": {"require_cookie": True},
+    "vendor prefix": {"base_path": "/campus/api/ims/oneroster/rostering/v1p2"},
+    "1.1-style users and JSON booleans": {"legacy_user_role": True, "json_booleans": True},
+    "relative hrefs": {"relative_hrefs": True},
+}
+
+
+@pytest.fixture(scope="module")
+def one_school_baseline(demo_server, district_export):
+    cds = district_export.schools["cds"][2]
+    return cds, export(demo_server, GroupOptions(split_large=True), schools=[cds]).csv_bytes
+
+
+@pytest.mark.parametrize("mode", list(PROVIDER_MODES))
+def test_the_file_is_the_same_however_the_provider_serves_the_rosters(mode, make_demo_server, one_school_baseline):
+    cds, expected = one_school_baseline
+    server = make_demo_server(**PROVIDER_MODES[mode])
+    scope = f"{ROSTER_CORE_SCOPE} {ROSTER_SCOPE}"
+    result = export_section_groups(
+        server.settings(scope=scope), GroupOptions(split_large=True), schools=[cds], as_of=DEMO_REFERENCE_DATE
+    )
+    assert result.csv_bytes == expected
+
+
+def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_server, district_export):
+    cds = district_export.schools["cds"][1]
+    snapshot, read = RosterSnapshot(), {}
+
+    def records_read(context_snapshot: RosterSnapshot) -> ExportContext:
+        read.clear()
+        return ExportContext(snapshot=context_snapshot, on_progress=lambda p: read.__setitem__(p.collection, p.records))
+
+    first = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=records_read(snapshot))
+    first_records = sum(read.values())
+    again = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=records_read(snapshot))
+    assert again.csv_bytes == first.csv_bytes
+    assert snapshot.deltas is True
+    # Every collection was read in full once, and asked again for its changes only: a few records.
+    assert snapshot.full_reads == snapshot.delta_reads == len(snapshot.kept)
+    assert sum(read.values()) < first_records / 50
+    # Nothing new came back, so the file was not made again: the same rows, with this read's requests.
+    assert snapshot.changes == snapshot.full_reads
+    assert again.rows is first.rows
+    other_day = export_section_groups(
+        demo_server.settings(),
+        GroupOptions(split_large=True),
+        schools=[cds],
+        as_of=DEMO_REFERENCE_DATE.replace(day=1),
+        context=records_read(snapshot),
+    )
+    assert other_day.rows is not first.rows  # another day is another file, made anew
+
+
+def test_a_delta_with_a_new_version_changes_the_snapshot_and_one_with_none_does_not():
+    def frame(*records: tuple[str, str, str]) -> pl.DataFrame:
+        return pl.DataFrame(records, schema=["sourced_id", "modified", "given_name"], orient="row")
+
+    answers = [
+        frame(("u1", "2026-11-01T00:00:00Z", "Ana"), ("u2", "2026-11-02T00:00:00Z", "Ben")),
+        frame(("u2", "2026-11-02T00:00:00Z", "Ben")),  # the record at the mark, again
+        frame(("u2", "2026-11-02T00:00:00Z", "Ben"), ("u1", "2026-11-03T00:00:00Z", "Anna")),
+    ]
+    asked = []
+
+    async def read(params):
+        asked.append(params)
+        return answers[len(asked) - 1]
+
+    async def three_reads(snapshot: RosterSnapshot) -> list[pl.DataFrame]:
+        return [await snapshot.read("/users", None, read) for _ in answers]
+
+    snapshot = RosterSnapshot()
+    full, unchanged, changed = asyncio.run(three_reads(snapshot))
+    assert unchanged is full
+    assert asked[1] == {"filter": "dateLastModified>='2026-11-02T00:00:00Z'"}
+    assert changed.sort("sourced_id")["given_name"].to_list() == ["Anna", "Ben"]
+    assert (snapshot.full_reads, snapshot.delta_reads, snapshot.changes) == (1, 2, 2)
+
+
+def test_after_a_district_read_a_school_comes_from_the_snapshot(demo_server, district_export):
+    snapshot = RosterSnapshot()
+    context = ExportContext(snapshot=snapshot)
+    export(demo_server, GroupOptions(split_large=True), context=context)
+    cds = district_export.schools["cds"][0]
+    school = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=context)
+    assert school.rows.equals(district_export.rows.filter(pl.col("school_natural_id") == cds))
+    assert school.requests <= 8  # schools, sessions and four collections, each one delta page
+
+
+def test_a_provider_without_filters_is_read_in_full_again(make_demo_server, one_school_baseline):
+    cds, expected = one_school_baseline
+    server = make_demo_server(nested_routes=False, filter_fields=frozenset())
+    snapshot = RosterSnapshot()
+    context = ExportContext(snapshot=snapshot)
+    for _ in range(2):
+        result = export(server, GroupOptions(split_large=True), schools=[cds], context=context)
+        assert result.csv_bytes == expected
+    assert snapshot.deltas is False
+
+
+def _pages(rows: int, page_size: int = 1000) -> int:
+    return max(1, -(-rows // page_size))
+
+
+@pytest.mark.parametrize("school_index", [0, 1, 2])
+def test_a_school_preview_needs_no_more_requests_than_its_pages(demo_server, demo_district, school_index):
+    """Request-count guard: one page per 1,000 of the school's own records, nothing district-wide
+    but the school and term lists, and the failed tries of discovering the provider only once."""
+    district = demo_district
+    school = district.orgs.filter(pl.col("type") == "school").sort("sourcedId").row(school_index, named=True)
+    sid = school["sourcedId"]
+    own = {
+        "classes": district.classes.filter(pl.col("school.sourcedId") == sid).height,
+        "enrollments": district.enrollments.filter(pl.col("school.sourcedId") == sid).height,
+        "users": district.users.filter(pl.col("roles.org.sourcedId").list.contains(sid)).height,
+        "courses": district.courses.filter(pl.col("org.sourcedId") == sid).height,
+    }
+    scoped_pages = sum(_pages(n) for n in own.values())
+    capabilities = ProviderCapabilities()
+    context = ExportContext(capabilities=capabilities)
+    first = export(demo_server, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
+    # schools + sessions, the school's own pages, one refused nested route per collection (core scope)
+    assert first.requests <= 2 + scoped_pages + 4
+    again = export(demo_server, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
+    assert again.requests <= 2 + scoped_pages
