@@ -388,11 +388,20 @@ def build_section_groups(
 ) -> SectionGroups:
     """Turn rosters into CERS section groups, as of ``as_of`` (default today) or for ``school_year``.
 
-    Example::
+    ``rows`` are the CERS rows, ready for :func:`cers_core.cers_csv.write_cers_csv`;
+    ``problems`` says who was left out, and why. With the built-in sample section:
 
-        result = build_section_groups(roster, GroupOptions(fields=["course_title", "period"]))
-        result.rows      # the CERS rows, ready for cers_core.cers_csv.write_cers_csv
-        result.problems  # who was left out, and why
+    >>> from cers_core.sample import sample_roster
+    >>> built = build_section_groups(
+    ...     sample_roster(), GroupOptions(fields=["course_title", "period"]), as_of=date(2026, 9, 15)
+    ... )
+    >>> for row in sorted(built.rows.rows()):  # in no order: the writer orders them
+    ...     print(row)
+    ('Algebra I - 3', '01612590130146', 2027, 'All', '', 'mgarcia@sample.example.org')
+    ('Algebra I - 3', '01612590130146', 2027, 'All', '', 'slee@sample.example.org')
+    ('Algebra I - 3', '01612590130146', 2027, 'All', '1234567890', '')
+    >>> built.problems.height
+    0
     """
     options = options or GroupOptions()
     if as_of is not None and school_year is not None:

@@ -50,11 +50,15 @@ class Finding:
 class ValidationReport:
     """The verdict on one file; see :func:`cers_core.cers_csv.validate_cers_csv`.
 
-    Example::
-
-        report = validate_cers_csv(path, schools={"01612590130146"})
-        if not report.accepted:
-            print(report.to_text())
+    >>> from cers_core.cers_csv import validate_cers_csv
+    >>> header = b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\\r\\n"
+    >>> report = validate_cers_csv(header + b"Algebra,01612590130146,2027,All,123,\\r\\n")
+    >>> report.cers_message()  # CERS itself would take it...
+    '1 group accepted for 01612590130146.'
+    >>> report.accepted  # ...but a 3-digit SSID would make a phantom student
+    False
+    >>> print(report.errors[0].message.split(". ")[0])
+    SSID '123' has 3 digits, not 10
     """
 
     cers_failures: list[Finding]
