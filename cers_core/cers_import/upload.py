@@ -65,6 +65,7 @@ from cers_core.errors import (
 from cers_core.http.error_bodies import describe_error_body, endpoint_of
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 from cers_core.http.sync import run_sync
+from cers_core.http.tls import tls_context
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -256,6 +257,7 @@ class _Upload:
         self.client = httpx.AsyncClient(
             transport=context.transport,
             auth=self.auth,
+            verify=tls_context(),
             timeout=httpx.Timeout(30.0, read=context.send_timeout),
             follow_redirects=False,
             headers={"Accept": "application/json"},
