@@ -36,11 +36,11 @@ import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
 from cers_core.http.error_bodies import endpoint_of
+from cers_core.http.oauth import ClientCredentials, TokenAuth, TokenCache
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.http.tls import tls_context
 from cers_core.http.together import together
-from cers_core.oneroster.auth import ClientCredentialsAuth, TokenCache
-from cers_core.oneroster.errors import error_for_response
+from cers_core.oneroster.errors import OneRosterTokenFaults, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.settings import OneRosterSettings
@@ -174,11 +174,12 @@ class OneRosterClient:
         self.settings = settings
         self.snapshot = snapshot
         self._retry = retry or RetryPolicy()
-        self._auth = ClientCredentialsAuth(
+        self._auth = TokenAuth(
             token_url=settings.token_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            scope=settings.scope,
+            grant=ClientCredentials(
+                client_id=settings.client_id, client_secret=settings.client_secret, scope=settings.scope
+            ),
+            faults=OneRosterTokenFaults(),
             cache=token_cache,
         )
         self._http = httpx.AsyncClient(
