@@ -5,7 +5,8 @@ is how a token is asked for (a :class:`Grant`) and how its failures are put in w
 caller's :class:`TokenFaults`). The whole token life cycle lives here, in one place:
 
 - the token request is a form post to the Token URL exactly as configured (its query string,
-  e.g. Infinite Campus's ``?appName=`` or OpenAM's ``?realm=``, is kept);
+  e.g. Infinite Campus's ``?appName=`` or OpenAM's ``?realm=``, is kept), with the time-out of
+  the request it is for;
 - :class:`ClientCredentials` (``grant_type=client_credentials&scope=…``) authenticates the client
   with HTTP Basic first, and falls back to ``client_id`` / ``client_secret`` in the body when the
   server answers ``invalid_client`` or 401 (Aeries and Visma accept the body form; some servers
@@ -288,8 +289,8 @@ class TokenAuth(httpx.Auth):
             return self._cache.token
         return None
 
-    def _token_request(self) -> httpx.Request:
-        """The token request, with the client by Basic or in the body."""
+    def _token_request(self, request: httpx.Request) -> httpx.Request:
+        """The token request for ``request``, with the client by Basic or in the body."""
         data = self._grant.fields()
         headers = {"Accept": "application/json"}
         secret = self._grant.client_secret.get_secret_value() if self._grant.client_secret is not None else ""
@@ -300,7 +301,13 @@ class TokenAuth(httpx.Auth):
         else:
             pair = f"{self._grant.client_id}:{secret}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        return httpx.Request("POST", self._token_url, data=data, headers=headers)
+        token_request = httpx.Request("POST", self._token_url, data=data, headers=headers)
+        # httpx reads a request's time-out from this extension, which only a client's build_request
+        # sets: without it, a token endpoint that accepts the connection and never answers would
+        # hold the request, and the command waiting for it, forever.
+        if "timeout" in request.extensions:
+            token_request.extensions["timeout"] = request.extensions["timeout"]
+        return token_request
 
     async def _read(self, response: httpx.Response) -> None:
         await response.aread()
@@ -378,10 +385,10 @@ class TokenAuth(httpx.Auth):
                 self._cache.token = None
                 self.sending = "token"
                 try:
-                    response = yield self._token_request()
+                    response = yield self._token_request(request)
                     await self._read(response)
                     if self._switch_to_body(response):
-                        response = yield self._token_request()
+                        response = yield self._token_request(request)
                         await self._read(response)
                     token = self._accept(response)
                     pending.set_result(token)
