@@ -264,7 +264,7 @@ class TokenAuth(httpx.Auth):
         self.sending: Literal["", "token", "request"] = ""
         """What the flow sent last: ``"token"`` (a token request) or ``"request"`` (the request
         itself). A client that sends one request at a time (the CERS upload) tells by it whether
-        a broken connection broke before its request left this computer."""
+        a connection broke before its request left this computer."""
 
     def __repr__(self) -> str:  # never show a secret or the token
         grant = type(self._grant).__name__
