@@ -36,7 +36,7 @@ from bench.app_render import app_render
 from bench.limit import limit_fetch
 from bench.naive import naive_fetch
 from cers_core import ExportContext, GroupExport, GroupOptions, OneRosterSettings, export_section_groups, list_schools
-from cers_core.oneroster.auth import TokenCache
+from cers_core.http.oauth import TokenCache
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_demo import generate_district
 

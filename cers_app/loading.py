@@ -26,9 +26,9 @@ from cers_core import (
     export_section_groups,
     list_schools,
 )
+from cers_core.http.oauth import TokenCache
 from cers_core.http.retry import RetryPolicy
 from cers_core.http.sync import run_sync
-from cers_core.oneroster.auth import TokenCache
 from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.fetch import fetch_roster
 from cers_core.oneroster.snapshot import RosterSnapshot

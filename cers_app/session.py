@@ -19,7 +19,7 @@ import streamlit as st
 
 from cers_app.progress import LoadProgress
 from cers_core import GroupExport, ProviderCapabilities, Roster
-from cers_core.oneroster.auth import TokenCache
+from cers_core.http.oauth import TokenCache
 from cers_core.oneroster.snapshot import RosterSnapshot
 
 __all__ = ["SessionData", "session_data"]

@@ -21,11 +21,11 @@ import polars as pl
 from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_csv, write_ordered_rows
 from cers_core.errors import SettingsError
 from cers_core.groups import build_section_groups
+from cers_core.http.oauth import TokenCache
 from cers_core.http.retry import RetryPolicy
 from cers_core.http.sync import run_sync
 from cers_core.http.together import together
 from cers_core.identifiers import cds_code
-from cers_core.oneroster.auth import TokenCache
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
 from cers_core.oneroster.snapshot import RosterSnapshot

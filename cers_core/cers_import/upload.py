@@ -51,9 +51,10 @@ import httpx
 import polars as pl
 
 from cers_core.cers_csv import validate_cers_csv
-from cers_core.cers_import.auth import ImportTokenAuth, TokenUnavailable
+from cers_core.cers_import.errors import ImportTokenFaults
 from cers_core.cers_import.failures import FAILURE_COLUMNS, map_failures
 from cers_core.errors import (
+    CersError,
     ImportAuthFailed,
     ImportPermissionDenied,
     ImportRequestFailed,
@@ -63,8 +64,10 @@ from cers_core.errors import (
     UploadRefused,
 )
 from cers_core.http.error_bodies import describe_error_body, endpoint_of
-from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
+from cers_core.http.oauth import ClientCredentials, Grant, PasswordGrant, TokenAuth
+from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.http.sync import run_sync
+from cers_core.http.tls import tls_context
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -85,6 +88,9 @@ _LOOKUP_SECONDS: Final = 10.0
 _MAX_POLL_INTERVAL: Final = 10.0
 _SAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _REFUSALS_SHOWN: Final = 3
+# How long a token whose answer gives no expires_in is kept: a short guess costs one token
+# request more, a long one a refused request (answered before the file is read) and a new token.
+_DEFAULT_TOKEN_LIFETIME: Final = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,10 +258,16 @@ class _Upload:
     def __init__(self, settings: CersImportSettings, context: UploadContext) -> None:
         self.settings = settings
         self.context = context
-        self.auth = ImportTokenAuth(settings)
+        self.auth = TokenAuth(
+            token_url=settings.token_url,
+            grant=_grant(settings),
+            faults=ImportTokenFaults(with_client_secret=settings.client_secret is not None),
+            default_lifetime=_DEFAULT_TOKEN_LIFETIME,
+        )
         self.client = httpx.AsyncClient(
             transport=context.transport,
             auth=self.auth,
+            verify=tls_context(),
             timeout=httpx.Timeout(30.0, read=context.send_timeout),
             follow_redirects=False,
             headers={"Accept": "application/json"},
@@ -312,10 +324,10 @@ class _Upload:
                 response = await self.client.post(
                     self.imports_url, files={"file": (batch, csv_bytes, "text/csv")}, data={"batch": batch}
                 )
-            except TokenUnavailable as failed:
-                if not failed.transient or tries >= policy.max_attempts:
-                    raise failed.error from None
-                waited = await self.pause(tries, failed.retry_after, waited, failed.error)
+            except TransientFailure as failed:  # of the token request: nothing was sent
+                if tries >= policy.max_attempts:
+                    raise failed.final from None
+                waited = await self.pause(tries, failed.retry_after, waited, failed.final)
                 continue
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 # Nothing left this computer: the connection was never made.
@@ -347,7 +359,7 @@ class _Upload:
                 raise _OutcomeUnknown(f"HTTP {status} from the service")
             raise self.refused(response)
 
-    async def pause(self, tries: int, retry_after: float | None, waited: float, error: UploadError) -> float:
+    async def pause(self, tries: int, retry_after: float | None, waited: float, error: CersError) -> float:
         """Wait before another try within the policy's budget; raise ``error`` when it is spent."""
         delay = self.context.retry.delay(tries, retry_after, self.rng)
         if waited + delay > self.context.retry.max_total_wait:
@@ -423,10 +435,10 @@ class _Upload:
             tries += 1
             try:
                 response = await self.client.get(self.imports_url, params={"batch": batch})
-            except TokenUnavailable as failed:
-                if not failed.transient or tries >= policy.max_attempts:
-                    raise failed.error from None
-                waited = await self.pause(tries, failed.retry_after, waited, failed.error)
+            except TransientFailure as failed:  # of the token request: nothing was sent
+                if tries >= policy.max_attempts:
+                    raise failed.final from None
+                waited = await self.pause(tries, failed.retry_after, waited, failed.final)
                 continue
             except httpx.TransportError as error:
                 if tries >= policy.max_attempts:
@@ -540,6 +552,20 @@ class _Upload:
             failures=failures if failures is not None else pl.DataFrame(schema=FAILURE_COLUMNS),
             notes=tuple(self.hide(note) for note in self.notes),
         )
+
+
+def _grant(settings: CersImportSettings) -> Grant:
+    """The grant the settings choose: the password grant when they hold a password (which
+    they do exactly when a user name is given), else client credentials."""
+    if settings.password is not None:
+        return PasswordGrant(
+            client_id=settings.client_id,
+            username=settings.username,
+            password=settings.password,
+            client_secret=settings.client_secret,
+            scope=settings.scope,
+        )
+    return ClientCredentials(client_id=settings.client_id, client_secret=settings.client_secret, scope=settings.scope)
 
 
 def _resource(response: httpx.Response) -> dict[str, Any] | None:

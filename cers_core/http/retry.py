@@ -14,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from cers_core.errors import OneRosterError
+from cers_core.errors import CersError
 
 __all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "TransientFailure", "parse_retry_after"]
 
@@ -24,14 +24,16 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 class TransientFailure(Exception):
     """A failure worth retrying; ``final`` is the error to raise if the retries run out.
 
+    Both clients raise it, so ``final`` is any :class:`~cers_core.errors.CersError`: a OneRoster
+    error in the OneRoster client, an ``Upload*`` error in the CERS import client, whichever the
+    token flow they share (:mod:`cers_core.http.oauth`) was given.
+
     ``max_attempts`` caps the tries below the policy's for failures that rarely clear by
     waiting: a refused connection or an unknown host is far more often a wrong URL than a
     busy server, and the person at the form should hear so in seconds, not minutes.
     """
 
-    def __init__(
-        self, final: OneRosterError, *, retry_after: float | None = None, max_attempts: int | None = None
-    ) -> None:
+    def __init__(self, final: CersError, *, retry_after: float | None = None, max_attempts: int | None = None) -> None:
         super().__init__(str(final))
         self.final = final
         self.retry_after = retry_after

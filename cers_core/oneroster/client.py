@@ -25,10 +25,8 @@ is retried on transient failures (see ``retry.py``). Errors that remain are type
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import random
-import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -38,10 +36,11 @@ import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
 from cers_core.http.error_bodies import endpoint_of
+from cers_core.http.oauth import ClientCredentials, TokenAuth, TokenCache
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
+from cers_core.http.tls import tls_context
 from cers_core.http.together import together
-from cers_core.oneroster.auth import ClientCredentialsAuth, TokenCache
-from cers_core.oneroster.errors import error_for_response
+from cers_core.oneroster.errors import OneRosterTokenFaults, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.settings import OneRosterSettings
@@ -153,13 +152,6 @@ def _next_link(response: httpx.Response) -> str | None:
     return None
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """The TLS settings httpx would make for every client (verified, the system's CAs), made
-    once: loading the CA bundle takes tens of milliseconds, on every preview otherwise."""
-    return httpx.create_ssl_context()
-
-
 class OneRosterClient:
     """One connection to a OneRoster provider; use as ``async with OneRosterClient(settings) as c``.
 
@@ -182,17 +174,18 @@ class OneRosterClient:
         self.settings = settings
         self.snapshot = snapshot
         self._retry = retry or RetryPolicy()
-        self._auth = ClientCredentialsAuth(
+        self._auth = TokenAuth(
             token_url=settings.token_url,
-            client_id=settings.client_id,
-            client_secret=settings.client_secret,
-            scope=settings.scope,
+            grant=ClientCredentials(
+                client_id=settings.client_id, client_secret=settings.client_secret, scope=settings.scope
+            ),
+            faults=OneRosterTokenFaults(),
             cache=token_cache,
         )
         self._http = httpx.AsyncClient(
             auth=self._auth,
             transport=transport,
-            verify=_tls_context(),
+            verify=tls_context(),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
             headers={"Accept": "application/json"},
             follow_redirects=True,
