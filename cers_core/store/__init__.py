@@ -13,6 +13,11 @@ connection and school (``keep_file``), kept encrypted like the secrets, to show 
 one changes; it goes with its connection. CERS import connections (``save_import_connection``)
 are the second kind of connection, stored like the first.
 
+Inside, one module holds the file and the keys (``_database``: ``Database`` and ``Vault``), and
+each part is a class given those two: ``Applications``, ``OneRosterConnections``,
+``ImportConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``. ``Store`` is the façade
+over them that the app and the command line use.
+
 Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
 
     StoreError
@@ -35,6 +40,9 @@ Example::
     settings = store.settings(saved)   # a OneRosterSettings, secret decrypted
 """
 
+from cers_core.store._applications import CERS_APP_ID
+from cers_core.store._database import DB_FILE_NAME
+from cers_core.store._downloads import DownloadRecord
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
@@ -46,13 +54,8 @@ from cers_core.store._errors import (
 from cers_core.store._imports import SavedImportConnection
 from cers_core.store._kept_files import KeptFile
 from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_secret_keys
-from cers_core.store._store import (
-    CERS_APP_ID,
-    DB_FILE_NAME,
-    DownloadRecord,
-    SavedConnection,
-    Store,
-)
+from cers_core.store._oneroster import SavedConnection
+from cers_core.store._store import Store
 
 __all__ = [
     "CERS_APP_ID",
