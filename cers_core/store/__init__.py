@@ -26,6 +26,11 @@ Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
     ├── ConnectionNotFound    no saved connection has that id (deleted in another session?)
     └── ConnectionInvalid     a connection to save has fields that cannot be used (``field_errors``)
 
+A saved connection carries its public settings typed (``SavedConnection.settings``, a
+``OneRosterPublic``; ``SavedImportConnection.settings``, a ``CersImportPublic``), never a
+plain secret. A secret left blank when editing keeps the saved one (``resolve_secret``), in
+``save_connection`` and in ``resolve_settings``, which gives a form's settings to test.
+
 Example::
 
     store = Store.open(Path(".cers"), keys=[os.environ["CERS_SECRET_KEY"]])
@@ -37,6 +42,7 @@ Example::
         client_secret="s3cret",
         options=GroupOptions(),
     )
+    saved.settings.base_url            # 'https://sis.example.org/ims/oneroster/rostering/v1p2'
     settings = store.settings(saved)   # a OneRosterSettings, secret decrypted
 """
 

@@ -11,17 +11,21 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from cers_core.store._database import Database, now
 from cers_core.store._errors import StoreError
 
-__all__ = ["ConnectionRow", "ConnectionTable", "StoredConnection", "delete_connection"]
+__all__ = ["ConnectionRow", "ConnectionTable", "StoredConnection", "as_stored", "delete_connection"]
+
+M = TypeVar("M", bound=BaseModel)
 
 _COLUMNS = "id, name, settings_json, secret_token, options_json, created_at, updated_at"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ConnectionRow:
     """What is written for a connection of either kind."""
 
@@ -136,3 +140,13 @@ def _stored(row: tuple[Any, ...]) -> StoredConnection:
         created_at=datetime.fromisoformat(created),
         updated_at=datetime.fromisoformat(updated),
     )
+
+
+def as_stored(model: type[M], values: dict[str, Any]) -> M:
+    """A saved connection's public settings, validated. Settings that a later version's rules refuse
+    are kept as stored, unchecked, so that the connection is still listed and can be edited or
+    deleted; reading its full settings (``Store.settings``) says what to fix."""
+    try:
+        return model.model_validate(values)
+    except ValidationError:
+        return model.model_construct(**values)

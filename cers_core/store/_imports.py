@@ -3,7 +3,9 @@
 They live in the ``connections`` table with ``kind = 'rdw_import'`` (no group options), so
 names stay unique across both kinds, deleting and key rotation work as for OneRoster
 connections, and an existing store needs no new table. Both secrets (the client secret and
-the password of the password grant) are encrypted together, as one JSON object.
+the password of the password grant) are encrypted together, as one JSON object. A secret box
+left blank when editing keeps the saved secret (``resolve_secret``), the password only while a
+user name is given.
 """
 
 from __future__ import annotations
@@ -15,19 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr
 
-from cers_core.settings import CersImportSettings
+from cers_core.settings import CersImportPublic, CersImportSettings, resolve_secret
 from cers_core.store._applications import CERS_APP_ID
-from cers_core.store._connections import ConnectionRow, ConnectionTable, StoredConnection
+from cers_core.store._connections import ConnectionRow, ConnectionTable, StoredConnection, as_stored
 from cers_core.store._database import Database, Vault
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
     SecretKeyError,
     StoreUnreadable,
-    field_messages,
     saved_settings,
+    validated,
 )
 from cers_core.store._names import connection_name_errors
 
@@ -39,24 +41,17 @@ _SECRET_FIELDS = ("client_secret", "password")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SavedImportConnection:
-    """A CERS import connection as saved: ``public`` is ``CersImportSettings`` without its secrets."""
+    """A CERS import connection as saved: its public settings, never a plain secret, and which
+    secrets are saved. Get the full settings with ``Store.import_settings(saved)``."""
 
     id: int
     name: str
-    public: Mapping[str, Any]
+    settings: CersImportPublic
     created_at: datetime
     updated_at: datetime
     secret_token: bytes = field(repr=False)
     has_client_secret: bool = False
     has_password: bool = False
-
-    @property
-    def import_url(self) -> str:
-        return str(self.public["import_url"])
-
-    @property
-    def grant(self) -> str:
-        return "password" if self.public.get("username") else "client_credentials"
 
 
 class ImportConnections:
@@ -84,30 +79,44 @@ class ImportConnections:
     def settings(self, saved: SavedImportConnection) -> CersImportSettings:
         """The connection's full settings, its secrets decrypted."""
         secrets = self._secrets(saved.secret_token, saved.name)
-        return saved_settings(CersImportSettings, {**saved.public, **secrets}, f"CERS import connection {saved.name!r}")
+        values = {**saved.settings.model_dump(), **secrets}
+        return saved_settings(CersImportSettings, values, f"CERS import connection {saved.name!r}")
+
+    def resolve(
+        self,
+        *,
+        settings: Mapping[str, Any] | CersImportPublic,
+        client_secret: str | None,
+        password: str | None,
+        connection_id: int | None = None,
+    ) -> CersImportSettings:
+        """The settings a form means, to test them before saving: its fields, and each secret typed
+        or, left blank when editing, the saved one. Raises ``ConnectionInvalid`` naming the fields
+        to fix, ``ConnectionNotFound`` when the connection edited is gone."""
+        with self._database.connect() as db:
+            resolved, errors = self._resolved(db, settings, client_secret, password, connection_id)
+        if resolved is None or errors:
+            raise ConnectionInvalid(errors)
+        return resolved
 
     def check(
         self,
         *,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | CersImportPublic,
         client_secret: str | None,
         password: str | None,
         connection_id: int | None = None,
     ) -> dict[str, str]:
         """What ``save_import_connection`` would say is wrong (empty when nothing), saving nothing."""
         with self._database.connect() as db:
-            try:
-                self._checked(db, name, settings, client_secret, password, connection_id)
-            except ConnectionInvalid as invalid:
-                return invalid.field_errors
-        return {}
+            return self._checked(db, name, settings, client_secret, password, connection_id)[2]
 
     def save(
         self,
         *,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | CersImportPublic,
         client_secret: str | None,
         password: str | None,
         connection_id: int | None = None,
@@ -120,15 +129,21 @@ class ImportConnections:
         when a field is not usable.
         """
         with self._database.write() as db:
-            name, checked = self._checked(db, name, settings, client_secret, password, connection_id)
-            public_json = json.dumps(checked.model_dump(mode="json", exclude=set(_SECRET_FIELDS)), sort_keys=True)
+            name, checked, errors = self._checked(db, name, settings, client_secret, password, connection_id)
+            if checked is None or errors:
+                raise ConnectionInvalid(errors)
             plain = {
-                key: getattr(checked, key).get_secret_value()
+                key: secret.get_secret_value()
                 for key in _SECRET_FIELDS
-                if getattr(checked, key) is not None
+                if (secret := getattr(checked, key)) is not None
             }
-            token = self._vault.encrypt(json.dumps(plain).encode())
-            row = ConnectionRow(CERS_APP_ID, name, public_json, token, "{}")  # no group options
+            row = ConnectionRow(
+                app_id=CERS_APP_ID,
+                name=name,
+                settings_json=json.dumps(checked.public.model_dump(mode="json"), sort_keys=True),
+                secret_token=self._vault.encrypt(json.dumps(plain).encode()),
+                options_json="{}",  # no group options
+            )
             stored = self._table.put(
                 db,
                 row,
@@ -137,6 +152,42 @@ class ImportConnections:
             )
         return self._saved(stored)
 
+    def _checked(
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        settings: Mapping[str, Any] | CersImportPublic,
+        client_secret: str | None,
+        password: str | None,
+        connection_id: int | None,
+    ) -> tuple[str, CersImportSettings | None, dict[str, str]]:
+        """The cleaned name, the resolved settings (None when not usable) and every field's message."""
+        name, name_errors = connection_name_errors(db, name, app_id=CERS_APP_ID, connection_id=connection_id)
+        resolved, errors = self._resolved(db, settings, client_secret, password, connection_id)
+        return name, resolved, {**errors, **name_errors}
+
+    def _resolved(
+        self,
+        db: sqlite3.Connection,
+        settings: Mapping[str, Any] | CersImportPublic,
+        client_secret: str | None,
+        password: str | None,
+        connection_id: int | None,
+    ) -> tuple[CersImportSettings | None, dict[str, str]]:
+        values = settings.model_dump() if isinstance(settings, CersImportPublic) else dict(settings)
+        saved: dict[str, SecretStr] = {}
+        if connection_id is not None:
+            token = self._table.secret_token(db, connection_id)
+            if token is None:
+                raise ConnectionNotFound(f"CERS import connection {connection_id} no longer exists.")
+            # Saved secrets that cannot be read count as none: entering them again is the way out.
+            saved = {key: SecretStr(value) for key, value in (_parsed(self._vault.decrypt(token)) or {}).items()}
+        # No user name any more: the password grant was dropped, and its saved password with it.
+        keeps_password = bool(str(values.get("username") or "").strip())
+        values["client_secret"] = resolve_secret(client_secret, saved.get("client_secret"))
+        values["password"] = resolve_secret(password, saved.get("password") if keeps_password else None)
+        return validated(CersImportSettings, values, {})
+
     def _secrets(self, token: bytes, name: str) -> dict[str, str]:
         plain = self._vault.decrypt(token)
         if plain is None:
@@ -144,13 +195,10 @@ class ImportConnections:
                 f"The secrets of CERS import connection {name!r} cannot be decrypted with the secret key given.",
                 hint="Set the key they were saved with, or edit the connection and enter them again.",
             )
-        try:
-            values = json.loads(plain)
-        except ValueError:
-            values = None
-        if not isinstance(values, dict):
+        values = _parsed(plain)
+        if values is None:
             raise StoreUnreadable(f"The saved secrets of CERS import connection {name!r} cannot be read.")
-        return {key: str(values[key]) for key in _SECRET_FIELDS if values.get(key)}
+        return values
 
     def _saved(self, row: StoredConnection) -> SavedImportConnection:
         try:
@@ -159,49 +207,27 @@ class ImportConnections:
             raise StoreUnreadable(
                 f"The saved settings of CERS import connection {row.name!r} cannot be read."
             ) from None
-        held = self._vault.decrypt(row.secret_token)
-        stored = json.loads(held) if held else {}
+        stored = _parsed(self._vault.decrypt(row.secret_token)) or {}
         return SavedImportConnection(
             id=row.id,
             name=row.name,
-            public=public,
+            settings=as_stored(CersImportPublic, public),
             created_at=row.created_at,
             updated_at=row.updated_at,
             secret_token=row.secret_token,
-            has_client_secret=bool(isinstance(stored, dict) and stored.get("client_secret")),
-            has_password=bool(isinstance(stored, dict) and stored.get("password")),
+            has_client_secret="client_secret" in stored,
+            has_password="password" in stored,
         )
 
-    def _checked(
-        self,
-        db: sqlite3.Connection,
-        name: str,
-        settings: Mapping[str, Any],
-        client_secret: str | None,
-        password: str | None,
-        connection_id: int | None,
-    ) -> tuple[str, CersImportSettings]:
-        """The cleaned name and validated settings (stored secrets when none are typed), or ``ConnectionInvalid``."""
-        name, errors = connection_name_errors(db, name, app_id=CERS_APP_ID, connection_id=connection_id)
-        typed = {"client_secret": client_secret, "password": password}
-        secrets = {key: value for key, value in typed.items() if value and value.strip()}
-        public = {k: v for k, v in settings.items() if k not in _SECRET_FIELDS}
-        if connection_id is not None and len(secrets) < len(_SECRET_FIELDS):
-            token = self._table.secret_token(db, connection_id)
-            if token is None:
-                raise ConnectionNotFound(f"CERS import connection {connection_id} no longer exists.")
-            try:
-                stored = self._secrets(token, name)
-            except StoreUnreadable:
-                stored = {}
-            for key, value in stored.items():
-                if key == "password" and not str(public.get("username") or "").strip():
-                    continue  # no user name any more: the password grant was dropped
-                secrets.setdefault(key, value)
-        try:
-            checked = CersImportSettings.model_validate({**public, **secrets})
-        except ValidationError as error:
-            errors = {**field_messages(error), **errors}
-        if errors:
-            raise ConnectionInvalid(errors)
-        return name, checked
+
+def _parsed(plain: bytes | None) -> dict[str, str] | None:
+    """The secrets in a decrypted token (those given), or None when there is no JSON object to read."""
+    if plain is None:
+        return None
+    try:
+        values = json.loads(plain)
+    except ValueError:
+        return None
+    if not isinstance(values, dict):
+        return None
+    return {key: str(values[key]) for key in _SECRET_FIELDS if values.get(key)}

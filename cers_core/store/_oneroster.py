@@ -1,7 +1,8 @@
 """OneRoster connections: how to reach a district's provider, and how its sections become groups.
 
-A row holds the public settings (``OneRosterSettings`` without ``client_secret``) and the group
-options as JSON, and the Client Secret encrypted by the vault.
+A row holds the public settings (``OneRosterPublic``) and the group options as JSON, and the
+Client Secret encrypted by the vault. A secret box left blank when editing keeps the saved
+secret (``resolve_secret``), for a save and for a form's "Test connection" alike.
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
-from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.settings import GroupOptions, OneRosterPublic, OneRosterSettings, resolve_secret
 from cers_core.store._applications import CERS_APP_ID
-from cers_core.store._connections import ConnectionRow, ConnectionTable, StoredConnection, delete_connection
+from cers_core.store._connections import (
+    ConnectionRow,
+    ConnectionTable,
+    StoredConnection,
+    as_stored,
+    delete_connection,
+)
 from cers_core.store._database import Database, Vault
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
     SecretKeyError,
     StoreUnreadable,
-    field_messages,
     saved_settings,
+    validated,
 )
 from cers_core.store._names import connection_name_errors
 
@@ -38,21 +45,16 @@ ONEROSTER_KIND = "oneroster_1_2"
 class SavedConnection:
     """A CERS connection as saved: its public settings and group options, never the plain secret.
 
-    ``public`` is ``OneRosterSettings`` without ``client_secret``; get the full settings with
-    ``Store.settings(saved)``.
+    Get the full settings, the secret decrypted, with ``Store.settings(saved)``.
     """
 
     id: int
     name: str
-    public: Mapping[str, Any]
+    settings: OneRosterPublic
     options: GroupOptions
     created_at: datetime
     updated_at: datetime
     secret_token: bytes = field(repr=False)
-
-    @property
-    def base_url(self) -> str:
-        return str(self.public["base_url"])
 
 
 class OneRosterConnections:
@@ -82,14 +84,30 @@ class OneRosterConnections:
                 f"The Client Secret of connection {saved.name!r} cannot be decrypted with the secret key given.",
                 hint="Set the key it was saved with, or edit the connection and enter the Client Secret again.",
             )
-        values = {**saved.public, "client_secret": plain.decode()}
+        values = {**saved.settings.model_dump(), "client_secret": plain.decode()}
         return saved_settings(OneRosterSettings, values, f"connection {saved.name!r}")
+
+    def resolve(
+        self,
+        *,
+        settings: Mapping[str, Any] | OneRosterPublic,
+        client_secret: str | None,
+        connection_id: int | None = None,
+    ) -> OneRosterSettings:
+        """The settings a form means, to test them before saving: its fields, and the Client Secret
+        typed or, left blank when editing, the saved one. Raises ``ConnectionInvalid`` naming the
+        fields to fix, ``ConnectionNotFound`` when the connection edited is gone."""
+        with self._database.connect() as db:
+            resolved, errors = self._resolved(db, settings, client_secret, connection_id)
+        if resolved is None or errors:
+            raise ConnectionInvalid(errors)
+        return resolved
 
     def check(
         self,
         *,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | OneRosterPublic,
         client_secret: str | None,
         connection_id: int | None = None,
         app_id: str = CERS_APP_ID,
@@ -99,17 +117,13 @@ class OneRosterConnections:
         For a form that found problems of its own and wants every message at once.
         """
         with self._database.connect() as db:
-            try:
-                self._checked(db, name, settings, client_secret, connection_id, app_id)
-            except ConnectionInvalid as invalid:
-                return invalid.field_errors
-        return {}
+            return self._checked(db, name, settings, client_secret, connection_id, app_id)[2]
 
     def save(
         self,
         *,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | OneRosterPublic,
         client_secret: str | None,
         options: GroupOptions,
         connection_id: int | None = None,
@@ -123,11 +137,16 @@ class OneRosterConnections:
         not usable, and ``ConnectionNotFound`` when the connection to edit is gone.
         """
         with self._database.write() as db:
-            name, checked = self._checked(db, name, settings, client_secret, connection_id, app_id)
-            public_json = json.dumps(checked.model_dump(mode="json", exclude={"client_secret"}), sort_keys=True)
-            options_json = json.dumps(options.model_dump(mode="json"), sort_keys=True)
-            token = self._vault.encrypt(checked.client_secret.get_secret_value().encode())
-            row = ConnectionRow(app_id, name, public_json, token, options_json)
+            name, checked, errors = self._checked(db, name, settings, client_secret, connection_id, app_id)
+            if checked is None or errors:
+                raise ConnectionInvalid(errors)
+            row = ConnectionRow(
+                app_id=app_id,
+                name=name,
+                settings_json=json.dumps(checked.public.model_dump(mode="json"), sort_keys=True),
+                secret_token=self._vault.encrypt(checked.client_secret.get_secret_value().encode()),
+                options_json=json.dumps(options.model_dump(mode="json"), sort_keys=True),
+            )
             return _saved(self._table.put(db, row, connection_id, gone=_not_found))
 
     def delete(self, connection_id: int) -> None:
@@ -140,30 +159,37 @@ class OneRosterConnections:
         self,
         db: sqlite3.Connection,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | OneRosterPublic,
         client_secret: str | None,
         connection_id: int | None,
         app_id: str,
-    ) -> tuple[str, OneRosterSettings]:
-        """The cleaned name and validated settings (the stored secret when none is given), or ``ConnectionInvalid``."""
-        name, errors = connection_name_errors(db, name, app_id=app_id, connection_id=connection_id)
-        secret = client_secret if client_secret and client_secret.strip() else None
-        if secret is None and connection_id is not None:
+    ) -> tuple[str, OneRosterSettings | None, dict[str, str]]:
+        """The cleaned name, the resolved settings (None when not usable) and every field's message."""
+        name, name_errors = connection_name_errors(db, name, app_id=app_id, connection_id=connection_id)
+        resolved, errors = self._resolved(db, settings, client_secret, connection_id)
+        return name, resolved, {**errors, **name_errors}
+
+    def _resolved(
+        self,
+        db: sqlite3.Connection,
+        settings: Mapping[str, Any] | OneRosterPublic,
+        client_secret: str | None,
+        connection_id: int | None,
+    ) -> tuple[OneRosterSettings | None, dict[str, str]]:
+        errors: dict[str, str] = {}
+        saved: SecretStr | None = None
+        if connection_id is not None:
             token = self._table.secret_token(db, connection_id)
             if token is None:
                 raise _not_found(connection_id)
             plain = self._vault.decrypt(token)
-            if plain is None:
-                errors["client_secret"] = "The stored Client Secret cannot be decrypted; enter it again."
-            secret = plain.decode() if plain is not None else None
-        public = {k: v for k, v in settings.items() if k != "client_secret"}
-        try:
-            checked = OneRosterSettings.model_validate({**public, "client_secret": secret or ""})
-        except ValidationError as error:
-            errors = {**field_messages(error), **errors}
-        if errors:
-            raise ConnectionInvalid(errors)
-        return name, checked
+            saved = None if plain is None else SecretStr(plain.decode())
+        secret = resolve_secret(client_secret, saved)
+        if secret is None and connection_id is not None:
+            errors["client_secret"] = "The stored Client Secret cannot be decrypted; enter it again."
+        values = settings.model_dump() if isinstance(settings, OneRosterPublic) else dict(settings)
+        values["client_secret"] = secret if secret is not None else ""
+        return validated(OneRosterSettings, values, errors)
 
 
 def _saved(row: StoredConnection) -> SavedConnection:
@@ -178,7 +204,7 @@ def _saved(row: StoredConnection) -> SavedConnection:
     return SavedConnection(
         id=row.id,
         name=row.name,
-        public=public,
+        settings=as_stored(OneRosterPublic, public),
         options=options,
         created_at=row.created_at,
         updated_at=row.updated_at,

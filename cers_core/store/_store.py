@@ -80,6 +80,7 @@ class Store:
     connections = _forward("_connections", OneRosterConnections.all)
     connection = _forward("_connections", OneRosterConnections.get)
     settings = _forward("_connections", OneRosterConnections.settings)
+    resolve_settings = _forward("_connections", OneRosterConnections.resolve)
     check_connection = _forward("_connections", OneRosterConnections.check)
     save_connection = _forward("_connections", OneRosterConnections.save)
     delete_connection = _forward("_connections", OneRosterConnections.delete)
@@ -87,6 +88,7 @@ class Store:
     import_connections = _forward("_imports", ImportConnections.all)
     import_connection = _forward("_imports", ImportConnections.get)
     import_settings = _forward("_imports", ImportConnections.settings)
+    resolve_import_settings = _forward("_imports", ImportConnections.resolve)
     check_import_connection = _forward("_imports", ImportConnections.check)
     save_import_connection = _forward("_imports", ImportConnections.save)
 
