@@ -200,8 +200,17 @@ def test_connection(ctx: AppContext, connection_id: int | None) -> int:
         except CersError:
             pass  # the connection works; the example just stays on the sample section
         else:
-            session_data().example_rosters[settings.fingerprint()] = roster
+            session_data().example_rosters[_example_key(ctx, connection_id, settings)] = roster
     return schools.height
+
+
+def _example_key(
+    ctx: AppContext, connection_id: int | None, settings: OneRosterSettings
+) -> tuple[int | None, str, str]:
+    """Where the rosters read with the form's settings are kept: by the connection as saved (its
+    version, which any save changes, a new secret included) and the form's settings as typed."""
+    version = ctx.store.connection(connection_id).version if connection_id is not None else ""
+    return connection_id, version, settings.fingerprint()
 
 
 def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]:
@@ -212,10 +221,9 @@ def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]
     """
     options = group_options_from_form()
     try:
-        fingerprint = form_settings(ctx, connection_id).fingerprint()
+        roster = session_data().example_rosters.get(_example_key(ctx, connection_id, form_settings(ctx, connection_id)))
     except CersError:  # fields still being typed, or the connection is gone: the sample will do
-        fingerprint = ""
-    roster = session_data().example_rosters.get(fingerprint)
+        roster = None
     if roster is not None:
         name = example_group_name(options, roster, as_of=date.today())
         if name:

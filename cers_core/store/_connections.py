@@ -7,6 +7,7 @@ are JSON, its secrets one encrypted token; what they mean is the business of eac
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,20 @@ class StoredConnection:
     options_json: str
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def version(self) -> str:
+        """What changes with every save of the connection, its secret included, for keying caches.
+
+        A hash of the row as stored: its encrypted secrets are new at every save (Fernet encrypts
+        with a fresh random IV), so saving only a new secret changes it too, without it ever
+        being a hash of a plain secret. Key rotation changes it as well (caches then start afresh).
+        """
+        digest = hashlib.sha256()
+        for part in (self.name, self.settings_json, self.options_json, self.updated_at.isoformat()):
+            digest.update(part.encode() + b"\0")
+        digest.update(self.secret_token)
+        return digest.hexdigest()[:16]
 
 
 class ConnectionTable:

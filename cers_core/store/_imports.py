@@ -49,6 +49,8 @@ class SavedImportConnection:
     settings: CersImportPublic
     created_at: datetime
     updated_at: datetime
+    version: str
+    """Changes with every save, the secret included: key what is cached for the connection by it."""
     secret_token: bytes = field(repr=False)
     has_client_secret: bool = False
     has_password: bool = False
@@ -214,6 +216,7 @@ class ImportConnections:
             settings=as_stored(CersImportPublic, public),
             created_at=row.created_at,
             updated_at=row.updated_at,
+            version=row.version,
             secret_token=row.secret_token,
             has_client_secret="client_secret" in stored,
             has_password="password" in stored,

@@ -54,6 +54,8 @@ class SavedConnection:
     options: GroupOptions
     created_at: datetime
     updated_at: datetime
+    version: str
+    """Changes with every save, the secret included: key what is cached for the connection by it."""
     secret_token: bytes = field(repr=False)
 
 
@@ -208,6 +210,7 @@ def _saved(row: StoredConnection) -> SavedConnection:
         options=options,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        version=row.version,
         secret_token=row.secret_token,
     )
 

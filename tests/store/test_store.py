@@ -322,3 +322,17 @@ def test_settings_a_later_rule_refuses_are_listed_and_say_what_to_fix(store: Sto
     with pytest.raises(StoreUnreadable, match="no longer valid") as caught:
         store.settings(listed)
     assert "Base URL" in str(caught.value) and saved.id == listed.id
+
+
+def test_the_version_changes_with_every_save_the_secret_included(store: Store) -> None:
+    saved = save(store)
+    assert store.connection(saved.id).version == saved.version == store.connections()[0].version
+    same_secret = store.save_connection(
+        connection_id=saved.id, name=saved.name, settings=saved.settings, client_secret=None, options=saved.options
+    )
+    new_secret = store.save_connection(
+        connection_id=saved.id, name=saved.name, settings=saved.settings, client_secret="new", options=saved.options
+    )
+    versions = {saved.version, same_secret.version, new_secret.version}
+    assert len(versions) == 3 and same_secret.settings == new_secret.settings == saved.settings
+    assert not any(SECRET in version or "new" in version for version in versions)
