@@ -33,7 +33,8 @@ plain secret. A secret left blank when editing keeps the saved one (``resolve_se
 
 Example::
 
-    store = Store.open(Path(".cers"), keys=[os.environ["CERS_SECRET_KEY"]])
+    folder = Path(".cers")
+    store = Store.open(folder, keys=resolve_secret_keys(folder, environment=None, secrets=None).keys)
     store.add_application("CERS_int")
     saved = store.save_connection(
         name="District SIS",
