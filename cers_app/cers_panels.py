@@ -129,7 +129,8 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
     )
     target = targets[target_id]
     sent: dict[tuple[Any, ...], Any] = st.session_state.setdefault(_SENT_KEY, {})
-    result_key = (saved.id, target.id, hashlib.sha256(export.csv_bytes).hexdigest())
+    # By both connections' versions too: an edit (a corrected secret) clears an answer it made stale.
+    result_key = (saved.id, saved.version, target.id, target.version, hashlib.sha256(export.csv_bytes).hexdigest())
     if not export.accepted:
         st.caption("Sending is off: CERS would reject this file (see above).")
     st.caption(

@@ -55,7 +55,7 @@ def _fake_import_service() -> FakeImportServer:
 
 
 def _is_demo(saved: SavedConnection, demo: DemoServer) -> bool:
-    return saved.name == DEMO_CONNECTION_NAME and saved.public.get("client_id") == demo.client_id
+    return saved.name == DEMO_CONNECTION_NAME and saved.settings.client_id == demo.client_id
 
 
 def is_demo(ctx: AppContext, saved: SavedConnection) -> bool:
@@ -66,12 +66,12 @@ def is_demo(ctx: AppContext, saved: SavedConnection) -> bool:
 def follow_demo_port(store: Store, demo: DemoServer) -> None:
     """Point the saved demo connection at this process's demo provider (its port changes per start)."""
     for saved in store.connections():
-        moved = (saved.public.get("base_url"), saved.public.get("token_url")) != (demo.base_url, demo.token_url)
+        moved = (saved.settings.base_url, saved.settings.token_url) != (demo.base_url, demo.token_url)
         if moved and _is_demo(saved, demo):
             store.save_connection(
                 connection_id=saved.id,
                 name=saved.name,
-                settings={**saved.public, "base_url": demo.base_url, "token_url": demo.token_url},
+                settings=saved.settings.model_copy(update={"base_url": demo.base_url, "token_url": demo.token_url}),
                 client_secret=demo.client_secret,
                 options=saved.options,
             )
@@ -96,7 +96,7 @@ def create_demo_connection(ctx: AppContext) -> SavedConnection:
 
 
 def _is_demo_import(saved: SavedImportConnection, fake: FakeImportServer) -> bool:
-    return saved.name == DEMO_IMPORT_NAME and saved.public.get("client_id") == fake.options.client_id
+    return saved.name == DEMO_IMPORT_NAME and saved.settings.client_id == fake.options.client_id
 
 
 def _create_demo_import_connection(ctx: AppContext) -> SavedImportConnection:
@@ -121,12 +121,12 @@ def import_connections(ctx: AppContext) -> list[SavedImportConnection]:
         return saved_all
     fake = _fake_import_service()
     for saved in saved_all:
-        moved = (saved.public.get("import_url"), saved.public.get("token_url")) != (fake.import_url, fake.token_url)
+        moved = (saved.settings.import_url, saved.settings.token_url) != (fake.import_url, fake.token_url)
         if moved and _is_demo_import(saved, fake):
             ctx.store.save_import_connection(
                 connection_id=saved.id,
                 name=saved.name,
-                settings={**saved.public, "import_url": fake.import_url, "token_url": fake.token_url},
+                settings=saved.settings.model_copy(update={"import_url": fake.import_url, "token_url": fake.token_url}),
                 client_secret=fake.options.client_secret,
                 password=None,
             )

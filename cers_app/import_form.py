@@ -3,16 +3,14 @@ Save, and Test connection (a token and a batch listing; nothing is sent)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
-from pydantic import ValidationError
 
 from cers_app.context import AppContext
 from cers_core.cers_import import check_import_connection
-from cers_core.settings import CersImportSettings
-from cers_core.store import ConnectionInvalid, SavedImportConnection, field_messages
+from cers_core.settings import CersImportPublic, CersImportSettings
+from cers_core.store import ConnectionInvalid, SavedImportConnection
 
 __all__ = ["IMPORT_FORM_KEYS", "import_form_errors", "load_import_form", "save_import_form", "test_import_form"]
 
@@ -20,16 +18,16 @@ IMPORT_FORM_KEYS: dict[str, str] = {
     name: f"imp_{name}"
     for name in ("name", "import_url", "token_url", "client_id", "client_secret", "username", "password", "scope")
 }
-_PUBLIC_FIELDS = ("import_url", "token_url", "client_id", "username", "scope")
+_PUBLIC_FIELDS = tuple(CersImportPublic.model_fields)
 _ERRORS_KEY = "imp_errors"
 
 
 def load_import_form(saved: SavedImportConnection | None) -> None:
     """Fill the form's widgets from a saved connection (or blanks); secrets stay blank."""
-    public: Mapping[str, Any] = saved.public if saved else {}
+    settings = saved.settings.model_dump() if saved else dict.fromkeys(_PUBLIC_FIELDS, "")
     st.session_state[IMPORT_FORM_KEYS["name"]] = saved.name if saved else ""
     for name in _PUBLIC_FIELDS:
-        st.session_state[IMPORT_FORM_KEYS[name]] = str(public.get(name, "") or "")
+        st.session_state[IMPORT_FORM_KEYS[name]] = settings[name]
     st.session_state[IMPORT_FORM_KEYS["client_secret"]] = ""
     st.session_state[IMPORT_FORM_KEYS["password"]] = ""
     st.session_state[_ERRORS_KEY] = {}
@@ -67,24 +65,15 @@ def save_import_form(ctx: AppContext, connection_id: int | None) -> SavedImportC
 
 
 def _form_settings(ctx: AppContext, connection_id: int | None) -> CersImportSettings:
+    """The form's settings, a blank secret when editing meaning the saved one; ``ConnectionInvalid``
+    (its messages kept for the form) when a field is not usable."""
     fields = _form_fields()
-    errors = ctx.store.check_import_connection(connection_id=connection_id, **{**fields, "name": fields["name"] or "x"})
-    errors.pop("name", None)
-    if errors:
-        st.session_state[_ERRORS_KEY] = errors
-        raise ConnectionInvalid(errors)
-    secrets = {k: fields[k] for k in ("client_secret", "password") if fields[k].strip()}
-    if connection_id is not None:
-        stored = ctx.store.import_settings(ctx.store.import_connection(connection_id))
-        for key in ("client_secret", "password"):
-            value = getattr(stored, key)
-            if key not in secrets and value is not None and (key != "password" or fields["settings"]["username"]):
-                secrets[key] = value.get_secret_value()
+    del fields["name"]  # a test does not need one
     try:
-        return CersImportSettings.model_validate({**fields["settings"], **secrets})
-    except ValidationError as error:
-        st.session_state[_ERRORS_KEY] = field_messages(error)
-        raise ConnectionInvalid(field_messages(error)) from None
+        return ctx.store.resolve_import_settings(connection_id=connection_id, **fields)
+    except ConnectionInvalid as invalid:
+        st.session_state[_ERRORS_KEY] = invalid.field_errors
+        raise
 
 
 def test_import_form(ctx: AppContext, connection_id: int | None) -> str:

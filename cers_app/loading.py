@@ -2,12 +2,12 @@
 
 A roster load runs on a worker thread (a process resource), so the page can draw its progress
 meanwhile; the result is kept in the browser session (:mod:`cers_app.session`) by connection,
-settings, group options, schools and day, so going back to a school costs nothing.
+its version (which any save changes, the secret included), schools and day, so going back to a
+school costs nothing, and an edited connection is never read with what the old one cached.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date
@@ -33,7 +33,7 @@ from cers_core.oneroster.client import OneRosterClient
 from cers_core.oneroster.fetch import fetch_roster
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.roster import Roster
-from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.settings import OneRosterSettings
 from cers_core.store import SavedConnection
 
 __all__ = ["QUICK_CHECK", "fetch_school_roster", "load_schools", "load_section_groups"]
@@ -52,21 +52,17 @@ def _workers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=4, thread_name_prefix="cers-export")
 
 
-def _options_hash(options: GroupOptions) -> str:
-    return hashlib.sha256(options.model_dump_json().encode()).hexdigest()[:16]
-
-
 def _export_context(
-    settings: OneRosterSettings,
-    connection_id: int,
+    saved: SavedConnection,
     on_progress: Callable[[FetchProgress], None] | None = None,
     *,
     retry: RetryPolicy | None = None,
 ) -> ExportContext:
     """What this session learnt about how the provider reads a school, what it read already (so
     another school of a district read before, or a refresh, asks the provider only for what
-    changed) and its access token; with progress reporting for a load the analyst waits on."""
-    key = (connection_id, settings.fingerprint())
+    changed) and its access token, for this version of the connection; with progress reporting
+    for a load the analyst waits on."""
+    key = (saved.id, saved.version)
     data = session_data()
     capabilities = data.capabilities.setdefault(key, ProviderCapabilities())
     snapshot = data.snapshots.setdefault(key, RosterSnapshot())
@@ -77,15 +73,14 @@ def _export_context(
 
 
 def load_schools(ctx: AppContext, saved: SavedConnection) -> pl.DataFrame:
-    """The district's schools for a connection, fetched once per browser session and settings."""
-    settings = ctx.store.settings(saved)
-    key = (saved.id, settings.fingerprint(), _options_hash(saved.options))
+    """The district's schools for a connection, fetched once per browser session and connection version."""
+    key = (saved.id, saved.version)
     data = session_data()
     if key not in data.schools:
         # With the session's token and snapshot: the first school's preview then starts with the
         # school's own rosters, instead of a token and the school list first (two round trips).
-        context = _export_context(settings, saved.id, retry=QUICK_CHECK)
-        data.schools[key] = list_schools(settings, options=saved.options, context=context)
+        context = _export_context(saved, retry=QUICK_CHECK)
+        data.schools[key] = list_schools(ctx.store.settings(saved), options=saved.options, context=context)
     return data.schools[key]
 
 
@@ -104,8 +99,7 @@ def load_section_groups(
     rerun while it runs (a click elsewhere) picks the same fetch up again instead of starting
     another. Raises the engine's ``CersError`` when the load fails.
     """
-    settings = ctx.store.settings(saved)
-    key = (saved.id, settings.fingerprint(), _options_hash(saved.options), schools, as_of)
+    key = (saved.id, saved.version, schools, as_of)
     data = session_data()
     if key in data.exports:
         data.exports.move_to_end(key)
@@ -114,11 +108,11 @@ def load_section_groups(
         progress = LoadProgress()
         future = _workers().submit(
             export_section_groups,
-            settings,
+            ctx.store.settings(saved),
             saved.options,
             schools=list(schools) if schools is not None else None,
             as_of=as_of,
-            context=_export_context(settings, saved.id, progress.record),
+            context=_export_context(saved, progress.record),
         )
         data.pending[key] = (future, progress)
     future, progress = data.pending[key]

@@ -7,7 +7,6 @@ reads and fills them. Messages for the fields (from the last Save or Test) are k
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ from cers_app.loading import QUICK_CHECK, fetch_school_roster
 from cers_app.session import session_data
 from cers_core import ExportContext, example_group_name, list_schools
 from cers_core.errors import CersError
-from cers_core.settings import DEFAULT_SCOPE, ClassTypes, GroupOptions, OneRosterSettings
+from cers_core.settings import ClassTypes, GroupOptions, OneRosterPublic, OneRosterSettings
 from cers_core.store import ConnectionInvalid, SavedConnection, field_messages
 
 __all__ = [
@@ -59,23 +58,22 @@ FORM_KEYS: dict[str, str] = {
     )
 }
 _OPTION_FIELDS = frozenset(GroupOptions.model_fields)
-_SETTINGS_FIELDS = ("client_id", "base_url", "token_url", "scope", "page_size", "max_concurrency")
+_SETTINGS_FIELDS = tuple(OneRosterPublic.model_fields)
+# A new connection's form: the settings' defaults, blanks where a value is required.
+_NEW_SETTINGS: dict[str, Any] = {
+    name: "" if info.is_required() else info.default for name, info in OneRosterPublic.model_fields.items()
+}
 _ERRORS_KEY = "conn_errors"
 
 
 def load_form(saved: SavedConnection | None) -> None:
     """Fill the form's widgets from a saved connection (or defaults); the secret field stays blank."""
-    public: Mapping[str, Any] = saved.public if saved else {}
     options = saved.options if saved else GroupOptions()
+    settings = saved.settings.model_dump() if saved else _NEW_SETTINGS
     values: dict[str, Any] = {
         "name": saved.name if saved else "",
-        "client_id": public.get("client_id", ""),
+        **{name: settings[name] for name in _SETTINGS_FIELDS},
         "client_secret": "",
-        "base_url": public.get("base_url", ""),
-        "token_url": public.get("token_url", ""),
-        "scope": public.get("scope", DEFAULT_SCOPE),
-        "page_size": int(public.get("page_size", 1000)),
-        "max_concurrency": int(public.get("max_concurrency", 4)),
         "fields": list(options.fields),
         "separator": options.separator,
         "class_types": options.class_types,
@@ -158,13 +156,9 @@ def form_settings(ctx: AppContext, connection_id: int | None) -> OneRosterSettin
 
     Raises ``ConnectionInvalid`` with the fields to fix.
     """
-    secret: Any = _form("client_secret") or ""
-    if not secret.strip() and connection_id is not None:
-        secret = ctx.store.settings(ctx.store.connection(connection_id)).client_secret
-    try:
-        return OneRosterSettings.model_validate({**_public_from_form(), "client_secret": secret})
-    except ValidationError as error:
-        raise ConnectionInvalid(field_messages(error)) from None
+    return ctx.store.resolve_settings(
+        settings=_public_from_form(), client_secret=_form("client_secret"), connection_id=connection_id
+    )
 
 
 def save_form(ctx: AppContext, connection_id: int | None) -> SavedConnection | None:
@@ -206,8 +200,17 @@ def test_connection(ctx: AppContext, connection_id: int | None) -> int:
         except CersError:
             pass  # the connection works; the example just stays on the sample section
         else:
-            session_data().example_rosters[settings.fingerprint()] = roster
+            session_data().example_rosters[_example_key(ctx, connection_id, settings)] = roster
     return schools.height
+
+
+def _example_key(
+    ctx: AppContext, connection_id: int | None, settings: OneRosterSettings
+) -> tuple[int | None, str, str]:
+    """Where the rosters read with the form's settings are kept: by the connection as saved (its
+    version, which any save changes, a new secret included) and the form's settings as typed."""
+    version = ctx.store.connection(connection_id).version if connection_id is not None else ""
+    return connection_id, version, settings.fingerprint()
 
 
 def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]:
@@ -218,10 +221,9 @@ def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]
     """
     options = group_options_from_form()
     try:
-        fingerprint = form_settings(ctx, connection_id).fingerprint()
+        roster = session_data().example_rosters.get(_example_key(ctx, connection_id, form_settings(ctx, connection_id)))
     except CersError:  # fields still being typed, or the connection is gone: the sample will do
-        fingerprint = ""
-    roster = session_data().example_rosters.get(fingerprint)
+        roster = None
     if roster is not None:
         name = example_group_name(options, roster, as_of=date.today())
         if name:

@@ -1,10 +1,12 @@
 """What one browser session keeps of a district's data (``st.session_state``, never shared).
 
-Schools and section groups are kept per connection, its settings and its group options;
-what the session learnt about the provider (how it reads a school), what it read already
-(the snapshot that later reads ask only for changes) and its access token are kept per
-connection and settings, so another school, or a refresh, costs only what changed. Nothing
-here is keyed or held by the secret.
+Everything is kept per connection and its ``version``, which any save of the connection
+changes, its secret and group options included: schools and section groups (also per schools
+and day), what the session learnt about the provider (how it reads a school), what it read
+already (the snapshot that later reads ask only for changes) and its access token. So another
+school, or a refresh, costs only what changed, and an edited connection (a new secret too)
+starts afresh instead of going on with the old token. Nothing here is keyed or held by the
+secret: the version is a hash of the stored row, whose secret is encrypted.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class SessionData:
     capabilities: dict[tuple[int, str], ProviderCapabilities] = field(default_factory=dict)
     snapshots: dict[tuple[int, str], RosterSnapshot] = field(default_factory=dict)
     tokens: dict[tuple[int, str], TokenCache] = field(default_factory=dict)
-    example_rosters: dict[str, Roster] = field(default_factory=dict)
+    example_rosters: dict[tuple[int | None, str, str], Roster] = field(default_factory=dict)
+    """The rosters "Test connection" read for the example group name, by connection id and version
+    (None and "" for a connection not saved yet) and the form's settings' fingerprint."""
 
 
 def session_data() -> SessionData:

@@ -15,8 +15,9 @@ Exit codes, for scheduled jobs:
 ``export --upload`` and ``diff`` live in ``cli_upload.py``; the demo commands in
 ``cers_demo.commands``, imported only when one of them runs (an export imports no web server).
 
-The client secret comes only from the environment variable ``CERS_CLIENT_SECRET``, never
-from an option, so that it does not end up in shell history or process listings.
+The client secret comes only from the environment variable ``CERS_CLIENT_SECRET`` (read, like
+every ``CERS_*`` variable, by ``cers_core.config``), never from an option, so that it does not
+end up in shell history or process listings.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from cers_core.cli_upload import (
     import_settings,
     upload_export,
 )
+from cers_core.config import Config, load_config, variable_name
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
 from cers_core.oneroster.client import FetchProgress
@@ -57,7 +59,7 @@ from cers_core.settings import (
 __all__ = ["main"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_CONNECTION = 0, 1, 2, 3
-SECRET_VARIABLE = "CERS_CLIENT_SECRET"
+SECRET_VARIABLE = variable_name("client_secret")
 _FLAG_OF_FIELD = {
     "base_url": "--base-url",
     "token_url": "--token-url",
@@ -184,9 +186,9 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def _settings(args: argparse.Namespace) -> OneRosterSettings:
-    secret = os.environ.get(SECRET_VARIABLE, "")
-    if not secret.strip():
+def _settings(args: argparse.Namespace, config: Config) -> OneRosterSettings:
+    secret = config.client_secret
+    if secret is None:
         raise UsageError(f"Set the client secret in the environment variable {SECRET_VARIABLE}.")
     try:
         return OneRosterSettings(
@@ -301,15 +303,16 @@ def _report(result: GroupExport, stream: TextIO) -> None:
 
 
 def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
-    schools = list_schools(_settings(args))
+    schools = list_schools(_settings(args, load_config()))
     for row in schools.iter_rows(named=True):
         print(f"{row['name']}\t{row['sourced_id']}\t{row['cds'] or '(no CDS code)'}", file=out)
     return EXIT_OK
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    settings, options = _settings(args), _options(args)
-    upload = import_settings(args)  # checked before any roster is read
+    config = load_config()
+    settings, options = _settings(args, config), _options(args)
+    upload = import_settings(args, config)  # checked before any roster is read
     progress = _Progress(err)
     try:
         result = export_section_groups(

@@ -2,9 +2,9 @@
 
 Kept apart from ``cli.py`` so that the export command stays readable; ``cli.py`` wires these in.
 
-The import connection's secrets come only from the environment: ``CERS_IMPORT_CLIENT_SECRET``
-(client credentials, or the client secret of the password grant) and ``CERS_IMPORT_PASSWORD``
-(the password grant, with ``--import-username``), never from options.
+The import connection's secrets come only from the environment (through ``cers_core.config``):
+``CERS_IMPORT_CLIENT_SECRET`` (client credentials, or the client secret of the password grant)
+and ``CERS_IMPORT_PASSWORD`` (the password grant, with ``--import-username``), never from options.
 
 Exit codes added to those of ``cli.py`` (for ``export --upload``):
 
@@ -20,13 +20,13 @@ then the file is written but not sent.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TextIO
 
 from pydantic import ValidationError
 
 from cers_core.cers_import import UploadContext, upload_group_file
+from cers_core.config import Config, variable_name
 from cers_core.errors import InvalidFile, UploadError, UploadOutcomeUnknown, UploadRefused
 from cers_core.export import GroupExport
 from cers_core.group_diff import diff_group_files, group_file
@@ -46,8 +46,8 @@ __all__ = [
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_CONNECTION = 0, 1, 2, 3
 EXIT_CERS_REJECTED, EXIT_OUTCOME_UNKNOWN = 4, 5
-IMPORT_SECRET_VARIABLE = "CERS_IMPORT_CLIENT_SECRET"
-IMPORT_PASSWORD_VARIABLE = "CERS_IMPORT_PASSWORD"
+IMPORT_SECRET_VARIABLE = variable_name("import_client_secret")
+IMPORT_PASSWORD_VARIABLE = variable_name("import_password")
 _FLAG_OF_FIELD = {
     "import_url": "--import-url",
     "token_url": "--import-token-url",
@@ -84,8 +84,9 @@ def add_upload_arguments(export: argparse.ArgumentParser) -> None:
     )
 
 
-def import_settings(args: argparse.Namespace) -> CersImportSettings | None:
-    """The import connection of ``--upload`` (None without it); a usage error when incomplete."""
+def import_settings(args: argparse.Namespace, config: Config) -> CersImportSettings | None:
+    """The import connection of ``--upload`` (None without it), its secrets from ``config``; a usage
+    error when incomplete."""
     if not args.upload:
         return None
     missing = [flag for flag in ("--import-url", "--import-token-url", "--import-client-id")
@@ -100,8 +101,8 @@ def import_settings(args: argparse.Namespace) -> CersImportSettings | None:
             token_url=args.import_token_url,
             client_id=args.import_client_id,
             username=args.import_username or "",
-            client_secret=os.environ.get(IMPORT_SECRET_VARIABLE) or None,
-            password=os.environ.get(IMPORT_PASSWORD_VARIABLE) or None,
+            client_secret=config.import_client_secret,
+            password=config.import_password,
             scope=args.import_scope,
         )
     except ValidationError as error:

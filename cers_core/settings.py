@@ -1,10 +1,13 @@
 """Settings at the boundary: how to reach a OneRoster provider, and how to make groups.
 
 These are pydantic models with ``extra="forbid"`` so that a typo in a stored setting or a
-form is an error, not a silently ignored value. The client secret is a ``SecretStr``:
-masked in ``repr`` and JSON by construction. Note that ``fingerprint()`` deliberately leaves
-the secret out, so two connections that differ only by their secret share cached rosters
-only when they also share an id (see ``cache_key``).
+form is an error, not a silently ignored value. Each connection's settings come in two:
+the public part (``OneRosterPublic``, ``CersImportPublic``), which is what a saved connection
+carries and never holds a secret, and the full settings that add the secrets as
+``SecretStr`` (masked in ``repr`` and JSON by construction). Where a secret box meets a
+saved secret, ``resolve_secret`` is the one rule. ``fingerprint()`` deliberately leaves the
+secret out, so it cannot tell an edited secret apart: caches of a saved connection are keyed
+by its ``version`` (see ``cers_core.store``), which any save changes.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 __all__ = [
     "DEFAULT_SCOPE",
     "DEFAULT_SSID_TYPES",
+    "CersImportPublic",
     "CersImportSettings",
     "ClassTypes",
     "GroupNameField",
     "GroupOptions",
+    "OneRosterPublic",
     "OneRosterSettings",
     "is_loopback_host",
+    "resolve_secret",
 ]
 
 DEFAULT_SCOPE = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
@@ -153,16 +159,16 @@ def _check_url(value: str, what: str, *, query_allowed: bool = True) -> str:
     return value
 
 
-class OneRosterSettings(BaseModel):
-    """How to reach a district's OneRoster 1.2 provider (the "Edit OneRoster Connection" form).
+class OneRosterPublic(BaseModel):
+    """How to reach a district's OneRoster 1.2 provider, all but the Client Secret: what a saved
+    connection shows, and what a form or a cache may hold; ``OneRosterSettings`` adds the secret.
 
     Example::
 
-        OneRosterSettings(
+        OneRosterPublic(
             base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2",
             token_url="https://sis.example.org/campus/oauth2/token?appName=district",
             client_id="abc",
-            client_secret="s3cret",
         )
     """
 
@@ -173,7 +179,6 @@ class OneRosterSettings(BaseModel):
     token_url: str
     """The OAuth 2 token endpoint; its query string (e.g. ``?appName=``) is kept."""
     client_id: Annotated[str, Field(min_length=1, max_length=500)]
-    client_secret: SecretStr
     scope: Annotated[str, Field(max_length=2000)] = DEFAULT_SCOPE
     """Space-separated scopes; the default is the core read-only scope every 1.2 provider grants."""
     page_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
@@ -198,6 +203,32 @@ class OneRosterSettings(BaseModel):
             raise ValueError("Remove the control characters (tabs, line breaks) from this field.")
         return value
 
+    @property
+    def token_host_differs(self) -> bool:
+        """True when the token endpoint is on another host than the API (allowed, but worth showing)."""
+        return urlsplit(self.token_url).hostname != urlsplit(self.base_url).hostname
+
+    def fingerprint(self) -> str:
+        """A hash of every setting except the secret, to key caches without ever holding the secret."""
+        public = self.model_dump(include=set(OneRosterPublic.model_fields))
+        return hashlib.sha256(repr(sorted(public.items())).encode()).hexdigest()[:16]
+
+
+class OneRosterSettings(OneRosterPublic):
+    """How to reach a district's OneRoster 1.2 provider (the "Edit OneRoster Connection" form).
+
+    Example::
+
+        OneRosterSettings(
+            base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2",
+            token_url="https://sis.example.org/campus/oauth2/token?appName=district",
+            client_id="abc",
+            client_secret="s3cret",
+        )
+    """
+
+    client_secret: SecretStr
+
     @field_validator("client_secret")
     @classmethod
     def _secret(cls, value: SecretStr) -> SecretStr:
@@ -211,14 +242,9 @@ class OneRosterSettings(BaseModel):
         return value
 
     @property
-    def token_host_differs(self) -> bool:
-        """True when the token endpoint is on another host than the API (allowed, but worth showing)."""
-        return urlsplit(self.token_url).hostname != urlsplit(self.base_url).hostname
-
-    def fingerprint(self) -> str:
-        """A hash of every setting except the secret, to key caches without ever holding the secret."""
-        public = self.model_dump(exclude={"client_secret"})
-        return hashlib.sha256(repr(sorted(public.items())).encode()).hexdigest()[:16]
+    def public(self) -> OneRosterPublic:
+        """These settings without the secret."""
+        return OneRosterPublic.model_validate(self.model_dump(exclude={"client_secret"}))
 
 
 class GroupOptions(BaseModel):
@@ -300,7 +326,56 @@ def _check_secret(raw: str, what: str) -> None:
         raise ValueError(f"The {what} contains control characters; paste it again.")
 
 
-class CersImportSettings(BaseModel):
+class CersImportPublic(BaseModel):
+    """How to reach CERS's import service, the RDW import API, all but the secrets: what a saved
+    "CERS import (RDW API)" connection shows. See ``CersImportSettings`` for the two grants.
+
+    Example::
+
+        CersImportPublic(
+            import_url="https://import.cers.example.org",
+            token_url="https://sso.cers.example.org/auth/oauth2/access_token?realm=/sbac",
+            client_id="rdw",
+            username="groups.admin@district.example.org",
+        )
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    import_url: str
+    """The import service's root: files go to ``{import_url}/groups/imports``."""
+    token_url: str
+    """The OAuth 2 token endpoint; its query string (e.g. ``?realm=/sbac``) is kept."""
+    client_id: Annotated[str, Field(min_length=1, max_length=500)]
+    username: Annotated[str, Field(max_length=500)] = ""
+    """The CERS account for the password grant (blank: client credentials)."""
+    scope: Annotated[str, Field(max_length=2000)] = ""
+    """Space-separated scopes; most import services need none (Okta asks for ``openid profile``)."""
+
+    @field_validator("import_url")
+    @classmethod
+    def _import_url(cls, value: str) -> str:
+        return _check_url(value, "Import URL").rstrip("/")
+
+    @field_validator("token_url")
+    @classmethod
+    def _token_url(cls, value: str) -> str:
+        return _check_url(value, "Token URL")
+
+    @field_validator("client_id", "username", "scope")
+    @classmethod
+    def _no_control_chars(cls, value: str) -> str:
+        if _CONTROL_CHARS.search(value):
+            raise ValueError("Remove the control characters (tabs, line breaks) from this field.")
+        return value
+
+    @property
+    def grant(self) -> str:
+        """``password`` when a user name is given, else ``client_credentials``."""
+        return "password" if self.username else "client_credentials"
+
+
+class CersImportSettings(CersImportPublic):
     """How to reach CERS's import service, the RDW import API (the "CERS import (RDW API)" connection).
 
     Two ways to get a token, chosen by whether a user name is given:
@@ -323,36 +398,8 @@ class CersImportSettings(BaseModel):
         )
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    import_url: str
-    """The import service's root: files go to ``{import_url}/groups/imports``."""
-    token_url: str
-    """The OAuth 2 token endpoint; its query string (e.g. ``?realm=/sbac``) is kept."""
-    client_id: Annotated[str, Field(min_length=1, max_length=500)]
-    username: Annotated[str, Field(max_length=500)] = ""
-    """The CERS account for the password grant (blank: client credentials)."""
     client_secret: SecretStr | None = Field(default=None, validate_default=True)
     password: SecretStr | None = Field(default=None, validate_default=True)
-    scope: Annotated[str, Field(max_length=2000)] = ""
-    """Space-separated scopes; most import services need none (Okta asks for ``openid profile``)."""
-
-    @field_validator("import_url")
-    @classmethod
-    def _import_url(cls, value: str) -> str:
-        return _check_url(value, "Import URL").rstrip("/")
-
-    @field_validator("token_url")
-    @classmethod
-    def _token_url(cls, value: str) -> str:
-        return _check_url(value, "Token URL")
-
-    @field_validator("client_id", "username", "scope")
-    @classmethod
-    def _no_control_chars(cls, value: str) -> str:
-        if _CONTROL_CHARS.search(value):
-            raise ValueError("Remove the control characters (tabs, line breaks) from this field.")
-        return value
 
     @field_validator("client_secret", "password", mode="before")
     @classmethod
@@ -383,11 +430,28 @@ class CersImportSettings(BaseModel):
         return value
 
     @property
-    def grant(self) -> str:
-        """``password`` when a user name is given, else ``client_credentials``."""
-        return "password" if self.username else "client_credentials"
+    def public(self) -> CersImportPublic:
+        """These settings without the secrets."""
+        return CersImportPublic.model_validate(self.model_dump(exclude={"client_secret", "password"}))
 
-    def fingerprint(self) -> str:
-        """A hash of every setting except the secrets, to key caches without ever holding them."""
-        public = self.model_dump(exclude={"client_secret", "password"})
-        return hashlib.sha256(repr(sorted(public.items())).encode()).hexdigest()[:16]
+
+def resolve_secret(typed: str | None, saved: SecretStr | None) -> SecretStr | None:
+    """The secret a person means: the one typed, or, when the box was left blank, the saved one.
+
+    The one rule wherever a secret box meets a saved secret. A form never shows a saved secret,
+    so a blank box (spaces count as blank) means "keep it". ``saved`` is None for a new
+    connection, and for a secret that no longer applies (the password of a CERS import
+    connection whose user name was removed): then blank stays blank, for validation to judge.
+
+    Example::
+
+        >>> resolve_secret("  ", SecretStr("kept")).get_secret_value()
+        'kept'
+        >>> resolve_secret("new", SecretStr("kept")).get_secret_value()
+        'new'
+        >>> resolve_secret("", None) is None
+        True
+    """
+    if typed is not None and typed.strip():
+        return SecretStr(typed)
+    return saved

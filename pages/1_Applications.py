@@ -79,7 +79,7 @@ for app_id in added:
         st.write(app.description)
         with st.expander(f"CERS Connections ({len(connections)})", expanded=bool(connections)):
             for saved in connections:
-                st.markdown(f"**{saved.name}** · `{saved.base_url}`")
+                st.markdown(f"**{saved.name}** · `{saved.settings.base_url}`")
             if not connections:
                 st.caption("No connection yet.")
             st.page_link("pages/2_CERS_Connections.py", label="Manage CERS Connections", icon=":material/link:")

@@ -374,7 +374,9 @@ if not connections and st.session_state.conns_editing is None:
     st.info("No CERS connection yet. Click **Add CERS Connection**, or try the demo district.")
 for saved in connections:
     with st.expander(saved.name, expanded=len(connections) == 1, icon=":material/link:"):
-        st.markdown(f"**OneRoster 1.2** · Base URL `{saved.base_url}` · Client ID `{saved.public['client_id']}`")
+        st.markdown(
+            f"**OneRoster 1.2** · Base URL `{saved.settings.base_url}` · Client ID `{saved.settings.client_id}`"
+        )
         fields = " + ".join(GroupNameField(f).label for f in saved.options.fields)
         st.caption(f"Group name: {fields} · last saved {saved.updated_at:%Y-%m-%d %H:%M} UTC")
         if app_demo.is_demo(ctx, saved) and ctx.demo is not None:
@@ -403,10 +405,10 @@ if st.session_state.conns_editing_import is not None:
     _import_panel(_editing_id(IMPORT_FORM))
 for target in imports:
     with st.expander(target.name, expanded=len(imports) == 1, icon=":material/cloud_upload:"):
-        who = f"user name `{target.public['username']}`" if target.public.get("username") else "client credentials"
+        public = target.settings
+        who = f"user name `{public.username}`" if public.username else "client credentials"
         st.markdown(
-            f"**CERS import (RDW API)** · Import URL `{target.import_url}` · Client ID `{target.public['client_id']}`"
-            f" · {who}"
+            f"**CERS import (RDW API)** · Import URL `{public.import_url}` · Client ID `{public.client_id}` · {who}"
         )
         st.caption(f"Sends files from Section Groups to CERS · last saved {target.updated_at:%Y-%m-%d %H:%M} UTC")
         if app_demo.is_demo_import(ctx, target):

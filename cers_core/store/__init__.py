@@ -13,6 +13,11 @@ connection and school (``keep_file``), kept encrypted like the secrets, to show 
 one changes; it goes with its connection. CERS import connections (``save_import_connection``)
 are the second kind of connection, stored like the first.
 
+Inside, one module holds the file and the keys (``_database``: ``Database`` and ``Vault``), and
+each part is a class given those two: ``Applications``, ``OneRosterConnections``,
+``ImportConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``. ``Store`` is the façade
+over them that the app and the command line use.
+
 Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
 
     StoreError
@@ -21,9 +26,15 @@ Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
     ├── ConnectionNotFound    no saved connection has that id (deleted in another session?)
     └── ConnectionInvalid     a connection to save has fields that cannot be used (``field_errors``)
 
+A saved connection carries its public settings typed (``SavedConnection.settings``, a
+``OneRosterPublic``; ``SavedImportConnection.settings``, a ``CersImportPublic``), never a
+plain secret. A secret left blank when editing keeps the saved one (``resolve_secret``), in
+``save_connection`` and in ``resolve_settings``, which gives a form's settings to test.
+
 Example::
 
-    store = Store.open(Path(".cers"), keys=[os.environ["CERS_SECRET_KEY"]])
+    folder = Path(".cers")
+    store = Store.open(folder, keys=resolve_secret_keys(folder, environment=None, secrets=None).keys)
     store.add_application("CERS_int")
     saved = store.save_connection(
         name="District SIS",
@@ -32,9 +43,13 @@ Example::
         client_secret="s3cret",
         options=GroupOptions(),
     )
+    saved.settings.base_url            # 'https://sis.example.org/ims/oneroster/rostering/v1p2'
     settings = store.settings(saved)   # a OneRosterSettings, secret decrypted
 """
 
+from cers_core.store._applications import CERS_APP_ID
+from cers_core.store._database import DB_FILE_NAME
+from cers_core.store._downloads import DownloadRecord
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
@@ -46,13 +61,8 @@ from cers_core.store._errors import (
 from cers_core.store._imports import SavedImportConnection
 from cers_core.store._kept_files import KeptFile
 from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_secret_keys
-from cers_core.store._store import (
-    CERS_APP_ID,
-    DB_FILE_NAME,
-    DownloadRecord,
-    SavedConnection,
-    Store,
-)
+from cers_core.store._oneroster import SavedConnection
+from cers_core.store._store import Store
 
 __all__ = [
     "CERS_APP_ID",

@@ -17,6 +17,7 @@ __all__ = [
     "StoreUnreadable",
     "field_messages",
     "saved_settings",
+    "validated",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -74,3 +75,12 @@ def saved_settings(model: type[M], values: Mapping[str, Any], connection: str) -
             + "; ".join(f"{k}: {v}" for k, v in field_messages(error).items()),
             hint="Edit the connection and save it again.",
         ) from None
+
+
+def validated(model: type[M], values: Mapping[str, Any], errors: Mapping[str, str]) -> tuple[M | None, dict[str, str]]:
+    """``model`` made from ``values`` (None when they do not validate), and every message for a form:
+    the model's, one per field, then ``errors`` (the caller's own, which win for their field)."""
+    try:
+        return model.model_validate(values), dict(errors)
+    except ValidationError as error:
+        return None, {**field_messages(error), **errors}

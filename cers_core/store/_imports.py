@@ -3,7 +3,9 @@
 They live in the ``connections`` table with ``kind = 'rdw_import'`` (no group options), so
 names stay unique across both kinds, deleting and key rotation work as for OneRoster
 connections, and an existing store needs no new table. Both secrets (the client secret and
-the password of the password grant) are encrypted together, as one JSON object.
+the password of the password grant) are encrypted together, as one JSON object. A secret box
+left blank when editing keeps the saved secret (``resolve_secret``), the password only while a
+user name is given.
 """
 
 from __future__ import annotations
@@ -13,23 +15,23 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import SecretStr
 
-from cers_core.settings import CersImportSettings
-from cers_core.store._connections import ConnectionRow, put_connection
+from cers_core.settings import CersImportPublic, CersImportSettings, resolve_secret
+from cers_core.store._applications import CERS_APP_ID
+from cers_core.store._connections import ConnectionRow, ConnectionTable, StoredConnection, as_stored
+from cers_core.store._database import Database, Vault
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
+    SecretKeyError,
     StoreUnreadable,
-    field_messages,
     saved_settings,
+    validated,
 )
 from cers_core.store._names import connection_name_errors
-
-if TYPE_CHECKING:
-    from cers_core.store._store import Store
 
 __all__ = ["IMPORT_KIND", "ImportConnections", "SavedImportConnection"]
 
@@ -39,80 +41,84 @@ _SECRET_FIELDS = ("client_secret", "password")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SavedImportConnection:
-    """A CERS import connection as saved: ``public`` is ``CersImportSettings`` without its secrets."""
+    """A CERS import connection as saved: its public settings, never a plain secret, and which
+    secrets are saved. Get the full settings with ``Store.import_settings(saved)``."""
 
     id: int
     name: str
-    public: Mapping[str, Any]
+    settings: CersImportPublic
     created_at: datetime
     updated_at: datetime
+    version: str
+    """Changes with every save, the secret included: key what is cached for the connection by it."""
     secret_token: bytes = field(repr=False)
     has_client_secret: bool = False
     has_password: bool = False
 
-    @property
-    def import_url(self) -> str:
-        return str(self.public["import_url"])
-
-    @property
-    def grant(self) -> str:
-        return "password" if self.public.get("username") else "client_credentials"
-
 
 class ImportConnections:
-    """The ``Store`` methods for CERS import connections (a mixin of ``Store``)."""
+    """The saved CERS import connections, their secrets encrypted by ``vault``."""
 
-    def import_connections(self: Store) -> list[SavedImportConnection]:
+    def __init__(self, database: Database, vault: Vault) -> None:
+        self._database = database
+        self._vault = vault
+        self._table = ConnectionTable(database, IMPORT_KIND)
+
+    def all(self) -> list[SavedImportConnection]:
         """The saved CERS import connections, by name."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT id, name, settings_json, secret_token, created_at, updated_at FROM connections"
-                " WHERE kind = ? ORDER BY name COLLATE NOCASE, id",
-                (IMPORT_KIND,),
-            ).fetchall()
-        return [_saved(self, row) for row in rows]
+        return [self._saved(row) for row in self._table.rows()]
 
-    def import_connection(self: Store, connection_id: int) -> SavedImportConnection:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT id, name, settings_json, secret_token, created_at, updated_at FROM connections"
-                " WHERE id = ? AND kind = ?",
-                (connection_id, IMPORT_KIND),
-            ).fetchone()
+    def get(self, connection_id: int) -> SavedImportConnection:
+        """The connection of that id; ``ConnectionNotFound`` when there is none."""
+        row = self._table.row(connection_id)
         if row is None:
             raise ConnectionNotFound(
                 f"CERS import connection {connection_id} no longer exists; it may have been deleted in another window.",
                 hint="Reload the page.",
             )
-        return _saved(self, row)
+        return self._saved(row)
 
-    def import_settings(self: Store, saved: SavedImportConnection) -> CersImportSettings:
+    def settings(self, saved: SavedImportConnection) -> CersImportSettings:
         """The connection's full settings, its secrets decrypted."""
-        secrets = _secrets(self, saved.secret_token, saved.name)
-        return saved_settings(CersImportSettings, {**saved.public, **secrets}, f"CERS import connection {saved.name!r}")
+        secrets = self._secrets(saved.secret_token, saved.name)
+        values = {**saved.settings.model_dump(), **secrets}
+        return saved_settings(CersImportSettings, values, f"CERS import connection {saved.name!r}")
 
-    def check_import_connection(
-        self: Store,
+    def resolve(
+        self,
+        *,
+        settings: Mapping[str, Any] | CersImportPublic,
+        client_secret: str | None,
+        password: str | None,
+        connection_id: int | None = None,
+    ) -> CersImportSettings:
+        """The settings a form means, to test them before saving: its fields, and each secret typed
+        or, left blank when editing, the saved one. Raises ``ConnectionInvalid`` naming the fields
+        to fix, ``ConnectionNotFound`` when the connection edited is gone."""
+        with self._database.connect() as db:
+            resolved, errors = self._resolved(db, settings, client_secret, password, connection_id)
+        if resolved is None or errors:
+            raise ConnectionInvalid(errors)
+        return resolved
+
+    def check(
+        self,
         *,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | CersImportPublic,
         client_secret: str | None,
         password: str | None,
         connection_id: int | None = None,
     ) -> dict[str, str]:
         """What ``save_import_connection`` would say is wrong (empty when nothing), saving nothing."""
-        with self._connect() as db:
-            try:
-                _checked(self, db, name, settings, client_secret, password, connection_id)
-            except ConnectionInvalid as invalid:
-                return invalid.field_errors
-        return {}
+        with self._database.connect() as db:
+            return self._checked(db, name, settings, client_secret, password, connection_id)[2]
 
-    def save_import_connection(
-        self: Store,
+    def save(
+        self,
         *,
         name: str,
-        settings: Mapping[str, Any],
+        settings: Mapping[str, Any] | CersImportPublic,
         client_secret: str | None,
         password: str | None,
         connection_id: int | None = None,
@@ -124,104 +130,107 @@ class ImportConnections:
         user name is given). Raises ``ConnectionInvalid`` (with ``field_errors``) and saves nothing
         when a field is not usable.
         """
-        from cers_core.store._store import CERS_APP_ID, _now
-
-        now = _now().isoformat()
-        with self._write() as db:
-            name, checked = _checked(self, db, name, settings, client_secret, password, connection_id)
-            public_json = json.dumps(checked.model_dump(mode="json", exclude=set(_SECRET_FIELDS)), sort_keys=True)
+        with self._database.write() as db:
+            name, checked, errors = self._checked(db, name, settings, client_secret, password, connection_id)
+            if checked is None or errors:
+                raise ConnectionInvalid(errors)
             plain = {
-                key: getattr(checked, key).get_secret_value()
+                key: secret.get_secret_value()
                 for key in _SECRET_FIELDS
-                if getattr(checked, key) is not None
+                if (secret := getattr(checked, key)) is not None
             }
-            token = self._fernet.encrypt(json.dumps(plain).encode())
-            connection_id = put_connection(
+            row = ConnectionRow(
+                app_id=CERS_APP_ID,
+                name=name,
+                settings_json=json.dumps(checked.public.model_dump(mode="json"), sort_keys=True),
+                secret_token=self._vault.encrypt(json.dumps(plain).encode()),
+                options_json="{}",  # no group options
+            )
+            stored = self._table.put(
                 db,
-                ConnectionRow(CERS_APP_ID, IMPORT_KIND, name, public_json, token, "{}"),  # no group options
+                row,
                 connection_id,
-                now,
                 gone=lambda gone_id: ConnectionNotFound(f"CERS import connection {gone_id} no longer exists."),
             )
-            row = db.execute(
-                "SELECT id, name, settings_json, secret_token, created_at, updated_at FROM connections WHERE id = ?",
-                (connection_id,),
-            ).fetchone()
-        return _saved(self, row)
+        return self._saved(stored)
 
+    def _checked(
+        self,
+        db: sqlite3.Connection,
+        name: str,
+        settings: Mapping[str, Any] | CersImportPublic,
+        client_secret: str | None,
+        password: str | None,
+        connection_id: int | None,
+    ) -> tuple[str, CersImportSettings | None, dict[str, str]]:
+        """The cleaned name, the resolved settings (None when not usable) and every field's message."""
+        name, name_errors = connection_name_errors(db, name, app_id=CERS_APP_ID, connection_id=connection_id)
+        resolved, errors = self._resolved(db, settings, client_secret, password, connection_id)
+        return name, resolved, {**errors, **name_errors}
 
-def _secrets(store: Store, token: bytes, name: str) -> dict[str, str]:
-    from cers_core.store._errors import SecretKeyError
+    def _resolved(
+        self,
+        db: sqlite3.Connection,
+        settings: Mapping[str, Any] | CersImportPublic,
+        client_secret: str | None,
+        password: str | None,
+        connection_id: int | None,
+    ) -> tuple[CersImportSettings | None, dict[str, str]]:
+        values = settings.model_dump() if isinstance(settings, CersImportPublic) else dict(settings)
+        saved: dict[str, SecretStr] = {}
+        if connection_id is not None:
+            token = self._table.secret_token(db, connection_id)
+            if token is None:
+                raise ConnectionNotFound(f"CERS import connection {connection_id} no longer exists.")
+            # Saved secrets that cannot be read count as none: entering them again is the way out.
+            saved = {key: SecretStr(value) for key, value in (_parsed(self._vault.decrypt(token)) or {}).items()}
+        # No user name any more: the password grant was dropped, and its saved password with it.
+        keeps_password = bool(str(values.get("username") or "").strip())
+        values["client_secret"] = resolve_secret(client_secret, saved.get("client_secret"))
+        values["password"] = resolve_secret(password, saved.get("password") if keeps_password else None)
+        return validated(CersImportSettings, values, {})
 
-    plain = store._decrypt_or_none(token)
-    if plain is None:
-        raise SecretKeyError(
-            f"The secrets of CERS import connection {name!r} cannot be decrypted with the secret key given.",
-            hint="Set the key they were saved with, or edit the connection and enter them again.",
+    def _secrets(self, token: bytes, name: str) -> dict[str, str]:
+        plain = self._vault.decrypt(token)
+        if plain is None:
+            raise SecretKeyError(
+                f"The secrets of CERS import connection {name!r} cannot be decrypted with the secret key given.",
+                hint="Set the key they were saved with, or edit the connection and enter them again.",
+            )
+        values = _parsed(plain)
+        if values is None:
+            raise StoreUnreadable(f"The saved secrets of CERS import connection {name!r} cannot be read.")
+        return values
+
+    def _saved(self, row: StoredConnection) -> SavedImportConnection:
+        try:
+            public = json.loads(row.settings_json)
+        except ValueError:
+            raise StoreUnreadable(
+                f"The saved settings of CERS import connection {row.name!r} cannot be read."
+            ) from None
+        stored = _parsed(self._vault.decrypt(row.secret_token)) or {}
+        return SavedImportConnection(
+            id=row.id,
+            name=row.name,
+            settings=as_stored(CersImportPublic, public),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            version=row.version,
+            secret_token=row.secret_token,
+            has_client_secret="client_secret" in stored,
+            has_password="password" in stored,
         )
+
+
+def _parsed(plain: bytes | None) -> dict[str, str] | None:
+    """The secrets in a decrypted token (those given), or None when there is no JSON object to read."""
+    if plain is None:
+        return None
     try:
         values = json.loads(plain)
     except ValueError:
-        values = None
+        return None
     if not isinstance(values, dict):
-        raise StoreUnreadable(f"The saved secrets of CERS import connection {name!r} cannot be read.")
+        return None
     return {key: str(values[key]) for key in _SECRET_FIELDS if values.get(key)}
-
-
-def _saved(store: Store, row: tuple[Any, ...]) -> SavedImportConnection:
-    connection_id, name, public_json, token, created, updated = row
-    try:
-        public = json.loads(public_json)
-    except ValueError:
-        raise StoreUnreadable(f"The saved settings of CERS import connection {name!r} cannot be read.") from None
-    held = store._decrypt_or_none(bytes(token))
-    stored = json.loads(held) if held else {}
-    return SavedImportConnection(
-        id=connection_id,
-        name=name,
-        public=public,
-        created_at=datetime.fromisoformat(created),
-        updated_at=datetime.fromisoformat(updated),
-        secret_token=bytes(token),
-        has_client_secret=bool(isinstance(stored, dict) and stored.get("client_secret")),
-        has_password=bool(isinstance(stored, dict) and stored.get("password")),
-    )
-
-
-def _checked(
-    store: Store,
-    db: sqlite3.Connection,
-    name: str,
-    settings: Mapping[str, Any],
-    client_secret: str | None,
-    password: str | None,
-    connection_id: int | None,
-) -> tuple[str, CersImportSettings]:
-    """The cleaned name and validated settings (stored secrets when none are typed), or ``ConnectionInvalid``."""
-    from cers_core.store._store import CERS_APP_ID
-
-    name, errors = connection_name_errors(db, name, app_id=CERS_APP_ID, connection_id=connection_id)
-    typed = {"client_secret": client_secret, "password": password}
-    secrets = {key: value for key, value in typed.items() if value and value.strip()}
-    public = {k: v for k, v in settings.items() if k not in _SECRET_FIELDS}
-    if connection_id is not None and len(secrets) < len(_SECRET_FIELDS):
-        row = db.execute(
-            "SELECT secret_token FROM connections WHERE id = ? AND kind = ?", (connection_id, IMPORT_KIND)
-        ).fetchone()
-        if row is None:
-            raise ConnectionNotFound(f"CERS import connection {connection_id} no longer exists.")
-        try:
-            stored = _secrets(store, bytes(row[0]), name)
-        except StoreUnreadable:
-            stored = {}
-        for key, value in stored.items():
-            if key == "password" and not str(public.get("username") or "").strip():
-                continue  # no user name any more: the password grant was dropped
-            secrets.setdefault(key, value)
-    try:
-        checked = CersImportSettings.model_validate({**public, **secrets})
-    except ValidationError as error:
-        errors = {**field_messages(error), **errors}
-    if errors:
-        raise ConnectionInvalid(errors)
-    return name, checked

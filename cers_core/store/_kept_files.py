@@ -13,25 +13,10 @@ import json
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cers_core.store._store import Store
+from cers_core.store._database import Database, Vault, now
 
-__all__ = ["KEPT_FILES_SCHEMA", "KeptFile", "KeptFiles"]
-
-KEPT_FILES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kept_files (
-    connection_id INTEGER NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
-    school TEXT NOT NULL,
-    at TEXT NOT NULL,
-    how TEXT NOT NULL,
-    rows INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    file_token BLOB NOT NULL,
-    PRIMARY KEY (connection_id, school)
-)
-"""
+__all__ = ["KeptFile", "KeptFiles"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -52,10 +37,14 @@ class KeptFile:
 
 
 class KeptFiles:
-    """The ``Store`` methods for kept files (a mixin of ``Store``)."""
+    """The ``kept_files`` table: one encrypted file part per (connection, school)."""
 
-    def keep_file(
-        self: Store,
+    def __init__(self, database: Database, vault: Vault) -> None:
+        self._database = database
+        self._vault = vault
+
+    def keep(
+        self,
         *,
         connection_id: int,
         school: str,
@@ -66,23 +55,21 @@ class KeptFiles:
         sections: list[tuple[str, int, str | None]],
     ) -> None:
         """Keep (replacing the one before) a school's part of a file that was downloaded or sent."""
-        from cers_core.store._store import _now
-
         payload = zlib.compress(json.dumps({"csv": csv_bytes.decode("utf-8"), "sections": sections}).encode("utf-8"), 6)
-        token = self._fernet.encrypt(payload)
-        with self._write() as db:
+        token = self._vault.encrypt(payload)
+        with self._database.write() as db:
             db.execute(
                 "INSERT INTO kept_files (connection_id, school, at, how, rows, sha256, file_token)"
                 " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?)"
                 " ON CONFLICT (connection_id, school) DO UPDATE SET at = excluded.at, how = excluded.how,"
                 " rows = excluded.rows, sha256 = excluded.sha256, file_token = excluded.file_token",
-                (connection_id, school, _now().isoformat(), how, rows, sha256, token, connection_id),
+                (connection_id, school, now().isoformat(), how, rows, sha256, token, connection_id),
             )
 
-    def kept_file(self: Store, connection_id: int, school: str) -> KeptFile | None:
+    def get(self, connection_id: int, school: str) -> KeptFile | None:
         """A school's part of the last file of a connection, decrypted; None when there is none
         (or it cannot be decrypted with the keys given: then it is as if none was kept)."""
-        with self._connect() as db:
+        with self._database.connect() as db:
             row = db.execute(
                 "SELECT at, how, rows, sha256, file_token FROM kept_files WHERE connection_id = ? AND school = ?",
                 (connection_id, school),
@@ -90,7 +77,7 @@ class KeptFiles:
         if row is None:
             return None
         at, how, rows, sha256, token = row
-        plain = self._decrypt_or_none(bytes(token))
+        plain = self._vault.decrypt(bytes(token))
         if plain is None:
             return None
         content = json.loads(zlib.decompress(plain))
@@ -104,7 +91,3 @@ class KeptFiles:
             csv_bytes=str(content["csv"]).encode("utf-8"),
             sections=[(str(n), int(y), None if c is None else str(c)) for n, y, c in content["sections"]],
         )
-
-    def forget_kept_files(self: Store, connection_id: int) -> None:
-        with self._write() as db:
-            db.execute("DELETE FROM kept_files WHERE connection_id = ?", (connection_id,))

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet
 
-from cers_core.store._errors import SecretKeyError
-
-__all__ = ["KEY_FILE_NAME", "KeySource", "SecretKeys", "make_private_dir", "multi_fernet", "resolve_secret_keys"]
+__all__ = ["KEY_FILE_NAME", "KeySource", "SecretKeys", "make_private_dir", "resolve_secret_keys"]
 
 KEY_FILE_NAME = "secret.key"
 
@@ -61,24 +58,3 @@ def make_private_dir(path: Path) -> None:
     if not path.exists():
         path.mkdir(parents=True, mode=0o700)
         path.chmod(0o700)  # mkdir's mode is filtered by the umask
-
-
-def multi_fernet(keys: Sequence[str]) -> MultiFernet:
-    """One MultiFernet over ``keys``; a missing or malformed key is a ``SecretKeyError`` that never quotes it."""
-    if not keys:
-        raise SecretKeyError(
-            "No secret key was given to encrypt the Client Secrets.",
-            hint="Set CERS_SECRET_KEY, or [cers] secret_key in .streamlit/secrets.toml.",
-        )
-    fernets = []
-    for position, key in enumerate(keys, start=1):
-        try:
-            fernets.append(Fernet(key))
-        except (ValueError, TypeError):
-            # Never quote the key: it is the secret that protects all the others.
-            raise SecretKeyError(
-                f"Secret key number {position} is not a valid key.",
-                hint="A key is 32 bytes in URL-safe base64 (44 characters), as made by "
-                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`.",
-            ) from None
-    return MultiFernet(fernets)

@@ -155,6 +155,40 @@ def test_a_school_picked_from_the_list_reuses_the_token_and_the_list(
     assert (demo_server.request_log.count("/oauth/token"), demo_server.request_log.count("/schools")) == (1, 2)
 
 
+def test_an_edited_secret_is_used_at_once_instead_of_the_old_connections_token(
+    data_dir: Path, demo_server: DemoServer, schools: pl.DataFrame
+) -> None:
+    """The session's caches are keyed by the connection's version: saving only a new secret starts afresh."""
+    save_connection(data_dir, demo_server, GroupOptions(split_large=True))
+    name = schools.filter(pl.col("name").str.contains("Middle"))["name"][0]
+    at = choose_school(open_section_groups(), name, demo_server.district.reference_date)
+    assert not at.exception and not at.error and metric(at, "Groups") > 0
+    issued = len(demo_server.issued_tokens)
+    store = open_store(data_dir)
+    [saved] = store.connections()
+
+    def save_secret(secret: str) -> None:
+        """Only the secret changes, as the form's Save writes it."""
+        store.save_connection(
+            connection_id=saved.id,
+            name=saved.name,
+            settings=saved.settings,
+            client_secret=secret,
+            options=saved.options,
+        )
+
+    save_secret("not-the-secret-anymore")  # a wrong secret: the provider must be asked, and refuse
+    at.run()
+    assert not at.exception
+    assert at.error, "the page went on with the token of the connection as it was before the edit"
+    assert len(demo_server.issued_tokens) == issued
+    save_secret(demo_server.client_secret)  # the right one again: a new token, not the one from before
+    at.run()
+    assert not at.exception and not at.error
+    assert len(demo_server.issued_tokens) == issued + 1
+    assert metric(at, "Groups") > 0
+
+
 def test_the_district_wide_file(data_dir: Path, demo_server: DemoServer) -> None:
     save_connection(data_dir, demo_server, GroupOptions(split_large=True))
     at = open_section_groups()

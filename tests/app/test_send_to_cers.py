@@ -93,7 +93,7 @@ def test_what_changes_after_a_download_when_the_group_names_change(data_dir: Pat
     store = open_store(data_dir)
     [saved] = store.connections()
     store.save_connection(
-        connection_id=saved.id, name=saved.name, settings=dict(saved.public), client_secret=None,
+        connection_id=saved.id, name=saved.name, settings=saved.settings, client_secret=None,
         options=GroupOptions(fields=(GroupNameField.course_code, GroupNameField.period), split_large=True),
     )  # fmt: skip
     at.run()

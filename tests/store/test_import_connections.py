@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from cers_core.settings import GroupOptions
+from cers_core.settings import CersImportPublic, GroupOptions
 from cers_core.store import DB_FILE_NAME, ConnectionInvalid, ConnectionNotFound, Store
 
 SECRET, PASSWORD = "import-Secret-4c1d", "p4ssword-Import-9e2a"
@@ -82,6 +82,22 @@ def test_editing_keeps_stored_secrets_and_dropping_the_user_name_drops_the_passw
     settings = store.import_settings(switched)
     assert settings.grant == "client_credentials" and settings.password is None
     assert settings.client_secret.get_secret_value() == SECRET
+
+
+def test_a_form_is_tested_with_the_saved_secrets_the_same_way(store: Store) -> None:
+    saved = store.save_import_connection(
+        name="CERS", settings={**PUBLIC, "username": "admin@x.org"}, client_secret=SECRET, password=PASSWORD
+    )
+    assert isinstance(saved.settings, CersImportPublic) and saved.settings.grant == "password"
+    kept = store.resolve_import_settings(
+        settings=saved.settings, client_secret="", password=None, connection_id=saved.id
+    )
+    assert (kept.client_secret.get_secret_value(), kept.password.get_secret_value()) == (SECRET, PASSWORD)
+    dropped = store.resolve_import_settings(settings=PUBLIC, client_secret="", password="", connection_id=saved.id)
+    assert dropped.grant == "client_credentials" and dropped.password is None
+    with pytest.raises(ConnectionInvalid) as caught:  # a password typed without a user name is refused
+        store.resolve_import_settings(settings=PUBLIC, client_secret="", password="typed", connection_id=saved.id)
+    assert set(caught.value.field_errors) == {"password"}
 
 
 def test_fields_to_fix_are_named_and_nothing_is_saved(store: Store) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
-from cers_core.settings import GroupNameField, GroupOptions
+from cers_core.settings import GroupNameField, GroupOptions, OneRosterPublic, resolve_secret
 from cers_core.store import (
     DB_FILE_NAME,
     KEY_FILE_NAME,
@@ -280,3 +281,58 @@ def test_two_sessions_saving_at_once_lose_nothing(tmp_path: Path, key: str) -> N
         f"{label}-secret-{n}" for label in ("A", "B") for n in range(per_thread)
     }
     assert len(final.downloads(limit=1000)) == 2 * per_thread
+
+
+def test_a_saved_connection_carries_its_public_settings_typed_and_no_secret(store: Store) -> None:
+    saved = save(store, page_size=250)
+    assert type(saved.settings) is OneRosterPublic
+    assert (saved.settings.base_url, saved.settings.page_size) == (PUBLIC["base_url"], 250)
+    assert "client_secret" not in saved.settings.model_dump()
+    assert store.connection(saved.id).settings == saved.settings
+
+
+@pytest.mark.parametrize(
+    ("typed", "saved", "means"),
+    [("new", "kept", "new"), ("", "kept", "kept"), ("   ", "kept", "kept"), (None, "kept", "kept"), ("", None, None)],
+)
+def test_a_blank_secret_box_means_the_saved_secret(typed, saved, means) -> None:
+    resolved = resolve_secret(typed, None if saved is None else SecretStr(saved))
+    assert (None if resolved is None else resolved.get_secret_value()) == means
+
+
+def test_a_form_is_tested_with_the_saved_secret_when_its_box_is_blank(store: Store) -> None:
+    saved = save(store)
+    edited = {**PUBLIC, "client_id": "other-client"}
+    settings = store.resolve_settings(settings=edited, client_secret="", connection_id=saved.id)
+    assert (settings.client_id, settings.client_secret.get_secret_value()) == ("other-client", SECRET)
+    typed = store.resolve_settings(settings=saved.settings, client_secret="typed", connection_id=saved.id)
+    assert typed.client_secret.get_secret_value() == "typed"
+    with pytest.raises(ConnectionInvalid) as caught:
+        store.resolve_settings(settings=PUBLIC, client_secret=" ", connection_id=None)
+    assert set(caught.value.field_errors) == {"client_secret"}
+    assert store.settings(store.connection(saved.id)).client_id == PUBLIC["client_id"]  # nothing was saved
+
+
+def test_settings_a_later_rule_refuses_are_listed_and_say_what_to_fix(store: Store) -> None:
+    saved = save(store)
+    with sqlite3.connect(store.path) as db:  # as if saved before plain http was refused
+        db.execute("UPDATE connections SET settings_json = replace(settings_json, 'https://sis', 'http://sis')")
+    [listed] = store.connections()
+    assert listed.settings.base_url.startswith("http://sis")
+    with pytest.raises(StoreUnreadable, match="no longer valid") as caught:
+        store.settings(listed)
+    assert "Base URL" in str(caught.value) and saved.id == listed.id
+
+
+def test_the_version_changes_with_every_save_the_secret_included(store: Store) -> None:
+    saved = save(store)
+    assert store.connection(saved.id).version == saved.version == store.connections()[0].version
+    same_secret = store.save_connection(
+        connection_id=saved.id, name=saved.name, settings=saved.settings, client_secret=None, options=saved.options
+    )
+    new_secret = store.save_connection(
+        connection_id=saved.id, name=saved.name, settings=saved.settings, client_secret="new", options=saved.options
+    )
+    versions = {saved.version, same_secret.version, new_secret.version}
+    assert len(versions) == 3 and same_secret.settings == new_secret.settings == saved.settings
+    assert not any(SECRET in version or "new" in version for version in versions)
