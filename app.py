@@ -44,7 +44,7 @@ if ctx.demo is not None:
         "(over real HTTP), with made-up schools, teachers and students."
     )
     if st.button("Try the demo district", key="try_demo", type="primary", icon=":material/school:"):
-        app_demo.create_demo_connection(ctx)
+        app_demo.create_demo_connection(ctx.store, ctx.demo)
         st.switch_page("pages/2_CERS_Connections.py")
 
 downloads = ctx.store.downloads(limit=20)

@@ -113,7 +113,7 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
     """ "Send to CERS": the button (enabled only for a file CERS would accept and with an import connection)
     and the result of the last send of this file."""
     st.subheader("Send to CERS")
-    targets = {target.id: target for target in import_connections(ctx)}
+    targets = {target.id: target for target in import_connections(ctx.store, ctx.demo)}
     if not targets:
         st.info(
             "To send files from here, add a CERS import (RDW API) connection on the CERS Connections page.",

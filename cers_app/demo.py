@@ -18,7 +18,6 @@ from cers_core.settings import GroupOptions
 from cers_core.store import CERS_APP_ID, SavedConnection, SavedImportConnection, Store
 
 if TYPE_CHECKING:
-    from cers_app.context import AppContext
     from cers_demo import DemoServer
     from cers_demo.fake_cers_import import FakeImportServer
 
@@ -58,9 +57,9 @@ def _is_demo(saved: SavedConnection, demo: DemoServer) -> bool:
     return saved.name == DEMO_CONNECTION_NAME and saved.settings.client_id == demo.client_id
 
 
-def is_demo(ctx: AppContext, saved: SavedConnection) -> bool:
+def is_demo(saved: SavedConnection, demo: DemoServer | None) -> bool:
     """Whether a saved connection is the one "Try the demo district" made (its credentials may be shown)."""
-    return ctx.demo is not None and _is_demo(saved, ctx.demo)
+    return demo is not None and _is_demo(saved, demo)
 
 
 def follow_demo_port(store: Store, demo: DemoServer) -> None:
@@ -77,20 +76,20 @@ def follow_demo_port(store: Store, demo: DemoServer) -> None:
             )
 
 
-def create_demo_connection(ctx: AppContext) -> SavedConnection:
+def create_demo_connection(store: Store, demo: DemoServer | None) -> SavedConnection:
     """Add ``CERS_int`` and a ready connection to the embedded demo district (or return the one there),
     with a CERS import connection to the demo's fake import service, so that sending works too."""
-    if ctx.demo is None:
+    if demo is None:
         raise CersError("The demo district is turned off in this deployment.")
-    ctx.store.add_application(CERS_APP_ID)
-    _create_demo_import_connection(ctx)
-    for saved in ctx.store.connections():
-        if _is_demo(saved, ctx.demo):
+    store.add_application(CERS_APP_ID)
+    _create_demo_import_connection(store)
+    for saved in store.connections():
+        if _is_demo(saved, demo):
             return saved
-    return ctx.store.save_connection(
+    return store.save_connection(
         name=DEMO_CONNECTION_NAME,
-        settings={"base_url": ctx.demo.base_url, "token_url": ctx.demo.token_url, "client_id": ctx.demo.client_id},
-        client_secret=ctx.demo.client_secret,
+        settings={"base_url": demo.base_url, "token_url": demo.token_url, "client_id": demo.client_id},
+        client_secret=demo.client_secret,
         options=GroupOptions(),
     )
 
@@ -99,13 +98,13 @@ def _is_demo_import(saved: SavedImportConnection, fake: FakeImportServer) -> boo
     return saved.name == DEMO_IMPORT_NAME and saved.settings.client_id == fake.options.client_id
 
 
-def _create_demo_import_connection(ctx: AppContext) -> SavedImportConnection:
+def _create_demo_import_connection(store: Store) -> SavedImportConnection:
     """A ready connection to the demo's fake CERS import service (or the one there)."""
     fake = _fake_import_service()
-    for saved in ctx.store.import_connections():
+    for saved in store.import_connections():
         if _is_demo_import(saved, fake):
             return saved
-    return ctx.store.save_import_connection(
+    return store.save_import_connection(
         name=DEMO_IMPORT_NAME,
         settings={"import_url": fake.import_url, "token_url": fake.token_url, "client_id": fake.options.client_id},
         client_secret=fake.options.client_secret,
@@ -113,29 +112,29 @@ def _create_demo_import_connection(ctx: AppContext) -> SavedImportConnection:
     )
 
 
-def import_connections(ctx: AppContext) -> list[SavedImportConnection]:
+def import_connections(store: Store, demo: DemoServer | None) -> list[SavedImportConnection]:
     """The CERS import connections; the demo's is pointed at this process's fake service first
     (its port changes with each start), as the demo OneRoster connection is."""
-    saved_all = ctx.store.import_connections()
-    if ctx.demo is None:
+    saved_all = store.import_connections()
+    if demo is None:
         return saved_all
     fake = _fake_import_service()
     for saved in saved_all:
         moved = (saved.settings.import_url, saved.settings.token_url) != (fake.import_url, fake.token_url)
         if moved and _is_demo_import(saved, fake):
-            ctx.store.save_import_connection(
+            store.save_import_connection(
                 connection_id=saved.id,
                 name=saved.name,
                 settings=saved.settings.model_copy(update={"import_url": fake.import_url, "token_url": fake.token_url}),
                 client_secret=fake.options.client_secret,
                 password=None,
             )
-    return ctx.store.import_connections()
+    return store.import_connections()
 
 
-def is_demo_import(ctx: AppContext, saved: SavedImportConnection) -> bool:
+def is_demo_import(saved: SavedImportConnection, demo: DemoServer | None) -> bool:
     """Whether a CERS import connection is the demo's (its made-up credentials may be shown)."""
-    return ctx.demo is not None and _is_demo_import(saved, _fake_import_service())
+    return demo is not None and _is_demo_import(saved, _fake_import_service())
 
 
 def demo_import_credentials() -> Mapping[str, str]:

@@ -176,7 +176,7 @@ def _delete_button(
 
 @context.guarded
 def _try_demo() -> None:
-    saved = app_demo.create_demo_connection(ctx)
+    saved = app_demo.create_demo_connection(ctx.store, ctx.demo)
     st.session_state.conns_notice = f"“{saved.name}” is ready: open Section Groups to preview its schools."
 
 
@@ -379,7 +379,7 @@ for saved in connections:
         )
         fields = " + ".join(GroupNameField(f).label for f in saved.options.fields)
         st.caption(f"Group name: {fields} · last saved {saved.updated_at:%Y-%m-%d %H:%M} UTC")
-        if app_demo.is_demo(ctx, saved) and ctx.demo is not None:
+        if app_demo.is_demo(saved, ctx.demo) and ctx.demo is not None:
             st.info(
                 "Demo credentials (not secret: the demo district is made up and runs inside this app):  \n"
                 f"Client ID `{ctx.demo.client_id}` · Client Secret `{ctx.demo.client_secret}`  \n"
@@ -399,7 +399,7 @@ for saved in connections:
         question = f"Delete “{saved.name}” and its saved secret? This cannot be undone."
         _delete_button(ONEROSTER_FORM, saved.id, key=str(saved.id), asking=saved.id, question=question, place=row)
 
-imports = app_demo.import_connections(ctx)
+imports = app_demo.import_connections(ctx.store, ctx.demo)
 _stop_editing_if_deleted(IMPORT_FORM, {saved.id for saved in imports})
 if st.session_state.conns_editing_import is not None:
     _import_panel(_editing_id(IMPORT_FORM))
@@ -411,7 +411,7 @@ for target in imports:
             f"**CERS import (RDW API)** · Import URL `{public.import_url}` · Client ID `{public.client_id}` · {who}"
         )
         st.caption(f"Sends files from Section Groups to CERS · last saved {target.updated_at:%Y-%m-%d %H:%M} UTC")
-        if app_demo.is_demo_import(ctx, target):
+        if app_demo.is_demo_import(target, ctx.demo):
             credentials = " · ".join(f"{k} `{v}`" for k, v in app_demo.demo_import_credentials().items())
             st.info(f"The demo's fake CERS import service (made up, runs inside this app):  \n{credentials}")
         row = st.container(horizontal=True)

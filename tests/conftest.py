@@ -1,5 +1,10 @@
 """Shared fixtures: the demo district, demo OneRoster servers on loopback ports, the app's data
-folder and store. Helpers that are not fixtures are in ``tests.support``."""
+folder and store. Helpers that are not fixtures are in ``tests.support``.
+
+hypothesis is imported here, while only the main thread runs: its pytest plugin would otherwise
+import it from a reporting hook, parsing its source while a demo server's or an app's thread
+may be parsing too, which CPython 3.11's ast module does not survive (gh-106905).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401 - loaded (and its source parsed) now, not from a later hook: see below
 import pytest
 from cryptography.fernet import Fernet
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
