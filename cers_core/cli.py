@@ -30,11 +30,10 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from pydantic import ValidationError
 
-from cers_core.cers_csv import validate_cers_csv
 from cers_core.cli_upload import (
     ImportUsageError,
     add_diff_command,
@@ -46,7 +45,6 @@ from cers_core.cli_upload import (
 from cers_core.config import Config, load_config, variable_name
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
-from cers_core.oneroster.client import FetchProgress
 from cers_core.settings import (
     DEFAULT_SCOPE,
     DEFAULT_SSID_TYPES,
@@ -55,6 +53,9 @@ from cers_core.settings import (
     GroupOptions,
     OneRosterSettings,
 )
+
+if TYPE_CHECKING:
+    from cers_core.oneroster.client import FetchProgress
 
 __all__ = ["main"]
 
@@ -345,6 +346,8 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     path: Path = args.file
     if not path.is_file():
         raise InvalidFile(f"There is no file at {path}.", hint="Check the path and try again.")
+    from cers_core.cers_csv import validate_cers_csv  # only this command needs it: an export starts without
+
     report = validate_cers_csv(path, school_years=args.school_year, schools=args.schools)
     print(report.to_text(), file=out)
     return EXIT_OK if report.accepted else EXIT_REJECTED

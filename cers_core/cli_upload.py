@@ -25,11 +25,9 @@ from typing import TextIO
 
 from pydantic import ValidationError
 
-from cers_core.cers_import import UploadContext, upload_group_file
 from cers_core.config import Config, variable_name
 from cers_core.errors import InvalidFile, UploadError, UploadOutcomeUnknown, UploadRefused
 from cers_core.export import GroupExport
-from cers_core.group_diff import diff_group_files, group_file
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -120,6 +118,8 @@ def upload_export(settings: CersImportSettings, result: GroupExport, *, wait: fl
         print("Not sent to CERS: CERS would reject this file (see above).", file=err)
         return EXIT_REJECTED
 
+    from cers_core.cers_import import UploadContext, upload_group_file  # only an export with --upload needs it
+
     def progress(text: str) -> None:
         print(text, file=err, flush=True)
 
@@ -158,5 +158,7 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     for path in (args.old, args.new):
         if not path.is_file():
             raise InvalidFile(f"There is no file at {path}.", hint="Check the path and try again.")
+    from cers_core.group_diff import diff_group_files, group_file  # only this command needs it
+
     print(diff_group_files(group_file(args.old), group_file(args.new)).to_text(), file=out)
     return EXIT_OK

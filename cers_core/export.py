@@ -8,19 +8,18 @@ to read the rosters raises a typed ``OneRosterError`` instead of yielding a part
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import polars as pl
 
-from cers_core.cers_csv import ValidationReport, order_cers_rows, validate_cers_csv, write_ordered_rows
 from cers_core.errors import SettingsError
-from cers_core.groups import build_section_groups
 from cers_core.http.oauth import TokenCache
 from cers_core.http.retry import RetryPolicy
 from cers_core.http.sync import run_sync
@@ -31,6 +30,9 @@ from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.roster import Roster
 from cers_core.settings import GroupOptions, OneRosterSettings
+
+if TYPE_CHECKING:
+    from cers_core.cers_csv import ValidationReport
 
 __all__ = ["GroupExport", "export_file_name", "export_section_groups", "list_schools", "resolve_schools"]
 
@@ -181,7 +183,18 @@ def export_section_groups(
             )
             return roster, all_schools.filter(pl.col("sourced_id").is_in(ids)), client.requests_sent
 
-    roster, chosen, requests = run_sync(work())
+    # The file-making half (the builder, the writer, CERS's validator) is imported on a thread of
+    # its own while the rosters are read: the first request does not wait for a tenth of a second
+    # of imports, and at real latency the imports cost no time at all.
+    makers = threading.Thread(target=_import_file_makers, name="cers-import-makers", daemon=True)
+    makers.start()
+    try:
+        roster, chosen, requests = run_sync(work())
+    finally:
+        makers.join()
+    from cers_core.cers_csv import order_cers_rows, validate_cers_csv, write_ordered_rows
+    from cers_core.groups import build_section_groups
+
     made_as = (None if schools is None else tuple(schools), options.model_dump_json(), day, school_year)
     if context.snapshot is not None and (same := _made_before(context.snapshot, made_as)) is not None:
         return dataclasses.replace(same, requests=requests)
@@ -203,6 +216,14 @@ def export_section_groups(
         with _LAST_MADE_LOCK:
             _LAST_MADE[context.snapshot] = (made_as, context.snapshot.changes, made)
     return made
+
+
+_FILE_MAKERS = ("cers_core.groups", "cers_core.cers_csv")
+
+
+def _import_file_makers() -> None:
+    for module in _FILE_MAKERS:
+        importlib.import_module(module)
 
 
 # The last export made from each session's snapshot, and how many changes the snapshot had then.
