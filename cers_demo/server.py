@@ -21,9 +21,9 @@ from typing import Any
 
 from cers_core.settings import OneRosterSettings
 from cers_demo.district import DemoDistrict, Scale, generate_district
-from cers_demo.faults import PROBE_HEADER, FaultInjector
 from cers_demo.loopback import LoopbackServer
 from cers_demo.provider import ProviderOptions, RequestLog, create_provider_app
+from cers_demo.provider.fault_injector import PROBE_HEADER, FaultInjector
 
 __all__ = ["DemoServer", "serve"]
 
