@@ -6,7 +6,7 @@ Its parts:
   frames, deterministic per seed and date, with ``DemoCases`` naming its awkward records;
 - the OneRoster 1.2 provider (``cers_demo.provider``): ``create_provider_app`` serves the district
   as a rostering API (a Starlette app) that behaves as ``ProviderOptions`` say, faults
-  (``cers_demo.faults``) included;
+  (``cers_demo.faults``) included; ``DemoProvider`` reaches it in process, through an ASGI transport;
 - the fake CERS import service (``cers_demo.fake_cers_import``), to send group files to;
 - the loopback server (``cers_demo.loopback``, ``cers_demo.server``): ``DemoServer`` runs the
   provider on a port of this computer in a background thread, and ``serve`` in the foreground;
@@ -17,12 +17,13 @@ Nothing in ``cers_core`` imports this package.
 """
 
 from cers_demo.district import DemoCases, DemoDistrict, generate_district
-from cers_demo.provider import ProviderOptions, create_provider_app
+from cers_demo.provider import DemoProvider, ProviderOptions, create_provider_app
 from cers_demo.server import DemoServer, serve
 
 __all__ = [
     "DemoCases",
     "DemoDistrict",
+    "DemoProvider",
     "DemoServer",
     "ProviderOptions",
     "create_provider_app",

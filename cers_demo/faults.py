@@ -37,7 +37,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["FaultKind", "FaultRule", "Faults", "parse_fault_rule"]
+__all__ = ["CONNECTION_FAULTS", "FaultKind", "FaultRule", "Faults", "parse_fault_rule"]
 
 
 class FaultKind(StrEnum):
@@ -67,6 +67,11 @@ class FaultKind(StrEnum):
     """A page of a collection comes back empty, with the usual headers (only collections are affected)."""
     expired_token = "expired-token"
     """401 as if the access token had expired early; the token is revoked (data requests only)."""
+
+
+CONNECTION_FAULTS = frozenset({FaultKind.reset, FaultKind.hang, FaultKind.cut_off})
+"""The kinds only a provider served on a port can inject (``DemoServer``): they drop the TCP connection,
+or hold it past the client's read time-out. In process there is neither a connection nor a time-out."""
 
 
 class FaultRule(BaseModel):
@@ -120,6 +125,11 @@ class Faults(BaseModel):
     @property
     def active(self) -> bool:
         return bool(self.rules) or self.latency_seconds > 0 or self.max_concurrent_requests is not None
+
+    @property
+    def need_a_connection(self) -> bool:
+        """Whether a rule injects one of the ``CONNECTION_FAULTS``, which an in-process provider cannot."""
+        return any(rule.kind in CONNECTION_FAULTS for rule in self.rules)
 
 
 def parse_fault_rule(text: str) -> FaultRule:

@@ -5,6 +5,7 @@ real vendors and busy servers do. One module per part:
 
 - ``options``: ``ProviderOptions`` (paths, credentials, paging, vendor quirks, faults) and the scopes;
 - ``routes``: ``create_provider_app``, the routes and the handlers of collections and records;
+- ``in_process``: ``DemoProvider``, the app with its settings and an ASGI transport to it (no socket);
 - ``oauth``: the token endpoint and the bearer-token check;
 - ``store``: the district's frames as views and selections, and the rows of a query (cached);
 - ``nested``: which rows each nested route (``/schools/{id}/classes`` …) selects;
@@ -20,6 +21,7 @@ Example::
 """
 
 from cers_demo.provider.gate import RequestLog
+from cers_demo.provider.in_process import DemoProvider
 from cers_demo.provider.options import (
     ALL_SCOPES,
     DEMOGRAPHICS_SCOPE,
@@ -37,6 +39,7 @@ __all__ = [
     "DEMOGRAPHICS_SCOPE",
     "ROSTER_CORE_SCOPE",
     "ROSTER_SCOPE",
+    "DemoProvider",
     "ProviderOptions",
     "RequestLog",
     "create_provider_app",

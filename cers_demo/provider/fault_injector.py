@@ -3,8 +3,9 @@
 The injector decides which requests a ``FaultRule`` picks (see ``cers_demo.faults`` for the
 rules, and why the choice is a hash rather than a count) and answers them as a misbehaving SIS
 would: an imsx body with 429 or 5xx, a proxy's HTML page, an answer cut short or emptied, a
-revoked token, a reset connection or one held past the client's read time-out. Resets need
-uvicorn's connection (``cers_demo.connection_faults``).
+revoked token, a reset connection or one held past the client's read time-out. The last three
+(``CONNECTION_FAULTS``) need uvicorn's connection (``cers_demo.connection_faults``): in process
+they raise a ``RuntimeError`` rather than quietly testing something else.
 
 Example::
 
@@ -26,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cers_demo.connection_faults import reset_connection
+from cers_demo.connection_faults import require_connection, reset_connection
 from cers_demo.faults import FaultKind, FaultRule, Faults
 from cers_demo.provider.imsx import imsx_failure
 
@@ -223,6 +224,7 @@ class FaultInjector:
             await reset_connection(receive)
             return True
         if kind is FaultKind.hang:
+            require_connection(receive)  # in process no read time-out runs out: a hang would only be slow
             self.injected[kind.value] += 1
             await asyncio.sleep(self.faults.hang_seconds)
             await app(scope, receive, send)  # the client has most likely stopped listening
