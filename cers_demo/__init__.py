@@ -1,18 +1,29 @@
-"""The demo district and its OneRoster 1.2 provider: a realistic roster to try the app on without credentials.
+"""The demo district and its services: a realistic roster to try the app on without credentials.
 
-``generate_district`` makes the district (polars frames, deterministic per seed and date),
-``create_provider_app`` serves it as a OneRoster 1.2 rostering API (a Starlette app), and
-``DemoServer`` runs that app on a loopback port in a background thread. ``serve`` runs it
-in the foreground for ``python -m cers_core demo-server``.
+Its parts:
+
+- the district (``cers_demo.district``): ``generate_district`` makes a ``DemoDistrict`` as polars
+  frames, deterministic per seed and date, with ``DemoCases`` naming its awkward records;
+- the OneRoster 1.2 provider (``cers_demo.provider``): ``create_provider_app`` serves the district
+  as a rostering API (a Starlette app) that behaves as ``ProviderOptions`` say, faults
+  (``cers_demo.faults``) included; ``DemoProvider`` reaches it in process, through an ASGI transport;
+- the fake CERS import service (``cers_demo.fake_cers_import``), to send group files to;
+- the loopback server (``cers_demo.loopback``, ``cers_demo.server``): ``DemoServer`` runs the
+  provider on a port of this computer in a background thread, and ``serve`` in the foreground;
+- the commands (``cers_demo.commands``, ``cers_demo.provider_flags``): ``python -m cers_core
+  demo-server`` and ``demo-import-server``, with the flags that make the provider misbehave.
+
+Nothing in ``cers_core`` imports this package.
 """
 
 from cers_demo.district import DemoCases, DemoDistrict, generate_district
-from cers_demo.provider import ProviderOptions, create_provider_app
+from cers_demo.provider import DemoProvider, ProviderOptions, create_provider_app
 from cers_demo.server import DemoServer, serve
 
 __all__ = [
     "DemoCases",
     "DemoDistrict",
+    "DemoProvider",
     "DemoServer",
     "ProviderOptions",
     "create_provider_app",

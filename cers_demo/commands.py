@@ -13,7 +13,7 @@ import threading
 from typing import TextIO
 
 from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
-from cers_demo.faults import add_fault_arguments, provider_options
+from cers_demo.provider_flags import add_fault_arguments, provider_options
 from cers_demo.server import serve
 
 __all__ = ["add_arguments", "run"]
@@ -26,7 +26,7 @@ def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
     if command == "demo-server":
         parser.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
         parser.add_argument("--seed", type=int, default=7)
-        add_fault_arguments(parser)  # fault and quirk switches: see cers_demo/faults.py
+        add_fault_arguments(parser)  # fault and quirk switches: see cers_demo/provider_flags.py
     else:
         parser.add_argument(
             "--processing-seconds",

@@ -66,7 +66,7 @@ from cers_core.cers_csv import validate_cers_csv
 from cers_core.cers_csv.java_text import fold_case
 from cers_core.cers_csv.rows import iter_group_records
 from cers_core.settings import CersImportSettings
-from cers_demo.faults import _drop_connection, _wait_for_disconnect
+from cers_demo.connection_faults import reset_connection
 from cers_demo.loopback import LoopbackServer
 
 __all__ = ["CersGroup", "FakeImportOptions", "FakeImportServer", "FakeImportService", "create_fake_import_app"]
@@ -354,7 +354,7 @@ class FakeImportService:
 
     @staticmethod
     async def _drop(request: Request) -> Response:
-        await _wait_for_disconnect(_drop_connection(request.receive))
+        await reset_connection(request.receive)
         return Response(status_code=500)  # never reaches the client: the connection is gone
 
     def _resource(self, item: _Import, base_url: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Tests and the Streamlit app embed a ``DemoServer``: uvicorn in a background thread on an
 ephemeral port, so several can run in one process and each can be started and stopped
-again. ``serve`` is what ``python -m cers_core demo-server`` runs.
+again. ``serve`` is what ``python -m cers_core demo-server`` runs. Tests that need no socket
+use a ``DemoProvider`` (``cers_demo.provider.in_process``) instead.
 
 uvicorn's access log stays off, and its log configuration is left alone (``log_config=None``):
 an embedded server must not reconfigure the host application's logging, and request lines
@@ -17,19 +18,24 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any
 
-from cers_core.settings import OneRosterSettings
+import httpx
+
 from cers_demo.district import DemoDistrict, Scale, generate_district
-from cers_demo.faults import PROBE_HEADER, FaultInjector
 from cers_demo.loopback import LoopbackServer
-from cers_demo.provider import ProviderOptions, RequestLog, create_provider_app
+from cers_demo.provider import DemoProvider, ProviderOptions
+from cers_demo.provider.fault_injector import PROBE_HEADER
 
 __all__ = ["DemoServer", "serve"]
 
 
-class DemoServer(LoopbackServer):
+class DemoServer(LoopbackServer, DemoProvider):
     """The demo provider served by uvicorn in a background thread (see ``cers_demo.loopback``).
+
+    Everything a ``DemoProvider`` has (settings, request log, faults, issued tokens), reached
+    over a real connection: for the faults that drop or hold one, read time-outs, and clients
+    that open their own (the command line, the Streamlit app). Elsewhere ``DemoProvider`` is
+    cheaper: no port, no thread, no start.
 
     Example::
 
@@ -51,54 +57,14 @@ class DemoServer(LoopbackServer):
         port: int = 0,
         startup_timeout: float = 15.0,
     ) -> None:
-        self.district = district if district is not None else generate_district()
-        self.options = options or ProviderOptions()
-        self.app = create_provider_app(self.district, self.options)
-        super().__init__(self.app, host=host, port=port, startup_timeout=startup_timeout)
+        DemoProvider.__init__(self, district, options=options)
+        LoopbackServer.__init__(self, self.app, host=host, port=port, startup_timeout=startup_timeout)
 
-    # -- addresses and credentials ---------------------------------------------------------
+    # ``origin`` is the loopback server's: http://127.0.0.1:<port>, once started.
 
-    @property
-    def base_url(self) -> str:
-        return self.origin + self.options.base_path
-
-    @property
-    def token_url(self) -> str:
-        return self.origin + self.options.token_path
-
-    @property
-    def client_id(self) -> str:
-        return self.options.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.options.client_secret
-
-    def settings(self, **changes: Any) -> OneRosterSettings:
-        """Settings that reach this provider, with any field changed (``page_size=200`` …)."""
-        values = {
-            "base_url": self.base_url,
-            "token_url": self.token_url,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-        }
-        return OneRosterSettings(**(values | changes))
-
-    @property
-    def request_log(self) -> RequestLog:
-        log: RequestLog = self.app.state.request_log
-        return log
-
-    @property
-    def faults(self) -> FaultInjector:
-        """The fault injector: ``faults.injected`` counts the faults served, by kind."""
-        injector: FaultInjector = self.app.state.faults
-        return injector
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """Every access token this server handed out (for tests that prove none leaks)."""
-        return list(self.app.state.issued_tokens)
+    def transport(self) -> httpx.AsyncBaseTransport | None:
+        """None: a client's own network transport reaches this server, through its port."""
+        return None
 
     # Unauthenticated, so the answer is a 401: all we want is an answer. The probe header
     # exempts it from faults, which would otherwise hang or reset it.

@@ -1,5 +1,10 @@
-"""Shared fixtures: the demo district, demo OneRoster servers on loopback ports, the app's data
-folder and store. Helpers that are not fixtures are in ``tests.support``.
+"""Shared fixtures: the demo district, demo OneRoster providers (in process, or served on loopback
+ports), the app's data folder and store. Helpers that are not fixtures are in ``tests.support``.
+
+Take ``demo_provider``/``make_demo_provider`` (in process: no port, thread or start) unless the
+test needs a socket: faults that drop or hold a connection, read time-outs, or a client that
+opens its own connection (the command line, the app, a browser). Then take ``demo_server``/
+``make_demo_server``.
 
 hypothesis is imported here, while only the main thread runs: its pytest plugin would otherwise
 import it from a reporting hook, parsing its source while a demo server's or an app's thread
@@ -12,13 +17,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import hypothesis  # noqa: F401 - loaded (and its source parsed) now, not from a later hook: see below
+import hypothesis  # noqa: F401 - loaded (and its source parsed) now, not from a later hook: see the docstring
 import pytest
 from cryptography.fernet import Fernet
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from cers_core.store import Store
-from cers_demo import DemoDistrict, DemoServer, ProviderOptions, generate_district
+from cers_demo import DemoDistrict, DemoProvider, DemoServer, ProviderOptions, generate_district
 from tests.support import DEMO_REFERENCE_DATE, QUICK_RETRIES
 
 
@@ -29,8 +34,24 @@ def demo_district() -> DemoDistrict:
 
 
 @pytest.fixture(scope="session")
+def demo_provider(demo_district: DemoDistrict) -> DemoProvider:
+    """One well-behaved demo provider in process for the whole session (its request log is shared: clear it first)."""
+    return DemoProvider(demo_district)
+
+
+@pytest.fixture
+def make_demo_provider(demo_district: DemoDistrict) -> Callable[..., DemoProvider]:
+    """``make_demo_provider(**provider_options)``: an in-process provider with special ``ProviderOptions``."""
+
+    def make(**options: Any) -> DemoProvider:
+        return DemoProvider(demo_district, options=ProviderOptions(**options))
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def demo_server(demo_district: DemoDistrict) -> Iterator[DemoServer]:
-    """One well-behaved demo provider for the whole session (its request log is shared: clear it first)."""
+    """One well-behaved demo provider on a loopback port for the whole session (its request log is shared)."""
     with DemoServer(demo_district) as server:
         yield server
 

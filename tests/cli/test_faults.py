@@ -16,8 +16,9 @@ from cers_core import GroupOptions, OneRosterSettings, export_section_groups
 from cers_core.cli import _parser, main
 from cers_core.http.retry import RetryPolicy
 from cers_demo import DemoServer, ProviderOptions, generate_district
-from cers_demo.faults import FaultRule, Faults, provider_options
+from cers_demo.faults import FaultRule, Faults
 from cers_demo.provider import ROSTER_CORE_SCOPE
+from cers_demo.provider_flags import provider_options
 from tests.support import DEMO_REFERENCE_DATE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from cers_demo.filters import Filter, FilterError, Predicate, compile_filter, parse_filter
+from cers_demo.provider.filters import Filter, FilterError, Predicate, compile_filter, parse_filter
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,9 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from cers_demo import DemoDistrict, DemoServer
+from cers_demo import DemoDistrict, DemoProvider
 from cers_demo.provider import ROSTER_CORE_SCOPE
+from tests.support import http_client
 
 # 1EdTech's official file, copied into the repository with its licence notice (docs/reference/README.md).
 OPENAPI = Path(__file__).resolve().parents[2] / "docs" / "reference" / "oneroster-1.2-rostering-openapi.yaml"
@@ -105,11 +106,11 @@ def conformance(openapi: dict[str, Any]) -> Conformance:
 
 
 @pytest.fixture(scope="module")
-def client(demo_server: DemoServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=demo_server.base_url + "/") as anonymous:
+def client(demo_provider: DemoProvider) -> Iterator[httpx.Client]:
+    with http_client(demo_provider, base_url=demo_provider.base_url + "/") as anonymous:
         token = anonymous.post(
-            demo_server.token_url,
-            auth=(demo_server.client_id, demo_server.client_secret),
+            demo_provider.token_url,
+            auth=(demo_provider.client_id, demo_provider.client_secret),
             data={"grant_type": "client_credentials"},  # every scope, demographics included
         ).json()["access_token"]
         anonymous.headers["Authorization"] = f"Bearer {token}"
@@ -229,7 +230,7 @@ def test_whole_collections_validate(
     ],
 )
 def test_error_bodies_are_imsx_status_info(
-    demo_server: DemoServer,
+    demo_provider: DemoProvider,
     conformance: Conformance,
     client: httpx.Client,
     path: str,
@@ -239,8 +240,8 @@ def test_error_bodies_are_imsx_status_info(
 ) -> None:
     if headers == "core":
         token = client.post(
-            demo_server.token_url,
-            auth=(demo_server.client_id, demo_server.client_secret),
+            demo_provider.token_url,
+            auth=(demo_provider.client_id, demo_provider.client_secret),
             data={"grant_type": "client_credentials", "scope": ROSTER_CORE_SCOPE},
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
@@ -260,24 +261,28 @@ def test_error_bodies_are_imsx_status_info(
     ],
 )
 def test_quirks_really_break_the_schema(
-    make_demo_server: Any, conformance: Conformance, quirk: str, path: str, schema: str, complaint: str
+    make_demo_provider: Any, conformance: Conformance, quirk: str, path: str, schema: str, complaint: str
 ) -> None:
     """The validator is strict enough to see each vendor quirk that the 1.2 file does not allow."""
-    server = make_demo_server(**{quirk: True})
-    with httpx.Client(base_url=server.base_url + "/") as quirky:
+    provider = make_demo_provider(**{quirk: True})
+    with http_client(provider, base_url=provider.base_url + "/") as quirky:
         token = quirky.post(
-            server.token_url, auth=(server.client_id, server.client_secret), data={"grant_type": "client_credentials"}
+            provider.token_url,
+            auth=(provider.client_id, provider.client_secret),
+            data={"grant_type": "client_credentials"},
         ).json()["access_token"]
         body = quirky.get(path, headers={"Authorization": f"Bearer {token}"}).json()
     errors = conformance.errors(schema, body)
     assert any(complaint in error for error in errors), errors
 
 
-def test_ext_values_are_legal_1_2(make_demo_server: Any, conformance: Conformance) -> None:
-    server = make_demo_server(ext_values=True)
-    with httpx.Client(base_url=server.base_url + "/") as quirky:
+def test_ext_values_are_legal_1_2(make_demo_provider: Any, conformance: Conformance) -> None:
+    provider = make_demo_provider(ext_values=True)
+    with http_client(provider, base_url=provider.base_url + "/") as quirky:
         token = quirky.post(
-            server.token_url, auth=(server.client_id, server.client_secret), data={"grant_type": "client_credentials"}
+            provider.token_url,
+            auth=(provider.client_id, provider.client_secret),
+            data={"grant_type": "client_credentials"},
         ).json()["access_token"]
         body = quirky.get("terms/as-2027-t1", headers={"Authorization": f"Bearer {token}"}).json()
     assert body["academicSession"]["type"] == "ext:trimester"

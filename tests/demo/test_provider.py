@@ -1,48 +1,59 @@
-"""The demo OneRoster provider over real HTTP on loopback: auth, scopes, paging, filter/sort/fields, options."""
+"""The demo OneRoster provider over HTTP, in process: auth, scopes, paging, filter/sort/fields, options.
+
+The servers themselves (a loopback port, restarts, an answer to a bug, ``serve``) are tested on
+real sockets, at the end.
+"""
 
 from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import json
 import signal
-import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import polars as pl
 import pytest
 
-from cers_demo import DemoDistrict, DemoServer
+from cers_demo import DemoDistrict, DemoProvider, DemoServer
+from cers_demo.faults import CONNECTION_FAULTS, FaultKind, FaultRule, Faults
 from cers_demo.provider import DEMOGRAPHICS_SCOPE, ROSTER_CORE_SCOPE, ROSTER_SCOPE
+from tests.support import http_client
 
-MakeServer = Callable[..., DemoServer]
+MakeProvider = Callable[..., DemoProvider]
 ROOT = Path(__file__).resolve().parents[2]
-# Every httpx client builds a TLS context unless given one (30 ms each); these tests make hundreds.
-TLS = ssl.create_default_context()
-get = functools.partial(httpx.get, verify=TLS)
-post = functools.partial(httpx.post, verify=TLS)
 
 
-def get_token(server: DemoServer, *, scope: str | None = None) -> str:
+def get(provider: DemoProvider, url: str, **options: Any) -> httpx.Response:
+    with http_client(provider) as client:
+        return client.get(url, **options)
+
+
+def post(provider: DemoProvider, url: str, **options: Any) -> httpx.Response:
+    with http_client(provider) as client:
+        return client.post(url, **options)
+
+
+def get_token(provider: DemoProvider, *, scope: str | None = None) -> str:
     data = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
-    response = post(server.token_url, auth=(server.client_id, server.client_secret), data=data)
+    response = post(provider, provider.token_url, auth=(provider.client_id, provider.client_secret), data=data)
     response.raise_for_status()
     return str(response.json()["access_token"])
 
 
 @contextmanager
-def api(server: DemoServer, *, scope: str | None = None) -> Iterator[httpx.Client]:
+def api(provider: DemoProvider, *, scope: str | None = None) -> Iterator[httpx.Client]:
     """A client with a bearer token whose requests take paths relative to the base URL."""
-    headers = {"Authorization": f"Bearer {get_token(server, scope=scope)}"}
-    with httpx.Client(verify=TLS, base_url=server.base_url + "/", headers=headers) as client:
+    headers = {"Authorization": f"Bearer {get_token(provider, scope=scope)}"}
+    with http_client(provider, base_url=provider.base_url + "/", headers=headers) as client:
         yield client
 
 
@@ -71,10 +82,11 @@ def offsets(response: httpx.Response) -> dict[str, int]:
 # -- OAuth 2 -------------------------------------------------------------------------------
 
 
-def test_token_with_basic_credentials(demo_server: DemoServer) -> None:
+def test_token_with_basic_credentials(demo_provider: DemoProvider) -> None:
     response = post(
-        demo_server.token_url,
-        auth=(demo_server.client_id, demo_server.client_secret),
+        demo_provider,
+        demo_provider.token_url,
+        auth=(demo_provider.client_id, demo_provider.client_secret),
         data={"grant_type": "client_credentials", "scope": f"{ROSTER_CORE_SCOPE} {ROSTER_SCOPE}"},
     )
     assert response.status_code == 200
@@ -85,13 +97,14 @@ def test_token_with_basic_credentials(demo_server: DemoServer) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_token_with_credentials_in_the_body_and_a_query_string_in_the_url(demo_server: DemoServer) -> None:
+def test_token_with_credentials_in_the_body_and_a_query_string_in_the_url(demo_provider: DemoProvider) -> None:
     response = post(
-        demo_server.token_url + "?appName=sierravista",
+        demo_provider,
+        demo_provider.token_url + "?appName=sierravista",
         data={
             "grant_type": "client_credentials",
-            "client_id": demo_server.client_id,
-            "client_secret": demo_server.client_secret,
+            "client_id": demo_provider.client_id,
+            "client_secret": demo_provider.client_secret,
         },
     )
     assert response.status_code == 200
@@ -99,12 +112,15 @@ def test_token_with_credentials_in_the_body_and_a_query_string_in_the_url(demo_s
     assert set(response.json()["scope"].split()) == {ROSTER_CORE_SCOPE, ROSTER_SCOPE, DEMOGRAPHICS_SCOPE}
 
 
-def test_basic_credentials_are_form_decoded(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(client_id="district app", client_secret="s3cr:t+%")
+def test_basic_credentials_are_form_decoded(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(client_id="district app", client_secret="s3cr:t+%")
     # RFC 6749 2.3.1: each part is form-encoded before the Basic encoding.
     raw = base64.b64encode(b"district+app:s3cr%3At%2B%25").decode()
     response = post(
-        server.token_url, headers={"Authorization": f"Basic {raw}"}, data={"grant_type": "client_credentials"}
+        provider,
+        provider.token_url,
+        headers={"Authorization": f"Basic {raw}"},
+        data={"grant_type": "client_credentials"},
     )
     assert response.status_code == 200
 
@@ -113,10 +129,13 @@ def test_basic_credentials_are_form_decoded(make_demo_server: MakeServer) -> Non
     ("client_id", "secret"),
     [("demo-district", "wrong-secret"), ("someone-else", "demo-secret-not-private"), ("demo-district", "")],
 )
-def test_wrong_credentials_are_invalid_client(demo_server: DemoServer, client_id: str, secret: str) -> None:
-    basic = post(demo_server.token_url, auth=(client_id, secret), data={"grant_type": "client_credentials"})
+def test_wrong_credentials_are_invalid_client(demo_provider: DemoProvider, client_id: str, secret: str) -> None:
+    basic = post(
+        demo_provider, demo_provider.token_url, auth=(client_id, secret), data={"grant_type": "client_credentials"}
+    )
     body = post(
-        demo_server.token_url,
+        demo_provider,
+        demo_provider.token_url,
         data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
     )
     for response in (basic, body):
@@ -125,29 +144,33 @@ def test_wrong_credentials_are_invalid_client(demo_server: DemoServer, client_id
         assert response.headers["www-authenticate"].startswith("Basic")
 
 
-def test_token_request_errors(demo_server: DemoServer) -> None:
-    auth = (demo_server.client_id, demo_server.client_secret)
-    assert post(demo_server.token_url, auth=auth, data={}).json() == {"error": "invalid_request"}
-    wrong_grant = post(demo_server.token_url, auth=auth, data={"grant_type": "password"})
+def test_token_request_errors(demo_provider: DemoProvider) -> None:
+    auth = (demo_provider.client_id, demo_provider.client_secret)
+    assert post(demo_provider, demo_provider.token_url, auth=auth, data={}).json() == {"error": "invalid_request"}
+    wrong_grant = post(demo_provider, demo_provider.token_url, auth=auth, data={"grant_type": "password"})
     assert (wrong_grant.status_code, wrong_grant.json()["error"]) == (400, "unsupported_grant_type")
-    no_client = post(demo_server.token_url, data={"grant_type": "client_credentials"})
+    no_client = post(demo_provider, demo_provider.token_url, data={"grant_type": "client_credentials"})
     assert no_client.status_code == 401
     bad_scope = post(
-        demo_server.token_url, auth=auth, data={"grant_type": "client_credentials", "scope": "https://example.org/x"}
+        demo_provider,
+        demo_provider.token_url,
+        auth=auth,
+        data={"grant_type": "client_credentials", "scope": "https://example.org/x"},
     )
     assert (bad_scope.status_code, bad_scope.json()["error"]) == (400, "invalid_scope")
-    assert get(demo_server.token_url).status_code == 405
+    assert get(demo_provider, demo_provider.token_url).status_code == 405
 
 
-def test_a_core_only_client_gets_only_the_core_scope(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(client_scopes=frozenset({ROSTER_CORE_SCOPE}))
+def test_a_core_only_client_gets_only_the_core_scope(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(client_scopes=frozenset({ROSTER_CORE_SCOPE}))
     response = post(
-        server.token_url,
-        auth=(server.client_id, server.client_secret),
+        provider,
+        provider.token_url,
+        auth=(provider.client_id, provider.client_secret),
         data={"grant_type": "client_credentials", "scope": f"{ROSTER_SCOPE} {ROSTER_CORE_SCOPE}"},
     )
     assert response.json()["scope"] == ROSTER_CORE_SCOPE
-    with api(server) as client:
+    with api(provider) as client:
         assert client.get("classes").status_code == 200
         nested = client.get("schools/org-0003/classes")
     assert nested.status_code == 403 and minor(nested) == "forbidden"
@@ -157,25 +180,25 @@ def test_a_core_only_client_gets_only_the_core_scope(make_demo_server: MakeServe
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer not-a-token", "Basic ZGVtbzpkZW1v"])
-def test_data_requests_need_a_valid_token(demo_server: DemoServer, authorization: str | None) -> None:
+def test_data_requests_need_a_valid_token(demo_provider: DemoProvider, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    response = get(f"{demo_server.base_url}/classes", headers=headers)
+    response = get(demo_provider, f"{demo_provider.base_url}/classes", headers=headers)
     assert response.status_code == 401
     assert minor(response) == "unauthorisedrequest"
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_tokens_expire(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(token_lifetime_seconds=1)
-    with api(server) as client:
+def test_tokens_expire(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(token_lifetime_seconds=1)
+    with api(provider) as client:
         assert client.get("orgs").status_code == 200
         time.sleep(1.1)
         expired = client.get("orgs")
     assert expired.status_code == 401 and minor(expired) == "unauthorisedrequest"
 
 
-def test_core_scope_reads_flat_collections_but_not_nested_routes(demo_server: DemoServer) -> None:
-    with api(demo_server, scope=ROSTER_CORE_SCOPE) as client:
+def test_core_scope_reads_flat_collections_but_not_nested_routes(demo_provider: DemoProvider) -> None:
+    with api(demo_provider, scope=ROSTER_CORE_SCOPE) as client:
         assert client.get("classes").status_code == 200
         assert client.get("classes/cls-000001").status_code == 200
         for path in ("schools/org-0003/classes", "classes/cls-000001/students", "users/tch-000001/classes"):
@@ -184,10 +207,10 @@ def test_core_scope_reads_flat_collections_but_not_nested_routes(demo_server: De
             assert minor(response) == "forbidden"
 
 
-def test_demographics_need_their_own_scope(demo_server: DemoServer) -> None:
-    with api(demo_server, scope=ROSTER_SCOPE) as client:
+def test_demographics_need_their_own_scope(demo_provider: DemoProvider) -> None:
+    with api(demo_provider, scope=ROSTER_SCOPE) as client:
         assert client.get("demographics").status_code == 403
-    with api(demo_server, scope=DEMOGRAPHICS_SCOPE) as client:
+    with api(demo_provider, scope=DEMOGRAPHICS_SCOPE) as client:
         assert client.get("demographics").json() == {"demographics": []}
         assert client.get("classes").status_code == 403
         missing = client.get("demographics/stu-0000001")
@@ -214,12 +237,12 @@ def test_demographics_need_their_own_scope(demo_server: DemoServer) -> None:
     ],
 )
 def test_flat_collections_page_through_every_record(
-    demo_server: DemoServer, demo_district: DemoDistrict, path: str, envelope: str, frame: str, rows: pl.Expr | None
+    demo_provider: DemoProvider, demo_district: DemoDistrict, path: str, envelope: str, frame: str, rows: pl.Expr | None
 ) -> None:
     expected = getattr(demo_district, frame)
     if rows is not None:
         expected = expected.filter(rows)
-    with api(demo_server) as client:
+    with api(demo_provider) as client:
         first = client.get(path, params={"limit": 1000})
         seen = ids(first, envelope)
         assert int(first.headers["x-total-count"]) == expected.height
@@ -229,15 +252,15 @@ def test_flat_collections_page_through_every_record(
     assert seen == expected["sourcedId"].to_list()
 
 
-def test_records_look_like_oneroster_1_2(demo_server: DemoServer, demo_district: DemoDistrict) -> None:
+def test_records_look_like_oneroster_1_2(demo_provider: DemoProvider, demo_district: DemoDistrict) -> None:
     cases = demo_district.cases
-    with api(demo_server) as client:
+    with api(demo_provider) as client:
         teacher = client.get(f"users/{cases.teacher_with_email_username}").json()["user"]
         student = client.get(f"students/{cases.student_with_malformed_ssid}").json()["user"]
         enrollment = client.get(f"enrollments/{cases.ended_enrollment}").json()["enrollment"]
         section = client.get(f"classes/{cases.class_without_type}").json()["class"]
         school = client.get("schools/org-0003").json()["org"]
-    base = demo_server.base_url
+    base = demo_provider.base_url
     assert teacher["enabledUser"] == "true" and "email" not in teacher
     assert teacher["username"].endswith("@sierravista.example.org")
     assert teacher["roles"] == [
@@ -275,8 +298,8 @@ def test_records_look_like_oneroster_1_2(demo_server: DemoServer, demo_district:
         ("teachers/tch-000001", "user"),
     ],
 )
-def test_single_records(demo_server: DemoServer, path: str, key: str) -> None:
-    with api(demo_server) as client:
+def test_single_records(demo_provider: DemoProvider, path: str, key: str) -> None:
+    with api(demo_provider) as client:
         response = client.get(path)
     assert response.status_code == 200
     assert list(response.json()) == [key]
@@ -294,8 +317,8 @@ def test_single_records(demo_server: DemoServer, path: str, key: str) -> None:
         "gradingPeriods/as-2027",
     ],
 )
-def test_unknown_single_records_are_404_unknownobject(demo_server: DemoServer, path: str) -> None:
-    with api(demo_server) as client:
+def test_unknown_single_records_are_404_unknownobject(demo_provider: DemoProvider, path: str) -> None:
+    with api(demo_provider) as client:
         response = client.get(path)
     assert response.status_code == 404
     assert minor(response) == "unknownobject"
@@ -305,10 +328,10 @@ def test_unknown_single_records_are_404_unknownobject(demo_server: DemoServer, p
 # -- paging ------------------------------------------------------------------------------------
 
 
-def test_paging_clamps_the_limit_and_links_pages(make_demo_server: MakeServer, demo_district: DemoDistrict) -> None:
-    server = make_demo_server(max_page_size=50)
+def test_paging_clamps_the_limit_and_links_pages(make_demo_provider: MakeProvider, demo_district: DemoDistrict) -> None:
+    provider = make_demo_provider(max_page_size=50)
     total = demo_district.classes.height
-    with api(server) as client:
+    with api(provider) as client:
         first = client.get("classes", params={"limit": 80})
         middle = client.get("classes", params={"limit": 80, "offset": 100, "sort": "title"})
     assert len(first.json()["classes"]) == 50
@@ -323,15 +346,15 @@ def test_paging_clamps_the_limit_and_links_pages(make_demo_server: MakeServer, d
     }
 
 
-def test_pages_follow_sourced_id_order_by_default(demo_server: DemoServer, demo_district: DemoDistrict) -> None:
-    with api(demo_server) as client:
+def test_pages_follow_sourced_id_order_by_default(demo_provider: DemoProvider, demo_district: DemoDistrict) -> None:
+    with api(demo_provider) as client:
         second_page = ids(client.get("users", params={"limit": 3, "offset": 3}), "users")
     assert second_page == demo_district.users["sourcedId"][3:6].to_list()
     assert second_page == ["stu-0000004", "stu-0000005", "stu-0000006"]
 
 
-def test_offset_past_the_end_is_an_empty_page(demo_server: DemoServer) -> None:
-    with api(demo_server) as client:
+def test_offset_past_the_end_is_an_empty_page(demo_provider: DemoProvider) -> None:
+    with api(demo_provider) as client:
         response = client.get("orgs", params={"offset": 10})
     assert response.json() == {"orgs": []}
     assert response.headers["x-total-count"] == "4"
@@ -349,16 +372,16 @@ def test_offset_past_the_end_is_an_empty_page(demo_server: DemoServer) -> None:
         [("limit", "5"), ("limit", "6")],
     ],
 )
-def test_invalid_paging_is_400(demo_server: DemoServer, params: dict[str, str] | list[tuple[str, str]]) -> None:
-    with api(demo_server) as client:
+def test_invalid_paging_is_400(demo_provider: DemoProvider, params: dict[str, str] | list[tuple[str, str]]) -> None:
+    with api(demo_provider) as client:
         response = client.get("classes", params=params)
     assert response.status_code == 400
     assert minor(response) == "invaliddata"
 
 
-def test_headers_can_be_switched_off(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(total_count_header=False, link_header=False)
-    with api(server) as client:
+def test_headers_can_be_switched_off(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(total_count_header=False, link_header=False)
+    with api(provider) as client:
         response = client.get("classes", params={"limit": 10})
     assert response.status_code == 200
     assert "x-total-count" not in response.headers and "link" not in response.headers
@@ -410,7 +433,7 @@ def test_headers_can_be_switched_off(make_demo_server: MakeServer) -> None:
     ],
 )
 def test_filters(
-    demo_server: DemoServer,
+    demo_provider: DemoProvider,
     demo_district: DemoDistrict,
     path: str,
     filter_text: str,
@@ -420,14 +443,14 @@ def test_filters(
 ) -> None:
     wanted = getattr(demo_district, frame).filter(expected)["sourcedId"].to_list()
     assert wanted, "a filter test needs records to find"
-    with api(demo_server) as client:
+    with api(demo_provider) as client:
         response = client.get(path, params={"filter": filter_text, "limit": 1000})
     assert ids(response, envelope) == wanted
     assert response.headers["x-total-count"] == str(len(wanted))
 
 
-def test_the_large_section_by_filter(demo_server: DemoServer, demo_district: DemoDistrict) -> None:
-    with api(demo_server) as client:
+def test_the_large_section_by_filter(demo_provider: DemoProvider, demo_district: DemoDistrict) -> None:
+    with api(demo_provider) as client:
         response = client.get(
             "enrollments",
             params={"filter": f"class.sourcedId='{demo_district.cases.large_section}' AND role='student'"},
@@ -439,16 +462,16 @@ def test_the_large_section_by_filter(demo_server: DemoServer, demo_district: Dem
     "filter_text",
     ["nickname='x'", "status=active", "status='a' AND role='b' OR role='c'", "endDate>'soon'", "school='org-0003'"],
 )
-def test_bad_filters_are_400_invalid_filter_field(demo_server: DemoServer, filter_text: str) -> None:
-    with api(demo_server) as client:
+def test_bad_filters_are_400_invalid_filter_field(demo_provider: DemoProvider, filter_text: str) -> None:
+    with api(demo_provider) as client:
         response = client.get("enrollments", params={"filter": filter_text})
     assert response.status_code == 400
     assert minor(response) == "invalid_filter_field"
 
 
-def test_filter_support_can_be_restricted(make_demo_server: MakeServer) -> None:
-    none = make_demo_server(filter_fields=frozenset())
-    flat_only = make_demo_server(dotted_filters=False)
+def test_filter_support_can_be_restricted(make_demo_provider: MakeProvider) -> None:
+    none = make_demo_provider(filter_fields=frozenset())
+    flat_only = make_demo_provider(dotted_filters=False)
     with api(none) as client:
         refused = client.get("classes", params={"filter": "status='active'"})
         assert refused.status_code == 400 and minor(refused) == "invalid_filter_field"
@@ -458,8 +481,8 @@ def test_filter_support_can_be_restricted(make_demo_server: MakeServer) -> None:
         assert dotted.status_code == 400 and minor(dotted) == "invalid_filter_field"
 
 
-def test_sort_and_order(demo_server: DemoServer, demo_district: DemoDistrict) -> None:
-    with api(demo_server) as client:
+def test_sort_and_order(demo_provider: DemoProvider, demo_district: DemoDistrict) -> None:
+    with api(demo_provider) as client:
         by_name = client.get("teachers", params={"sort": "familyName", "limit": 1000}).json()["users"]
         newest = client.get("orgs", params={"orderBy": "desc"})
         by_title_desc = client.get("courses", params={"sort": "title", "orderBy": "desc", "limit": 1000})
@@ -472,14 +495,14 @@ def test_sort_and_order(demo_server: DemoServer, demo_district: DemoDistrict) ->
 
 
 @pytest.mark.parametrize("params", [{"sort": "nickname"}, {"sort": "grades"}, {"orderBy": "up"}])
-def test_bad_sort_is_400(demo_server: DemoServer, params: dict[str, str]) -> None:
-    with api(demo_server) as client:
+def test_bad_sort_is_400(demo_provider: DemoProvider, params: dict[str, str]) -> None:
+    with api(demo_provider) as client:
         response = client.get("classes", params=params)
     assert response.status_code == 400 and minor(response) == "invaliddata"
 
 
-def test_fields_select_properties(demo_server: DemoServer) -> None:
-    with api(demo_server) as client:
+def test_fields_select_properties(demo_provider: DemoProvider) -> None:
+    with api(demo_provider) as client:
         listed = client.get("classes", params={"fields": "sourcedId,title,periods", "limit": 400}).json()["classes"]
         single = client.get("users/tch-000001", params={"fields": "givenName,email"}).json()["user"]
         repeated = client.get("orgs", params=[("fields", "sourcedId"), ("fields", "identifier")]).json()["orgs"]
@@ -491,8 +514,8 @@ def test_fields_select_properties(demo_server: DemoServer) -> None:
 
 
 @pytest.mark.parametrize("fields", ["sourcedId,nickname", "role", ","])
-def test_unknown_fields_are_400_invalid_selection_field(demo_server: DemoServer, fields: str) -> None:
-    with api(demo_server) as client:
+def test_unknown_fields_are_400_invalid_selection_field(demo_provider: DemoProvider, fields: str) -> None:
+    with api(demo_provider) as client:
         response = client.get("users", params={"fields": fields})
     assert response.status_code == 400 and minor(response) == "invalid_selection_field"
 
@@ -500,11 +523,11 @@ def test_unknown_fields_are_400_invalid_selection_field(demo_server: DemoServer,
 # -- nested routes -----------------------------------------------------------------------------
 
 
-def test_nested_routes(demo_server: DemoServer, demo_district: DemoDistrict) -> None:
+def test_nested_routes(demo_provider: DemoProvider, demo_district: DemoDistrict) -> None:
     cases = demo_district.cases
     classes, enrollments, users = demo_district.classes, demo_district.enrollments, demo_district.users
     high = "org-0003"
-    with api(demo_server) as client:
+    with api(demo_provider) as client:
 
         def every(path: str, envelope: str) -> list[str]:
             return ids(client.get(path, params={"limit": 1000}), envelope)
@@ -570,52 +593,58 @@ def test_nested_routes(demo_server: DemoServer, demo_district: DemoDistrict) -> 
         "schools/org-0003/classes/cls-999999/enrollments",
     ],
 )
-def test_nested_routes_with_unknown_parents_are_404(demo_server: DemoServer, path: str) -> None:
-    with api(demo_server) as client:
+def test_nested_routes_with_unknown_parents_are_404(demo_provider: DemoProvider, path: str) -> None:
+    with api(demo_provider) as client:
         response = client.get(path)
     assert response.status_code == 404 and minor(response) == "unknownobject"
 
 
-def test_nested_routes_can_be_switched_off(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(nested_routes=False)
-    with api(server) as client:
+def test_nested_routes_can_be_switched_off(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(nested_routes=False)
+    with api(provider) as client:
         assert client.get("classes").status_code == 200
         response = client.get("schools/org-0003/classes")
     assert response.status_code == 404 and minor(response) == "unknownobject"
 
 
-# -- server options --------------------------------------------------------------------------
+# -- provider options --------------------------------------------------------------------------
 
 
-def test_vendor_base_path(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(base_path="/campus/api/ims/oneroster/rostering/v1p2", token_path="/campus/oauth2/token")
-    assert server.base_url.endswith("/campus/api/ims/oneroster/rostering/v1p2")
-    with api(server) as client:
+def test_vendor_base_path(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(
+        base_path="/campus/api/ims/oneroster/rostering/v1p2", token_path="/campus/oauth2/token"
+    )
+    assert provider.base_url.endswith("/campus/api/ims/oneroster/rostering/v1p2")
+    with api(provider) as client:
         section = client.get("classes/cls-000001").json()["class"]
-    assert section["school"]["href"] == f"{server.base_url}/orgs/org-0001"
-    default_path = get(server.origin + "/ims/oneroster/rostering/v1p2/classes")
+    assert section["school"]["href"] == f"{provider.base_url}/orgs/org-0001"
+    default_path = get(provider, provider.origin + "/ims/oneroster/rostering/v1p2/classes")
     assert default_path.status_code == 404
 
 
-def test_the_affinity_cookie_can_be_required(make_demo_server: MakeServer) -> None:
-    server = make_demo_server(require_cookie=True)
-    with httpx.Client(verify=TLS) as session:
+def test_the_affinity_cookie_can_be_required(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider(require_cookie=True)
+    with http_client(provider) as session:
         token = session.post(
-            server.token_url, auth=(server.client_id, server.client_secret), data={"grant_type": "client_credentials"}
+            provider.token_url,
+            auth=(provider.client_id, provider.client_secret),
+            data={"grant_type": "client_credentials"},
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
-        assert session.get(f"{server.base_url}/orgs", headers=headers).status_code == 200  # the client kept the cookie
-    without_cookie = get(f"{server.base_url}/orgs", headers=headers)
+        assert (
+            session.get(f"{provider.base_url}/orgs", headers=headers).status_code == 200
+        )  # the client kept the cookie
+    without_cookie = get(provider, f"{provider.base_url}/orgs", headers=headers)
     assert without_cookie.status_code == 401 and minor(without_cookie) == "unauthorisedrequest"
     assert "ARRAffinity" in without_cookie.json()["imsx_description"]
 
 
-def test_quirks_change_the_shape_of_records(make_demo_server: MakeServer, demo_district: DemoDistrict) -> None:
-    server = make_demo_server(
+def test_quirks_change_the_shape_of_records(make_demo_provider: MakeProvider, demo_district: DemoDistrict) -> None:
+    provider = make_demo_provider(
         json_booleans=True, legacy_user_role=True, null_identifiers=True, relative_hrefs=True, ext_values=True
     )
     cases = demo_district.cases
-    with api(server) as client:
+    with api(provider) as client:
         user = client.get("users/tch-000001").json()["user"]
         district = client.get("orgs/org-0000").json()["org"]
         trimester = client.get("terms/as-2027-t1").json()["academicSession"]
@@ -625,25 +654,25 @@ def test_quirks_change_the_shape_of_records(make_demo_server: MakeServer, demo_d
     assert user["enabledUser"] is True
     assert user["role"] == "teacher" and "roles" not in user
     assert user["orgs"] == [
-        {"href": f"{server.options.base_path}/orgs/org-0001", "sourcedId": "org-0001", "type": "org"}
+        {"href": f"{provider.options.base_path}/orgs/org-0001", "sourcedId": "org-0001", "type": "org"}
     ]
     assert user["identifier"] is None and district["identifier"] is None
     assert trimester["type"] == "ext:trimester"
     assert sorted((e["role"], e["primary"]) for e in co_taught) == [("ext:coteacher", False), ("teacher", True)]
 
 
-def test_request_log_counts_requests_per_path(make_demo_server: MakeServer) -> None:
-    server = make_demo_server()
-    with api(server) as client:
+def test_request_log_counts_requests_per_path(make_demo_provider: MakeProvider) -> None:
+    provider = make_demo_provider()
+    with api(provider) as client:
         client.get("orgs")
         client.get("orgs", params={"offset": 2})
         client.get("classes/cls-000001")
         client.get("classes/nope")
-    log = server.request_log
+    log = provider.request_log
     assert log.count("/orgs") == 2
-    assert log.count(f"{server.options.base_path}/orgs") == 2
+    assert log.count(f"{provider.options.base_path}/orgs") == 2
     assert log.count("/classes/nope", status=404) == 1
-    assert log.count(server.options.token_path) == 1
+    assert log.count(provider.options.token_path) == 1
     assert log.count() == 5
     log.clear()
     assert log.count() == 0
@@ -652,21 +681,30 @@ def test_request_log_counts_requests_per_path(make_demo_server: MakeServer) -> N
 # -- the servers themselves --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("kind", sorted(CONNECTION_FAULTS))
+def test_in_process_a_connection_fault_asks_for_a_server(make_demo_provider: MakeProvider, kind: FaultKind) -> None:
+    """No connection to drop and no time-out to run out: rather than answer something else, it says so."""
+    provider = make_demo_provider(faults=Faults(rules=(FaultRule(kind=kind),)))
+    assert provider.options.faults.need_a_connection
+    with api(provider) as client, pytest.raises(RuntimeError, match="need a real connection"):
+        client.get("orgs")
+
+
 def test_servers_run_side_by_side_and_restart(demo_district: DemoDistrict) -> None:
     first, second = DemoServer(demo_district), DemoServer(demo_district)
     with first, second:
         assert first.base_url != second.base_url
         token = get_token(first)
-        assert get(f"{first.base_url}/orgs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert get(first, f"{first.base_url}/orgs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
         # Tokens are per server.
-        assert get(f"{second.base_url}/orgs", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert get(second, f"{second.base_url}/orgs", headers={"Authorization": f"Bearer {token}"}).status_code == 401
         stopped_url = second.base_url
     assert not first.running and not second.running
     with pytest.raises(httpx.ConnectError):
-        get(f"{stopped_url}/orgs")
+        get(second, f"{stopped_url}/orgs")
     first.start()
     try:
-        assert get(f"{first.base_url}/orgs").status_code == 401  # answering again
+        assert get(first, f"{first.base_url}/orgs").status_code == 401  # answering again
         assert first.start() is first  # starting a running server changes nothing
     finally:
         first.stop()
@@ -679,7 +717,7 @@ def test_a_provider_failure_is_a_500_imsx_body(demo_district: DemoDistrict) -> N
     broken = dataclasses.replace(demo_district, users=demo_district.users.drop("email"))
     with DemoServer(broken) as server:
         token = get_token(server)
-        response = get(f"{server.base_url}/users", headers={"Authorization": f"Bearer {token}"})
+        response = get(server, f"{server.base_url}/users", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 500
     assert minor(response) == "internal_server_error"
 
@@ -695,12 +733,12 @@ def test_serve_prints_the_connection_then_stops_on_a_signal(stop_signal: signal.
         connection = json.loads(process.stdout.readline())
         assert set(connection) == {"base_url", "token_url", "client_id", "client_secret"}
         assert connection["base_url"].startswith("http://127.0.0.1:")
-        token = post(
+        token = httpx.post(
             connection["token_url"],
             auth=(connection["client_id"], connection["client_secret"]),
             data={"grant_type": "client_credentials"},
         ).json()["access_token"]
-        schools = get(f"{connection['base_url']}/schools", headers={"Authorization": f"Bearer {token}"})
+        schools = httpx.get(f"{connection['base_url']}/schools", headers={"Authorization": f"Bearer {token}"})
         assert schools.headers["x-total-count"] == "3"
         process.send_signal(stop_signal)  # SIGINT is Ctrl-C
         _, errors = process.communicate(timeout=20)

@@ -1,8 +1,10 @@
-"""Whole exports from the demo district, over real HTTP on loopback, through every way a provider may serve it."""
+"""Whole exports of the demo district from the demo provider (in process), through every way it may serve them."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import date
 
 import polars as pl
 import pytest
@@ -12,17 +14,27 @@ from cers_core.cers_csv import validate_cers_csv
 from cers_core.errors import SettingsError
 from cers_core.oneroster.fetch import ProviderCapabilities
 from cers_core.oneroster.snapshot import RosterSnapshot
+from cers_demo import DemoProvider
 from cers_demo.provider import ROSTER_CORE_SCOPE, ROSTER_SCOPE
-from tests.support import DEMO_REFERENCE_DATE
+from tests.support import DEMO_REFERENCE_DATE, context_reaching
 
 
-def export(server, options: GroupOptions | None = None, **kwargs):
-    return export_section_groups(server.settings(), options, as_of=DEMO_REFERENCE_DATE, **kwargs)
+def export(
+    provider: DemoProvider,
+    options: GroupOptions | None = None,
+    *,
+    context: ExportContext | None = None,
+    as_of: date = DEMO_REFERENCE_DATE,
+    **kwargs,
+):
+    """An export from ``provider``; ``context`` gets the transport that reaches it."""
+    context = dataclasses.replace(context or ExportContext(), transport=provider.transport())
+    return export_section_groups(provider.settings(), options, as_of=as_of, context=context, **kwargs)
 
 
 @pytest.fixture(scope="module")
-def district_export(demo_server):
-    return export(demo_server, GroupOptions(split_large=True))
+def district_export(demo_provider):
+    return export(demo_provider, GroupOptions(split_large=True))
 
 
 def problem_codes(result, user_or_class: str) -> set[str]:
@@ -63,31 +75,31 @@ def test_every_awkward_demo_record_is_handled_as_the_rules_say(district_export, 
     assert all(n.endswith(("(1 of 2)", "(2 of 2)")) for n in parts["group_name"])
 
 
-def test_without_splitting_the_large_section_is_an_error(demo_server, demo_district):
-    result = export(demo_server)
+def test_without_splitting_the_large_section_is_an_error(demo_provider, demo_district):
+    result = export(demo_provider)
     assert not result.accepted
     over = result.problems.filter(pl.col("code") == "group_over_200")
     assert over["class_id"].to_list() == [demo_district.cases.large_section]
     assert any("contains" in f.message and "Maximum students" in f.message for f in result.validation.errors)
 
 
-def test_one_school_by_cds_or_sourced_id_matches_the_district_file(demo_server, district_export):
+def test_one_school_by_cds_or_sourced_id_matches_the_district_file(demo_provider, district_export):
     school = district_export.schools.row(0, named=True)
-    by_cds = export(demo_server, GroupOptions(split_large=True), schools=[school["cds"]])
-    by_id = export(demo_server, GroupOptions(split_large=True), schools=[school["sourced_id"]])
+    by_cds = export(demo_provider, GroupOptions(split_large=True), schools=[school["cds"]])
+    by_id = export(demo_provider, GroupOptions(split_large=True), schools=[school["sourced_id"]])
     assert by_cds.csv_bytes == by_id.csv_bytes
     assert by_cds.file_name() == f"cers_section_groups_{school['cds']}_2026-11-28.csv"
     district_rows = district_export.rows.filter(pl.col("school_natural_id") == school["cds"])
     assert by_cds.rows.equals(district_rows)
 
 
-def test_an_unknown_school_is_a_usage_error(demo_server):
+def test_an_unknown_school_is_a_usage_error(demo_provider):
     with pytest.raises(SettingsError, match="No school with the sourcedId or CDS code nowhere"):
-        export(demo_server, schools=["nowhere"])
+        export(demo_provider, schools=["nowhere"])
 
 
-def test_list_schools_gives_names_and_cds_codes(demo_server, demo_district):
-    schools = list_schools(demo_server.settings())
+def test_list_schools_gives_names_and_cds_codes(demo_provider, demo_district):
+    schools = list_schools(demo_provider.settings(), context=context_reaching(demo_provider))
     assert schools.height == demo_district.orgs.filter(pl.col("type") == "school").height
     assert schools["cds"].str.contains(r"^\d{14}$").all()
 
@@ -109,23 +121,27 @@ PROVIDER_MODES = {
 
 
 @pytest.fixture(scope="module")
-def one_school_baseline(demo_server, district_export):
+def one_school_baseline(demo_provider, district_export):
     cds = district_export.schools["cds"][2]
-    return cds, export(demo_server, GroupOptions(split_large=True), schools=[cds]).csv_bytes
+    return cds, export(demo_provider, GroupOptions(split_large=True), schools=[cds]).csv_bytes
 
 
 @pytest.mark.parametrize("mode", list(PROVIDER_MODES))
-def test_the_file_is_the_same_however_the_provider_serves_the_rosters(mode, make_demo_server, one_school_baseline):
+def test_the_file_is_the_same_however_the_provider_serves_the_rosters(mode, make_demo_provider, one_school_baseline):
     cds, expected = one_school_baseline
-    server = make_demo_server(**PROVIDER_MODES[mode])
+    provider = make_demo_provider(**PROVIDER_MODES[mode])
     scope = f"{ROSTER_CORE_SCOPE} {ROSTER_SCOPE}"
     result = export_section_groups(
-        server.settings(scope=scope), GroupOptions(split_large=True), schools=[cds], as_of=DEMO_REFERENCE_DATE
+        provider.settings(scope=scope),
+        GroupOptions(split_large=True),
+        schools=[cds],
+        as_of=DEMO_REFERENCE_DATE,
+        context=context_reaching(provider),
     )
     assert result.csv_bytes == expected
 
 
-def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_server, district_export):
+def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_provider, district_export):
     cds = district_export.schools["cds"][1]
     snapshot, read = RosterSnapshot(), {}
 
@@ -133,9 +149,9 @@ def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_serve
         read.clear()
         return ExportContext(snapshot=context_snapshot, on_progress=lambda p: read.__setitem__(p.collection, p.records))
 
-    first = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=records_read(snapshot))
+    first = export(demo_provider, GroupOptions(split_large=True), schools=[cds], context=records_read(snapshot))
     first_records = sum(read.values())
-    again = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=records_read(snapshot))
+    again = export(demo_provider, GroupOptions(split_large=True), schools=[cds], context=records_read(snapshot))
     assert again.csv_bytes == first.csv_bytes
     assert snapshot.deltas is True
     # Every collection was read in full once, and asked again for its changes only: a few records.
@@ -144,8 +160,8 @@ def test_a_refresh_asks_only_for_what_changed_and_gives_the_same_file(demo_serve
     # Nothing new came back, so the file was not made again: the same rows, with this read's requests.
     assert snapshot.changes == snapshot.full_reads
     assert again.rows is first.rows
-    other_day = export_section_groups(
-        demo_server.settings(),
+    other_day = export(
+        demo_provider,
         GroupOptions(split_large=True),
         schools=[cds],
         as_of=DEMO_REFERENCE_DATE.replace(day=1),
@@ -180,23 +196,23 @@ def test_a_delta_with_a_new_version_changes_the_snapshot_and_one_with_none_does_
     assert (snapshot.full_reads, snapshot.delta_reads, snapshot.changes) == (1, 2, 2)
 
 
-def test_after_a_district_read_a_school_comes_from_the_snapshot(demo_server, district_export):
+def test_after_a_district_read_a_school_comes_from_the_snapshot(demo_provider, district_export):
     snapshot = RosterSnapshot()
     context = ExportContext(snapshot=snapshot)
-    export(demo_server, GroupOptions(split_large=True), context=context)
+    export(demo_provider, GroupOptions(split_large=True), context=context)
     cds = district_export.schools["cds"][0]
-    school = export(demo_server, GroupOptions(split_large=True), schools=[cds], context=context)
+    school = export(demo_provider, GroupOptions(split_large=True), schools=[cds], context=context)
     assert school.rows.equals(district_export.rows.filter(pl.col("school_natural_id") == cds))
     assert school.requests <= 8  # schools, sessions and four collections, each one delta page
 
 
-def test_a_provider_without_filters_is_read_in_full_again(make_demo_server, one_school_baseline):
+def test_a_provider_without_filters_is_read_in_full_again(make_demo_provider, one_school_baseline):
     cds, expected = one_school_baseline
-    server = make_demo_server(nested_routes=False, filter_fields=frozenset())
+    provider = make_demo_provider(nested_routes=False, filter_fields=frozenset())
     snapshot = RosterSnapshot()
     context = ExportContext(snapshot=snapshot)
     for _ in range(2):
-        result = export(server, GroupOptions(split_large=True), schools=[cds], context=context)
+        result = export(provider, GroupOptions(split_large=True), schools=[cds], context=context)
         assert result.csv_bytes == expected
     assert snapshot.deltas is False
 
@@ -206,7 +222,7 @@ def _pages(rows: int, page_size: int = 1000) -> int:
 
 
 @pytest.mark.parametrize("school_index", [0, 1, 2])
-def test_a_school_preview_needs_no_more_requests_than_its_pages(demo_server, demo_district, school_index):
+def test_a_school_preview_needs_no_more_requests_than_its_pages(demo_provider, demo_district, school_index):
     """Request-count guard: one page per 1,000 of the school's own records, nothing district-wide
     but the school and term lists, and the failed tries of discovering the provider only once."""
     district = demo_district
@@ -221,8 +237,8 @@ def test_a_school_preview_needs_no_more_requests_than_its_pages(demo_server, dem
     scoped_pages = sum(_pages(n) for n in own.values())
     capabilities = ProviderCapabilities()
     context = ExportContext(capabilities=capabilities)
-    first = export(demo_server, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
+    first = export(demo_provider, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
     # schools + sessions, the school's own pages, one refused nested route per collection (core scope)
     assert first.requests <= 2 + scoped_pages + 4
-    again = export(demo_server, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
+    again = export(demo_provider, GroupOptions(split_large=True), schools=[school["identifier"]], context=context)
     assert again.requests <= 2 + scoped_pages

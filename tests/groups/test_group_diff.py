@@ -5,10 +5,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cers_core import GroupExport, GroupOptions, OneRosterSettings, export_section_groups, list_schools
+from cers_core import GroupExport, GroupOptions, export_section_groups, list_schools
 from cers_core.group_diff import diff_group_files, group_file, name_key
 from cers_core.settings import GroupNameField
-from tests.support import DEMO_REFERENCE_DATE
+from cers_demo import DemoProvider
+from tests.support import DEMO_REFERENCE_DATE, context_reaching
 
 HEADER = "group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\r\n"
 SCHOOL = "01612590130146"
@@ -167,21 +168,16 @@ def test_rows_without_a_key_are_counted_not_compared():
     assert "2 rows without a group name, school or numeric year" in result.summary()[-1]
 
 
-def demo_export(demo_server, fields: tuple[GroupNameField, ...]) -> GroupExport:
-    settings = OneRosterSettings(
-        base_url=demo_server.base_url,
-        token_url=demo_server.token_url,
-        client_id=demo_server.client_id,
-        client_secret=demo_server.client_secret,
-    )
-    school = list_schools(settings).drop_nulls("cds")["sourced_id"][0]
+def demo_export(provider: DemoProvider, fields: tuple[GroupNameField, ...]) -> GroupExport:
+    settings, context = provider.settings(), context_reaching(provider)
+    school = list_schools(settings, context=context).drop_nulls("cds")["sourced_id"][0]
     options = GroupOptions(fields=fields, split_large=True)
-    return export_section_groups(settings, options, schools=[school], as_of=DEMO_REFERENCE_DATE)
+    return export_section_groups(settings, options, schools=[school], as_of=DEMO_REFERENCE_DATE, context=context)
 
 
-def test_new_group_name_fields_rename_every_section_of_a_demo_school(demo_server, tmp_path):
-    before = demo_export(demo_server, (GroupNameField.course_title, GroupNameField.teacher, GroupNameField.period))
-    after = demo_export(demo_server, (GroupNameField.course_code, GroupNameField.period))
+def test_new_group_name_fields_rename_every_section_of_a_demo_school(demo_provider, tmp_path):
+    before = demo_export(demo_provider, (GroupNameField.course_title, GroupNameField.teacher, GroupNameField.period))
+    after = demo_export(demo_provider, (GroupNameField.course_code, GroupNameField.period))
     path = tmp_path / "before.csv"
     path.write_bytes(before.csv_bytes)
     by_section = diff_group_files(

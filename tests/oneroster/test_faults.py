@@ -5,6 +5,9 @@ fault-free export of the same school; faults that never clear must end in a type
 that names the request and what the server said; nothing may ever show the secret or a
 token. Faults are deterministic (see ``cers_demo.faults``), so each case injects the
 same faults on every run, and the waits are kept tiny.
+
+The provider runs in process wherever it can; faults that drop a connection or hold it past
+the client's read time-out (``CONNECTION_FAULTS``) are served by a ``DemoServer`` on a port.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from cers_core.errors import (
 from cers_core.export import ExportContext, GroupExport
 from cers_core.http.retry import RetryPolicy
 from cers_core.oneroster.client import OneRosterClient
-from cers_demo import DemoServer
+from cers_demo import DemoProvider, DemoServer, ProviderOptions
 from cers_demo.faults import FaultKind, FaultRule, Faults, parse_fault_rule
 from cers_demo.provider import DANGLING_CLASS, DANGLING_USER
 from tests.support import DEMO_REFERENCE_DATE
@@ -43,19 +46,20 @@ QUICK = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.05, max_total_w
 
 
 class ShortReadTimeout(httpx.AsyncHTTPTransport):
-    """The client's time-outs cut to a test's scale, so that a ``hang`` fault is a read time-out."""
+    """The client's time-outs cut to a test's scale, so that a ``hang`` fault is a read time-out (a hang
+    needs a ``DemoServer`` on a port: in process, nothing times out)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         request.extensions["timeout"] = {"connect": 2.0, "read": 0.25, "write": 2.0, "pool": 2.0}
         return await super().handle_async_request(request)
 
 
-def settings_for(server: DemoServer, **changes: object) -> OneRosterSettings:
+def settings_for(server: DemoProvider, **changes: object) -> OneRosterSettings:
     return server.settings(**({"page_size": PAGE_SIZE} | changes))
 
 
 def export(
-    server: DemoServer,
+    server: DemoProvider,
     *,
     options: GroupOptions | None = None,
     schools: list[str] | None = [SCHOOL],  # noqa: B006 - never changed
@@ -68,37 +72,41 @@ def export(
         options or GroupOptions(split_large=True),
         schools=schools,
         as_of=DEMO_REFERENCE_DATE,
-        context=ExportContext(retry=retry, transport=transport),
+        context=ExportContext(retry=retry, transport=transport or server.transport()),
     )
 
 
 @pytest.fixture(scope="module")
 def fault_server(demo_district) -> Iterator[DemoServer]:
-    """One server for the request-level faults, reconfigured by each test (starting one costs 0.25 s)."""
+    """One server on a port for the connection faults, reconfigured by each test (starting one costs 0.25 s)."""
     with DemoServer(demo_district) as server:
         yield server
 
 
 @pytest.fixture
-def faulty(fault_server: DemoServer) -> Iterator[Callable[[Faults], DemoServer]]:
-    """``faulty(Faults(...))``: the shared server, injecting those faults from now on, counting afresh."""
+def faulty(request: pytest.FixtureRequest, demo_district) -> Callable[[Faults], DemoProvider]:
+    """``faulty(Faults(...))``: a provider injecting those faults, counting afresh: in process, or the
+    shared ``fault_server`` when a fault needs a connection (``Faults.need_a_connection``)."""
 
-    def configure(faults: Faults) -> DemoServer:
-        fault_server.faults.reconfigure(faults)
-        fault_server.request_log.clear()
-        return fault_server
+    def configure(faults: Faults) -> DemoProvider:
+        if not faults.need_a_connection:
+            return DemoProvider(demo_district, options=ProviderOptions(faults=faults))
+        server: DemoServer = request.getfixturevalue("fault_server")
+        server.faults.reconfigure(faults)
+        server.request_log.clear()
+        request.addfinalizer(lambda: server.faults.reconfigure(Faults()))
+        return server
 
-    yield configure
-    fault_server.faults.reconfigure(Faults())
+    return configure
 
 
 @pytest.fixture(scope="module")
-def baseline(demo_server: DemoServer) -> GroupExport:
+def baseline(demo_provider: DemoProvider) -> GroupExport:
     """The school's export from a well-behaved provider: what every recovered export must equal."""
-    return export(demo_server)
+    return export(demo_provider)
 
 
-def assert_no_secret(server: DemoServer, *texts: str) -> None:
+def assert_no_secret(server: DemoProvider, *texts: str) -> None:
     hidden = [server.client_secret, *server.issued_tokens]
     for text in texts:
         for secret in hidden:
@@ -175,17 +183,17 @@ def test_transient_faults_are_retried_and_the_file_is_unchanged(case, faulty, ba
         assert injected["busy"] > 0
 
 
-def test_tokens_with_a_short_lifetime_are_renewed_during_the_run(make_demo_server, baseline):
+def test_tokens_with_a_short_lifetime_are_renewed_during_the_run(make_demo_provider, baseline):
     """``expires_in`` of 1 s on a run of more than a second: the client renews early, and a request
     that still arrives with an expired token gets a new one and is asked again."""
-    server = make_demo_server(token_lifetime_seconds=1, faults=Faults(latency_seconds=0.07))
+    server = make_demo_provider(token_lifetime_seconds=1, faults=Faults(latency_seconds=0.07))
     result = export(server, page_size=20)
     assert result.csv_bytes == baseline.csv_bytes
     assert len(server.issued_tokens) >= 2
 
 
-def test_every_fault_at_once_on_a_district_file(make_demo_server, demo_server):
-    expected = export(demo_server, schools=None, page_size=1000).csv_bytes
+def test_every_fault_at_once_on_a_district_file(make_demo_server, demo_provider):
+    expected = export(demo_provider, schools=None, page_size=1000).csv_bytes
     rules = tuple(
         FaultRule(kind=kind, every=every, times=times)
         for kind, every, times in [
@@ -226,13 +234,13 @@ PAGING_AND_SHAPES: dict[str, dict[str, object]] = {
 
 
 @pytest.mark.parametrize("case", list(PAGING_AND_SHAPES))
-def test_paging_quirks_and_vendor_shapes_give_the_same_file(case, make_demo_server, baseline):
-    server = make_demo_server(**PAGING_AND_SHAPES[case])
+def test_paging_quirks_and_vendor_shapes_give_the_same_file(case, make_demo_provider, baseline):
+    server = make_demo_provider(**PAGING_AND_SHAPES[case])
     assert export(server).csv_bytes == baseline.csv_bytes
 
 
-def test_dangling_references_are_reported_not_fatal(make_demo_server, baseline):
-    server = make_demo_server(dangling_references=True)
+def test_dangling_references_are_reported_not_fatal(make_demo_provider, baseline):
+    server = make_demo_provider(dangling_references=True)
     result = export(server)
     assert result.csv_bytes == baseline.csv_bytes
     unknown = result.problems.filter(pl.col("code") == "unknown_user")
@@ -242,10 +250,10 @@ def test_dangling_references_are_reported_not_fatal(make_demo_server, baseline):
     assert DANGLING_CLASS not in result.csv_bytes.decode()
 
 
-def test_null_identifiers_work_with_a_cds_mapping(make_demo_server, demo_district, baseline):
+def test_null_identifiers_work_with_a_cds_mapping(make_demo_provider, demo_district, baseline):
     schools = demo_district.orgs.filter(pl.col("type") == "school")
     mapping = dict(schools.select("sourcedId", "identifier").iter_rows())
-    server = make_demo_server(null_identifiers=True)
+    server = make_demo_provider(null_identifiers=True)
     result = export(server, options=GroupOptions(split_large=True, cds_map=mapping), page_size=1000)
     assert result.csv_bytes == baseline.csv_bytes
     without = export(server, page_size=1000)
@@ -253,12 +261,12 @@ def test_null_identifiers_work_with_a_cds_mapping(make_demo_server, demo_distric
     assert "school_without_cds" in without.problems["code"].to_list()
 
 
-def test_ext_roles_are_not_teachers(make_demo_server, demo_district, demo_server):
+def test_ext_roles_are_not_teachers(make_demo_provider, demo_district, demo_provider):
     """``ext:coteacher`` is not the ``teacher`` role: the co-teacher is left out, the rest is unchanged."""
     section = demo_district.cases.co_taught_section
     school = demo_district.classes.filter(pl.col("sourcedId") == section)["school.sourcedId"][0]
-    expected = export(demo_server, schools=[school], page_size=1000)
-    result = export(make_demo_server(ext_values=True), schools=[school], page_size=1000)
+    expected = export(demo_provider, schools=[school], page_size=1000)
+    result = export(make_demo_provider(ext_values=True), schools=[school], page_size=1000)
     co_teachers = demo_district.enrollments.filter(
         (pl.col("class.sourcedId") == section) & (pl.col("role") == "teacher") & ~pl.col("primary")
     )["user.sourcedId"]
@@ -271,11 +279,11 @@ def test_ext_roles_are_not_teachers(make_demo_server, demo_district, demo_server
 # -- Retry-After and the waiting budget ---------------------------------------------------------
 
 
-def read_schools(server: DemoServer, retry: RetryPolicy = QUICK) -> tuple[list[str], float]:
+def read_schools(server: DemoProvider, retry: RetryPolicy = QUICK) -> tuple[list[str], float]:
     """The /schools collection and how long reading it took, once the token is in hand."""
 
     async def work() -> tuple[list[str], float]:
-        async with OneRosterClient(settings_for(server), retry=retry, seed=1) as client:
+        async with OneRosterClient(settings_for(server), retry=retry, seed=1, transport=server.transport()) as client:
             await client.get_json(client.url("/orgs/org-0000"))  # gets the token first
             started = time.monotonic()
             frame = await client.collection("/schools", collection="schools", envelope="orgs")
@@ -376,8 +384,10 @@ PERSISTENT: dict[str, tuple[FaultRule, type[OneRosterError], str, str]] = {
 def test_faults_that_do_not_clear_end_in_a_typed_error_naming_the_request(case, faulty):
     rule, error_type, endpoint, said = PERSISTENT[case]
     server = faulty(Faults(rules=(rule,), hang_seconds=0.4))
+    # On a port (None: the network), a hang must end in the client's read time-out, cut short.
+    transport = server.transport() or ShortReadTimeout()
     with pytest.raises(error_type) as caught:
-        export(server, transport=ShortReadTimeout(), retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+        export(server, transport=transport, retry=RetryPolicy(max_attempts=3, base_delay=0.01))
     error = caught.value
     assert endpoint in error.endpoint
     assert endpoint in str(error) and said in str(error)

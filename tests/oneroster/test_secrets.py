@@ -3,7 +3,8 @@
 Every logger runs at DEBUG (httpx and httpcore included) while whole exports run, some of them
 against a misbehaving provider, and the captured log is searched for every SSID, e-mail address
 and student name of the demo district, and for the client secret and every access token the
-provider handed out.
+provider handed out. The exports run against a ``DemoServer`` on a port: what is searched is
+what the whole network stack logs (httpcore's connections included), which in process it would not.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from cers_core.cli import main
 from cers_core.errors import CersError
 from cers_core.export import ExportContext
 from cers_core.http.retry import RetryPolicy
-from cers_demo import DemoDistrict, DemoServer
+from cers_demo import DemoDistrict, DemoProvider
 from cers_demo.faults import FaultRule, Faults
 from tests.support import DEMO_REFERENCE_DATE
 
@@ -32,7 +33,7 @@ LOGGERS = ("", "httpx", "httpcore", "hpack", "asyncio", "uvicorn", "uvicorn.erro
 class Leaks:
     """What must never be written down: the district's student data, the secret and the tokens."""
 
-    def __init__(self, district: DemoDistrict, server: DemoServer) -> None:
+    def __init__(self, district: DemoDistrict, server: DemoProvider) -> None:
         users = district.users
         students = users.filter(pl.col("roles.role").list.contains("student"))
         ids = users.select(pl.col("userIds.identifier").explode()).to_series().drop_nulls()
@@ -72,16 +73,16 @@ def logged(caplog) -> str:
     return "\n".join(parts)
 
 
-def settings_for(server: DemoServer, **changes) -> OneRosterSettings:
+def settings_for(server: DemoProvider, **changes) -> OneRosterSettings:
     return server.settings(**({"page_size": 500} | changes))
 
 
-def test_the_leak_detector_finds_what_it_looks_for(demo_district, demo_server):
-    leaks = Leaks(demo_district, demo_server)
+def test_the_leak_detector_finds_what_it_looks_for(demo_district, demo_provider):
+    leaks = Leaks(demo_district, demo_provider)
     ssid, mail, name = sorted(leaks.ssids)[0], sorted(leaks.emails)[0], sorted(leaks.names)[0]
     assert leaks.found_in(f"user {ssid} of {mail}") == [ssid, mail]
     assert name in leaks.found_in(f"row for {name}")
-    assert leaks.found_in(f"secret={demo_server.client_secret}")
+    assert leaks.found_in(f"secret={demo_provider.client_secret}")
     assert leaks.found_in("GET /users?limit=200&offset=400 200 OK stu-0000001 2026-11-28") == []
 
 
