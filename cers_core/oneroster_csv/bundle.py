@@ -234,7 +234,7 @@ def _size(count: int) -> str:
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if count >= scale:
             return f"{count / scale:,.1f} {unit}".replace(".0 ", " ")
-    return f"{count} bytes"
+    return f"{count} byte{'' if count == 1 else 's'}"
 
 
 def _too_large(size: int, budget: _Budget) -> str:
@@ -395,7 +395,8 @@ class _Position:
         column = None
         if line > 1:  # the field the byte is in, named by the header
             fields = next(csv.reader([text]), [""])
-            header = next(csv.reader([self.header.decode("utf-8", errors="replace").removeprefix("\ufeff")]), [])
+            first_line = self.header if self.lines > 1 else data.split(b"\n", 1)[0]
+            header = next(csv.reader([first_line.decode("utf-8", errors="replace").removeprefix("\ufeff")]), [])
             column = header[len(fields) - 1].strip() if 0 < len(fields) <= len(header) else None
         bad = data[error.start : error.end].hex(" ").upper()
         message = (

@@ -150,11 +150,11 @@ def _invalid_message(column: Column) -> pl.Expr:
 
 
 def _check_repeated_ids(file: CsvFile, table: pl.DataFrame, log: ProblemLog) -> None:
-    ids = table.select("_line", "sourcedId", _first=pl.col("sourcedId").is_first_distinct())
-    if ids["_first"].all():
+    ids = table.select("_line", "sourcedId", _is_first=pl.col("sourcedId").is_first_distinct())
+    if ids["_is_first"].all():
         return
-    again = ids.filter(~pl.col("_first") & pl.col("sourcedId").is_not_null())
-    first = ids.filter(pl.col("_first")).select("sourcedId", _first="_line")
+    again = ids.filter(~pl.col("_is_first") & pl.col("sourcedId").is_not_null())
+    first = ids.filter(pl.col("_is_first")).select("sourcedId", _first="_line")
     log.add_rows(
         again.join(first, on="sourcedId", how="left", maintain_order="left"),
         "error",

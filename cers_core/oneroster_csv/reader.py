@@ -67,9 +67,9 @@ def read_bundle(
         manifest = read_manifest(bundle, log)
         frames = _read_files(bundle, manifest, log) if manifest is not None else {}
     version = manifest.version if manifest is not None else None
+    check_references(frames, FILES, log)
     if log.has_errors or manifest is None:
         raise InvalidBundle(log.report(version))
-    check_references(frames, FILES, log)
     roster = _roster(frames)
     if school_ids is not None:
         roster = _for_schools(roster, school_ids)

@@ -118,15 +118,20 @@ def _header(line: bytes) -> list[str] | None:
 
 
 def _where_malformed(block: bytes, fields: int, error: Exception) -> tuple[int, str]:
-    """Find with Python's strict CSV reader where in ``block`` polars stopped (1 for its first line)."""
+    """Find with Python's strict CSV reader the record in ``block`` polars stopped at: the line it
+    starts on (1 for the block's first line) and what is wrong with it."""
     reader = csv.reader(io.StringIO(block.decode("utf-8"), newline=""), strict=True)
-    try:
-        for row in reader:
-            if len(row) > fields:
-                return reader.line_num, f"The line has {len(row)} values but the header has {fields}. {_ADVICE}"
-    except csv.Error as problem:
-        return reader.line_num, f"The line is not valid CSV ({problem}): a quote may be missing. {_ADVICE}"
-    raise error  # not the file's fault (memory, say): not to be blamed on the district
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            raise error from None  # not the file's fault (memory, say): not to be blamed on the district
+        except csv.Error as problem:
+            return start, f"The line is not valid CSV ({problem}): a quote may be missing. {_ADVICE}"
+        if len(row) > fields:
+            return start, f"The line has {len(row)} values but the header has {fields}. {_ADVICE}"
+        start = reader.line_num + 1
 
 
 def _finished(
