@@ -15,7 +15,7 @@ so that a bundle is refused only for what could make its group file wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from cers_core.oneroster_csv.report import Severity
@@ -169,6 +169,8 @@ class Column:
     """For ``enum``: the binding's values (read case-insensitively, as the REST path reads them)."""
     becomes: str = ""
     """For ``date`` and ``flag``: the roster column it becomes, where an unreadable value shows as null."""
+    required_in: tuple[Version, ...] = VERSIONS
+    """The versions in which ``empty`` holds (a 1.1 user has a ``role``; a 1.2 user's are in roles.csv)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +201,8 @@ class CsvFile:
         return next(c for c in self.columns if c.name == name)
 
     def reads(self, version: Version) -> tuple[Column, ...]:
-        """The columns read for ``version``: a 1.1 user's ``role`` is required, a 1.2 user's optional."""
-        if self.name == "users" and version == "1.1":
-            return tuple(Column("role", empty="warning") if c.name == "role" else c for c in self.columns)
-        return self.columns
+        """The columns read, as ``version`` has them: one the version does not require may be empty or absent."""
+        return tuple(c if version in c.required_in else replace(c, empty=None) for c in self.columns)
 
 
 def _ids_and_meta(*, status: Severity = "error") -> tuple[Column, ...]:
@@ -314,7 +314,7 @@ FILES: dict[str, CsvFile] = {
                 Column("email"),
                 Column("identifier"),
                 Column("userIds", "user_ids", invalid="warning"),
-                Column("role"),
+                Column("role", empty="warning", required_in=("1.1",)),
             ),
         ),
     )

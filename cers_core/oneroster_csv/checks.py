@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from cers_core.oneroster_csv.binding import Column, CsvFile, Version
+from cers_core.oneroster_csv.binding import FILES, Column, CsvFile, Version
 from cers_core.oneroster_csv.report import ProblemCode, ProblemLog, Severity
 
 __all__ = ["check_converted", "check_header", "check_references", "check_values"]
@@ -178,7 +178,7 @@ def check_converted(
     (``records.to_roster_columns``, row for row)."""
     for column in file.reads(version):
         if column.kind in ("date", "flag") and column.name in raw.columns:
-            # A blank cell is null already (see reader._read_table): a value given that became null is unreadable.
+            # A blank cell is null already (table.read_table): a value given that became null is unreadable.
             unread = raw[column.name].is_not_null() & converted[column.becomes].is_null()
             rows = raw.select("_line", column.name).filter(unread)
             expected = "a date like 2026-08-12 (YYYY-MM-DD)" if column.kind == "date" else "true or false"
@@ -216,7 +216,7 @@ _REFERENCES = (
 )
 
 
-def check_references(frames: dict[str, pl.DataFrame], files: dict[str, CsvFile], log: ProblemLog) -> None:
+def check_references(frames: dict[str, pl.DataFrame], log: ProblemLog) -> None:
     """Warn of references to records the bundle lacks. ``frames`` are the files read (by
     binding name), each with ``_line``: roster columns for the six roster files, the CSV's
     own for roles.csv; a reference into a file that was not read is not followed."""
@@ -227,15 +227,15 @@ def check_references(frames: dict[str, pl.DataFrame], files: dict[str, CsvFile],
         if rows.schema[ref] == pl.List(pl.String):
             rows = rows.explode(ref)
         known = frames[target]["sourced_id"].implode()
-        what = files[target].record
+        what = FILES[target].record
         log.add_rows(
             rows.filter(pl.col(ref).is_not_null() & ~pl.col(ref).is_in(known)),
             "warning",
             ProblemCode.unknown_reference,
-            files[source].file_name,
+            FILES[source].file_name,
             column=csv_column,
             message=pl.format(
-                f"It names the {what} '{{}}', which {files[target].file_name} does not have: {consequence}.",
+                f"It names the {what} '{{}}', which {FILES[target].file_name} does not have: {consequence}.",
                 pl.col(ref),
             ),
         )

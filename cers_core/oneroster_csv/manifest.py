@@ -48,7 +48,7 @@ def read_manifest(bundle: OpenedBundle, log: ProblemLog, *, wanted: tuple[str, .
 
     ``wanted`` are the files the caller needs (all we read, or just ``orgs`` to list schools).
     """
-    if not bundle.names:
+    if not bundle.names and log.has_errors:
         return None  # the bundle itself was refused; the log says why
     stream = bundle.open(MANIFEST)
     if stream is None:

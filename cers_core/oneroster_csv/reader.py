@@ -62,18 +62,11 @@ def read_bundle(
     Raises ``InvalidBundle``, with the full report, when the bundle cannot be used: build the
     group file from ``roster`` as from a provider's (``cers_core.groups.build_section_groups``).
     """
-    log = ProblemLog()
-    with open_bundle(source, log, limits) as bundle:
-        manifest = read_manifest(bundle, log)
-        frames = _read_files(bundle, manifest, log) if manifest is not None else {}
-    version = manifest.version if manifest is not None else None
-    check_references(frames, FILES, log)
-    if log.has_errors or manifest is None:
-        raise InvalidBundle(log.report(version))
+    frames, report = _read_checked(source, limits, wanted=tuple(FILES))
     roster = _roster(frames)
     if school_ids is not None:
         roster = _for_schools(roster, school_ids)
-    return BundleRoster(roster=roster, report=log.report(version))
+    return BundleRoster(roster=roster, report=report)
 
 
 def list_bundle_schools(
@@ -84,13 +77,23 @@ def list_bundle_schools(
 
     Raises ``InvalidBundle`` when those cannot be used.
     """
+    frames, _ = _read_checked(source, limits, wanted=("orgs",))
+    return school_table(_schools(frames["orgs"]), options or GroupOptions())
+
+
+def _read_checked(
+    source: BundleSource, limits: BundleLimits | None, *, wanted: tuple[str, ...]
+) -> tuple[dict[str, pl.DataFrame], BundleReport]:
+    """The files ``wanted`` read and checked, and the report; ``InvalidBundle`` when any problem is an error."""
     log = ProblemLog()
     with open_bundle(source, log, limits) as bundle:
-        manifest = read_manifest(bundle, log, wanted=("orgs",))
+        manifest = read_manifest(bundle, log, wanted=wanted)
         frames = _read_files(bundle, manifest, log) if manifest is not None else {}
-    if log.has_errors or manifest is None:
-        raise InvalidBundle(log.report(manifest.version if manifest is not None else None))
-    return school_table(_schools(frames["orgs"]), options or GroupOptions())
+    check_references(frames, log)
+    report = log.report(manifest.version if manifest is not None else None)
+    if report.has_errors or manifest is None:
+        raise InvalidBundle(report)
+    return frames, report
 
 
 def _read_files(bundle: OpenedBundle, manifest: Manifest, log: ProblemLog) -> dict[str, pl.DataFrame]:
@@ -109,6 +112,10 @@ def _read_files(bundle: OpenedBundle, manifest: Manifest, log: ProblemLog) -> di
         if table is None:
             continue
         check_values(file, manifest.version, table, log)
+        # A column the header lacks (and may lack) is read as empty from here on.
+        table = table.with_columns(
+            pl.lit(None, dtype=pl.String).alias(c.name) for c in file.columns if c.name not in table.columns
+        )
         if not file.feeds_groups:
             frames[name] = table
             continue

@@ -32,7 +32,7 @@ _ADVICE = "Export the file again, or open it in a text editor at that line."
 
 
 def read_table(stream: CheckedStream, file: CsvFile, version: Version, log: ProblemLog) -> pl.DataFrame | None:
-    """The file's columns we read (binding names, each column there or null), with ``_line``;
+    """The file's columns we read that its header has (by their binding names), with ``_line``;
     None when the file cannot be read (the log says why). Raises ``FileRefused`` from the stream."""
     blocks = _blocks(stream, file, log)
     first = next(blocks, None)
@@ -64,7 +64,7 @@ def read_table(stream: CheckedStream, file: CsvFile, version: Version, log: Prob
         part = part.rename({actual: name for name, actual in columns.items()})
         table = part if table is None else table.extend(part)
         lines += block.count(b"\n")
-    return _finished(file, version, table, columns, log)
+    return _finished(file, table, columns, log)
 
 
 def _blocks(stream: CheckedStream, file: CsvFile, log: ProblemLog) -> Iterator[bytes]:
@@ -134,9 +134,7 @@ def _where_malformed(block: bytes, fields: int, error: Exception) -> tuple[int, 
         start = reader.line_num + 1
 
 
-def _finished(
-    file: CsvFile, version: Version, table: pl.DataFrame | None, columns: dict[str, str], log: ProblemLog
-) -> pl.DataFrame:
+def _finished(file: CsvFile, table: pl.DataFrame | None, columns: dict[str, str], log: ProblemLog) -> pl.DataFrame:
     names = list(columns)
     if table is None:
         table = pl.DataFrame(schema={"_line": pl.UInt32, **dict.fromkeys(names, pl.String)})
@@ -146,5 +144,4 @@ def _finished(
         table = table.filter(~blank_line)
     if table.height == 0:
         log.add("warning", ProblemCode.empty_value, file.file_name, "The file has no records, only its header.")
-    missing = [c.name for c in file.reads(version) if c.name not in columns]
-    return table.with_columns(pl.lit(None, dtype=pl.String).alias(n) for n in missing)
+    return table

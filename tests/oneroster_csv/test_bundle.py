@@ -182,6 +182,12 @@ def test_what_is_not_a_zip_nor_a_folder_is_named(source, error):
     assert errors(source)[0].startswith(error)
 
 
+def test_an_empty_zip_or_folder_has_no_manifest(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert errors(zip_bundle({}))[0].startswith("the uploaded bundle: The bundle has no manifest.csv.")
+    assert errors(tmp_path / "empty")[0].startswith("empty: The bundle has no manifest.csv.")
+
+
 def test_one_csv_file_is_not_a_bundle(tmp_path):
     users = tmp_path / "users.csv"
     users.write_bytes(lincoln()["users.csv"])

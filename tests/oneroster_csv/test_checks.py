@@ -170,6 +170,10 @@ def test_each_problem_is_reported_where_it_is_and_nothing_is_built(files, error)
     assert error in errors_of(files)
 
 
+def test_an_empty_file_has_no_header():
+    assert errors_of(lincoln() | {"classes.csv": b""}) == ["classes.csv, line 1: The first line is not a header row."]
+
+
 def test_a_file_that_is_not_utf8_is_reported_at_its_line_and_column():
     files = lincoln()
     files["users.csv"] = files["users.csv"].replace(b"Dee,Park", "Dee,Peña".encode("latin-1"))

@@ -224,3 +224,36 @@ def test_userids_without_braces_are_read_too():
     )
     users = read_bundle(zip_bundle(files)).roster.users.filter(pl.col("sourced_id") == "s-4")
     assert users.select("id_types", "id_values").row(0) == (["StateID", "Local"], ["4000000004", "7"])
+
+
+def test_a_1_1_user_without_a_role_is_a_warning():
+    files = changed(bundle_files("lincoln_high", "1.1"), "users.csv", "sch-lhs,teacher,zzed", "sch-lhs,,zzed")
+    read = read_bundle(zip_bundle(files))
+    assert (
+        "users.csv, line 5, role: The value is empty; the binding requires a role for every user. It is read as empty."
+        in read.report.to_text().splitlines()
+    )
+    assert group_file(read.roster) == LINCOLN_FILE
+
+
+def test_a_file_with_only_its_header_is_a_warning():
+    files = bundle_files("lincoln_high", "1.2")
+    files["roles.csv"] = files["roles.csv"].split(b"\n")[0]  # not even a line end
+    read = read_bundle(zip_bundle(files))
+    assert "roles.csv: The file has no records, only its header." in read.report.to_text().splitlines()
+    assert group_file(read.roster) == LINCOLN_FILE
+
+
+def test_a_column_the_header_lacks_is_one_warning_not_one_per_record():
+    files = bundle_files("lincoln_high", "1.2")
+    files["orgs.csv"] = (
+        b"sourcedId,status,dateLastModified,type,identifier,parentSourcedId\n"
+        b"sch-lhs,active,2026-08-01T00:00:00Z,school,01612590130146,\n"
+        b"sch-nocds,active,2026-08-01T00:00:00Z,school,105,\n"
+    )
+    read = read_bundle(zip_bundle(files))
+    orgs = [line for line in read.report.to_text().splitlines() if line.startswith("orgs.csv")]
+    assert orgs == [
+        "orgs.csv, line 1, name: The header has no name column, which the binding requires: it is read as empty."
+    ]
+    assert read.roster.schools["name"].to_list() == [None, None]
