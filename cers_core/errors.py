@@ -15,6 +15,7 @@ and what to try. Messages never hold a client secret, an access token or student
     │   ├── ServerError          still 5xx after the retries
     │   └── BadResponse          an answer that is not OneRoster JSON
     ├── InvalidFile              a file given to us cannot be read at all
+    │   └── InvalidBundle        a OneRoster CSV bundle with problems to fix first (``report`` lists them)
     └── UploadError              sending a group file to CERS's import service failed
         ├── UploadRefused        our validator rejects the file, so it was not sent
         ├── ImportUnreachable    no answer (DNS, refused connection, time-out) before the file was sent
@@ -29,6 +30,11 @@ An upload that CERS answers with ``BAD_DATA`` is not an error here: it is a resu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cers_core.oneroster_csv.report import BundleReport
+
 __all__ = [
     "AuthenticationFailed",
     "BadResponse",
@@ -37,6 +43,7 @@ __all__ = [
     "ImportPermissionDenied",
     "ImportRequestFailed",
     "ImportUnreachable",
+    "InvalidBundle",
     "InvalidFile",
     "NotFound",
     "OneRosterError",
@@ -132,6 +139,25 @@ class BadResponse(OneRosterError):
 
 class InvalidFile(CersError):
     """A file we were given cannot be opened or read at all."""
+
+
+class InvalidBundle(InvalidFile):
+    """A OneRoster CSV bundle that groups cannot be built from until it is fixed.
+
+    ``report`` holds every problem found (file, line, column and what to do), warnings too;
+    the message names the first error and how many there are.
+    """
+
+    def __init__(self, report: BundleReport) -> None:
+        self.report = report
+        errors = report.errors
+        count = f"{len(errors)} problems" if len(errors) != 1 else "1 problem"
+        first = f" The first: {errors[0]}" if errors else ""
+        super().__init__(
+            f"The OneRoster CSV bundle cannot be used: {count} must be fixed first.{first}",
+            hint="Fix them in the SIS or its export settings and export the bundle again; the report lists each "
+            "with its file, line and column.",
+        )
 
 
 class UploadError(RemoteServiceError):

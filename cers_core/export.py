@@ -34,7 +34,14 @@ from cers_core.settings import GroupOptions, OneRosterSettings
 if TYPE_CHECKING:
     from cers_core.cers_csv import ValidationReport
 
-__all__ = ["GroupExport", "export_file_name", "export_section_groups", "list_schools", "resolve_schools"]
+__all__ = [
+    "GroupExport",
+    "export_file_name",
+    "export_section_groups",
+    "list_schools",
+    "resolve_schools",
+    "school_table",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +69,9 @@ def _client(settings: OneRosterSettings, context: ExportContext) -> OneRosterCli
     )
 
 
-def _with_cds(schools: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:
+def school_table(schools: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:
+    """The ``schools`` roster frame as the school list shows it: ``sourced_id``, ``name``,
+    ``identifier``, ``cds`` (null when unusable), by name; whatever the rosters were read from."""
     return schools.select(
         "sourced_id",
         "name",
@@ -81,7 +90,7 @@ def list_schools(
         async with _client(settings, context) as client:
             return await fetch_schools(client)
 
-    return _with_cds(run_sync(work()), options or GroupOptions())
+    return school_table(run_sync(work()), options or GroupOptions())
 
 
 def resolve_schools(schools: pl.DataFrame, wanted: Sequence[str]) -> list[str]:
@@ -162,17 +171,17 @@ def export_section_groups(
         async with _client(settings, context) as client:
             if schools is None:  # the whole district: every collection at once, nothing to resolve first
                 roster = await fetch_roster(client, capabilities=context.capabilities)
-                return roster, _with_cds(roster.schools, options), client.requests_sent
+                return roster, school_table(roster.schools, options), client.requests_sent
             kept = context.snapshot.frame("/schools") if context.snapshot is not None else None
             if kept is not None:
                 # This session has the school list: resolve from it, and let the rosters' read ask
                 # for the list's changes alongside everything else.
-                ids = resolve_schools(_with_cds(kept, options), schools)
+                ids = resolve_schools(school_table(kept, options), schools)
                 roster = await fetch_roster(client, school_ids=ids, capabilities=context.capabilities)
-                return roster, _with_cds(roster.schools, options), client.requests_sent
+                return roster, school_table(roster.schools, options), client.requests_sent
             # Schools and terms in one round trip: both are needed whichever schools are asked for.
             district_schools, sessions = await together(fetch_schools(client), fetch_sessions(client))
-            all_schools = _with_cds(district_schools, options)
+            all_schools = school_table(district_schools, options)
             ids = resolve_schools(all_schools, schools)
             roster = await fetch_roster(
                 client,

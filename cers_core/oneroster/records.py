@@ -32,6 +32,7 @@ from cers_core.roster import SCHEMAS
 
 __all__ = [
     "COLLECTION_OF_ENVELOPE",
+    "RAW_SCHEMAS",
     "decode_page",
     "finish_frame",
     "records_to_frame",
@@ -193,6 +194,8 @@ _COLUMN_EXPRESSIONS: dict[str, dict[str, pl.Expr]] = {
 }
 
 
+# The raw columns of each collection: what ``decode_page`` gives, and what a OneRoster CSV
+# bundle's files are mapped into (``cers_core.oneroster_csv.reader``), so that both are read alike.
 RAW_SCHEMAS: dict[str, pl.Schema] = {
     name: pl.Schema({"sourcedId": pl.String(), "status": pl.String(), "dateLastModified": pl.String(), **fields})
     for name, fields in _JSON_FIELDS.items()

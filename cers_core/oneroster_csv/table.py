@@ -1,0 +1,147 @@
+"""One CSV file of a bundle read into a polars frame of strings, in blocks of bounded size.
+
+polars' own CSV reader holds most of a file in memory while it parses, whatever columns are
+asked for; a district's enrollments.csv can be a gigabyte. So the file is streamed and cut
+into blocks of whole records (at a line end outside quotes), each block is parsed by polars
+with only the columns we read, and the blocks' columns are appended to one frame. Memory is
+one block plus the columns kept; nothing becomes a Python object per record.
+
+Every value is read as a string (``infer_schema=False``); a blank cell is null; blank lines are
+dropped; ``_line`` is each record's line in the file, the header being line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+import polars as pl
+
+from cers_core.oneroster_csv.binding import CsvFile, Version
+from cers_core.oneroster_csv.bundle import CheckedStream, FileRefused
+from cers_core.oneroster_csv.checks import check_header
+from cers_core.oneroster_csv.report import ProblemCode, ProblemLog
+
+__all__ = ["read_table"]
+
+_BLOCK = 8 << 20
+# A record (or the header) longer than this is not a roster record: a quote is likely never closed.
+_MAX_RECORD = 16 << 20
+_ADVICE = "Export the file again, or open it in a text editor at that line."
+
+
+def read_table(stream: CheckedStream, file: CsvFile, version: Version, log: ProblemLog) -> pl.DataFrame | None:
+    """The file's columns we read that its header has (by their binding names), with ``_line``;
+    None when the file cannot be read (the log says why). Raises ``FileRefused`` from the stream."""
+    blocks = _blocks(stream, file, log)
+    first = next(blocks, None)
+    header = _header(first) if first is not None else None
+    if first is None or header is None:
+        log.add("error", ProblemCode.malformed_csv, file.file_name, "The first line is not a header row.", line=1)
+        return None
+    columns = check_header(file, version, header, log)
+    if columns is None:
+        return None
+    table: pl.DataFrame | None = None
+    lines = 1  # lines before the block (physical), for locating a malformed record
+    for block in blocks:
+        records = 0 if table is None else table.height
+        try:
+            part = pl.read_csv(
+                io.BytesIO(first + block),
+                columns=list(columns.values()),
+                infer_schema=False,
+                quote_char='"',
+                raise_if_empty=False,
+                row_index_name="_line",
+                row_index_offset=2 + records,
+            )
+        except pl.exceptions.PolarsError as error:
+            where, message = _where_malformed(block, len(header), error)
+            log.add("error", ProblemCode.malformed_csv, file.file_name, message, line=lines + where)
+            return None
+        part = part.rename({actual: name for name, actual in columns.items()})
+        table = part if table is None else table.extend(part)
+        lines += block.count(b"\n")
+    return _finished(file, table, columns, log)
+
+
+def _blocks(stream: CheckedStream, file: CsvFile, log: ProblemLog) -> Iterator[bytes]:
+    """The header line, then blocks of whole records (a block ends at a line end that no quoted
+    value spans: the number of quotes before it is even)."""
+    carry = b""
+    header_done = False
+    while True:
+        data = stream.read(_BLOCK)
+        buffer = carry + data
+        if not header_done:
+            end = buffer.find(b"\n")
+            if end < 0 and data and len(buffer) <= _MAX_RECORD:
+                carry = buffer
+                continue
+            header_done = True
+            end = len(buffer) if end < 0 else end + 1
+            yield buffer[:end]
+            buffer = buffer[end:]
+        cut = _record_end(buffer) if data else len(buffer)
+        if cut:
+            yield buffer[:cut]
+        carry = buffer[cut:]
+        if len(carry) > _MAX_RECORD:
+            log.add(
+                "error",
+                ProblemCode.malformed_csv,
+                file.file_name,
+                f"A record is longer than {_MAX_RECORD >> 20} MB: a quoted value is probably never closed. {_ADVICE}",
+            )
+            raise FileRefused(file.file_name)
+        if not data:
+            return
+
+
+def _record_end(buffer: bytes) -> int:
+    """Where the last whole record of ``buffer`` ends (0: none does)."""
+    cut = buffer.rfind(b"\n") + 1
+    quotes = buffer.count(b'"', 0, cut)
+    while cut and quotes % 2:
+        previous = buffer.rfind(b"\n", 0, cut - 1) + 1
+        quotes -= buffer.count(b'"', previous, cut)
+        cut = previous
+    return cut
+
+
+def _header(line: bytes) -> list[str] | None:
+    text = line.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    names = next(csv.reader([text]), None)
+    return names if names and any(name.strip() for name in names) else None
+
+
+def _where_malformed(block: bytes, fields: int, error: Exception) -> tuple[int, str]:
+    """Find with Python's strict CSV reader the record in ``block`` polars stopped at: the line it
+    starts on (1 for the block's first line) and what is wrong with it."""
+    reader = csv.reader(io.StringIO(block.decode("utf-8"), newline=""), strict=True)
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            raise error from None  # not the file's fault (memory, say): not to be blamed on the district
+        except csv.Error as problem:
+            return start, f"The line is not valid CSV ({problem}): a quote may be missing. {_ADVICE}"
+        if len(row) > fields:
+            return start, f"The line has {len(row)} values but the header has {fields}. {_ADVICE}"
+        start = reader.line_num + 1
+
+
+def _finished(file: CsvFile, table: pl.DataFrame | None, columns: dict[str, str], log: ProblemLog) -> pl.DataFrame:
+    names = list(columns)
+    if table is None:
+        table = pl.DataFrame(schema={"_line": pl.UInt32, **dict.fromkeys(names, pl.String)})
+    table = table.with_columns(pl.when(pl.col(n).str.contains(r"\S")).then(pl.col(n)).alias(n) for n in names)
+    blank_line = pl.all_horizontal(pl.col(names).is_null())
+    if table.select(blank_line.any()).item():
+        table = table.filter(~blank_line)
+    if table.height == 0:
+        log.add("warning", ProblemCode.empty_value, file.file_name, "The file has no records, only its header.")
+    return table
