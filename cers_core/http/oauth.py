@@ -18,7 +18,7 @@ caller's :class:`TokenFaults`). The whole token life cycle lives here, in one pl
   30 s); a lifetime of 0 or less means "use once": the requests that waited for the token use
   it, and the next request asks anew; concurrent requests share one token request (single
   flight) instead of each asking for a token;
-- on a 401 from the API the token is dropped, a new one fetched once, and the request retried
+- on a 401 from the API the token is dropped, a new one fetched (twice at most), and the request retried
   (and again whenever another request has replaced the token meanwhile: an early expiry fails
   every request in flight with the old token). A service answers 401 before it reads a body,
   so this never makes an upload reach a service twice;
@@ -79,6 +79,8 @@ TOKEN_ENDPOINT = "the token endpoint"
 _EARLY_REFRESH_SECONDS = 30.0
 # Sends of one request at most, whatever happens to the tokens meanwhile (see async_auth_flow).
 _MAX_SENDS = 6
+# Tokens a request fetches for itself after a 401 with the current token, before the 401 is final.
+_OWN_RENEWALS = 2
 
 
 @dataclass(slots=True)
@@ -373,7 +375,7 @@ class TokenAuth(httpx.Auth):
         return self._faults.refused(answer)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        renewed = False
+        renewals = 0
         for _ in range(_MAX_SENDS):
             token = self._fresh_token()
             if token is None and self._pending is not None:
@@ -411,11 +413,12 @@ class TokenAuth(httpx.Auth):
                 return
             # Fault handling: a token that expires early fails every request in flight with it.
             # A 401 with a token that another request has replaced since is tried again with the
-            # new one; a 401 with the current token gets one renewal of our own, and a second
-            # one is a real refusal.
+            # new one; a 401 with the current token gets renewals of our own. Two, not one: a
+            # provider that revokes tokens under load may revoke the one we just fetched (another
+            # request's 401 did it) before we use it, and only a refusal that outlasts that is real.
             if self._cache.token != token:
                 continue
-            if renewed:
+            if renewals == _OWN_RENEWALS:
                 return
-            renewed = True
+            renewals += 1
             self._cache.expires_at = 0.0  # drop it so we fetch anew

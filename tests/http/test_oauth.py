@@ -228,10 +228,24 @@ def test_a_401_gets_one_new_token_and_one_more_send():
     assert len(service.token_requests) == 2 and sent == ["Bearer tok-1", "Bearer tok-2"]
 
 
-def test_a_token_the_api_never_accepts_is_answered_with_its_401_after_one_renewal():
+def test_a_token_revoked_again_before_it_is_used_gets_a_second_renewal():
+    """Under load a provider may revoke the token a request has just fetched for itself (another
+    request's 401 did it); only a refusal that outlasts that is real."""
+    sent: list[str] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["Authorization"])
+        return httpx.Response(401 if len(sent) <= 2 else 200)
+
+    service = Service(api_answer=api)
+    [answer] = get(service, auth())
+    assert answer.status_code == 200 and sent == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-3"]
+
+
+def test_a_token_the_api_never_accepts_is_answered_with_its_401_after_two_renewals():
     service = Service(api_answer=lambda request: httpx.Response(401))
     [answer] = get(service, auth())
-    assert answer.status_code == 401 and len(service.api_requests) == 2 and len(service.token_requests) == 2
+    assert answer.status_code == 401 and len(service.api_requests) == 3 and len(service.token_requests) == 3
 
 
 def test_cookies_of_the_token_answer_go_with_the_request_that_asked_for_it():
