@@ -1,5 +1,5 @@
 # Two set-up commands, each self-contained on a fresh machine with Python 3.11 and make:
-#   make run   — the app on the built-in demo district
+#   make run   — the app on the built-in demo district, on this computer only (no sign-in needed)
 #   make test  — the whole test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run app.py
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -4,9 +4,11 @@ import streamlit as st
 
 from cers_app import context, frames
 from cers_app import demo as app_demo
+from cers_app.access import Role
 from cers_core.store import KeySource
 
 ctx = context.setup("Home")
+administrator = ctx.visitor.may(Role.administrator)
 
 st.title("CERS Section Groups")
 st.write(
@@ -27,17 +29,19 @@ steps = st.columns(3)
 with steps[0], st.container(border=True):
     st.markdown("**1. Add an application**")
     st.caption("Add CERS_int in the Digital Learning Applications Configuration.")
-    st.page_link("pages/1_Applications.py", label="Applications", icon=":material/apps:")
+    if administrator:
+        st.page_link("pages/1_Applications.py", label="Applications", icon=":material/apps:")
 with steps[1], st.container(border=True):
     st.markdown("**2. Add a CERS connection**")
     st.caption("Connect to your SIS's OneRoster 1.2 API and choose how groups are named.")
-    st.page_link("pages/2_CERS_Connections.py", label="CERS Connections", icon=":material/link:")
+    if administrator:
+        st.page_link("pages/2_CERS_Connections.py", label="CERS Connections", icon=":material/link:")
 with steps[2], st.container(border=True):
     st.markdown("**3. Download section groups**")
     st.caption("Pick a school, check the preview and the problems, download the CSV.")
     st.page_link("pages/3_Section_Groups.py", label="Section Groups", icon=":material/download:")
 
-if ctx.demo is not None:
+if ctx.demo is not None and administrator:
     st.subheader("No SIS at hand?")
     st.write(
         "The demo district runs inside this app and answers like a real OneRoster 1.2 provider "
@@ -50,5 +54,7 @@ if ctx.demo is not None:
 downloads = ctx.store.downloads(limit=20)
 if downloads:
     st.subheader("Recent downloads")
-    st.caption("What left the app: when, from which connection and school, how many rows, the file's SHA-256.")
+    st.caption(
+        "What left the app: when, who let it, from which connection and school, how many rows, the file's SHA-256."
+    )
     st.dataframe(frames.download_log_frame(downloads), hide_index=True)

@@ -2,7 +2,9 @@
 
 The pages read as the screens they draw; what they call lives here, one concept a module:
 
-- :mod:`cers_app.context`: the set-up every page runs first (store, keys, demo, navigation);
+- :mod:`cers_app.context`: the set-up every page runs first (the door, store, keys, demo, navigation);
+- :mod:`cers_app.access`, :mod:`cers_app.sign_in`: who may open what (sign-in, allow-list, roles;
+  the rules with no Streamlit call), and the door every page passes;
 - :mod:`cers_app.demo`: the embedded demo district and fake CERS import service;
 - :mod:`cers_app.session`: what one browser session keeps (schools, exports, tokens, snapshots);
 - :mod:`cers_app.oneroster_form`, :mod:`cers_app.import_form`: the two connection forms' controllers;

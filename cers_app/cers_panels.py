@@ -12,6 +12,7 @@ from typing import Any
 
 import streamlit as st
 
+from cers_app.access import Role
 from cers_app.context import AppContext
 from cers_app.demo import import_connections
 from cers_app.frames import changes_groups_frame, changes_people_frame, failures_frame
@@ -32,7 +33,7 @@ _APP_WAIT_SECONDS = 120.0
 
 def download_and_keep(ctx: AppContext, saved: SavedConnection, label: str, export: GroupExport) -> None:
     """The download button's callback: the download log, and the file kept for the next comparison."""
-    record_file_left(ctx.store, saved, export, label=label, how="download")
+    record_file_left(ctx.store, saved, export, label=label, how="download", who=ctx.visitor.who)
     st.session_state.pop(_CHANGES_KEY, None)  # the next comparison is with this file
 
 
@@ -66,7 +67,8 @@ def send_to_cers(
         context=UploadContext(max_wait=_APP_WAIT_SECONDS, on_progress=on_progress),
     )
     if not result.rejected:
-        record_file_left(ctx.store, saved, export, label=f"{label} → CERS ({target.name})", how="upload")
+        logged_as = f"{label} → CERS ({target.name})"
+        record_file_left(ctx.store, saved, export, label=logged_as, how="upload", who=ctx.visitor.who)
         st.session_state.pop(_CHANGES_KEY, None)
     return result
 
@@ -131,7 +133,10 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
     sent: dict[tuple[Any, ...], Any] = st.session_state.setdefault(_SENT_KEY, {})
     # By both connections' versions too: an edit (a corrected secret) clears an answer it made stale.
     result_key = (saved.id, saved.version, target.id, target.version, hashlib.sha256(export.csv_bytes).hexdigest())
-    if not export.accepted:
+    may_send = ctx.visitor.may(Role.administrator)
+    if not may_send:
+        st.caption("Only administrators send files to CERS; download the file, or ask one of them.")
+    elif not export.accepted:
         st.caption("Sending is off: CERS would reject this file (see above).")
     st.caption(
         "CERS replaces the members of every group in the file with exactly these teachers and students; "
@@ -142,7 +147,7 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
         key=f"{key}_send",
         type="primary",
         icon=":material/cloud_upload:",
-        disabled=not export.accepted,
+        disabled=not (export.accepted and may_send),  # Streamlit discards a forged click on a disabled button
     ):
         status = st.status(f"Sending the file to CERS ({target.name})…", expanded=True)
         try:

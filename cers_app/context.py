@@ -1,8 +1,9 @@
 """The set-up every page runs first, and what a page works with afterwards.
 
 ``setup()`` is idempotent and runs on every run of every page, so a page works when opened
-directly by its URL: it opens the store, starts the embedded demo district once per process
-(when the deployment has it), shows a problem a widget callback left, and draws the sidebar.
+directly by its URL: it lets in only who may open the page (``cers_app.sign_in``), opens the
+store, starts the embedded demo district once per process (when the deployment has it), shows a
+problem a widget callback left, and draws the sidebar with the pages the visitor may open.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 from cers_app import demo as app_demo
+from cers_app import sign_in
+from cers_app.access import Role, Visitor
 from cers_core.config import load_config
 from cers_core.errors import CersError
 from cers_core.store import KeySource, Store, resolve_secret_keys
@@ -27,12 +30,13 @@ __all__ = ["AppContext", "data_folder", "guarded", "setup"]
 
 APP_DIR = Path(__file__).resolve().parent.parent
 _PROBLEM_KEY = "cers_problem"
+# The pages, and who may open each (an administrator opens them all).
 _PAGES = (
-    ("app.py", "Home", ":material/home:"),
-    ("pages/1_Applications.py", "Applications", ":material/apps:"),
-    ("pages/2_CERS_Connections.py", "CERS Connections", ":material/link:"),
-    ("pages/3_Section_Groups.py", "Section Groups", ":material/download:"),
-    ("pages/4_Check_a_CSV_file.py", "Check a CSV file", ":material/fact_check:"),
+    ("app.py", "Home", ":material/home:", Role.analyst),
+    ("pages/1_Applications.py", "Applications", ":material/apps:", Role.administrator),
+    ("pages/2_CERS_Connections.py", "CERS Connections", ":material/link:", Role.administrator),
+    ("pages/3_Section_Groups.py", "Section Groups", ":material/download:", Role.analyst),
+    ("pages/4_Check_a_CSV_file.py", "Check a CSV file", ":material/fact_check:", Role.analyst),
 )
 
 
@@ -43,6 +47,8 @@ class AppContext:
     store: Store
     key_source: KeySource
     demo: DemoServer | None
+    visitor: Visitor
+    """Who uses this session, and their role (see ``cers_app.access``)."""
 
 
 def data_folder() -> Path:
@@ -50,13 +56,16 @@ def data_folder() -> Path:
     return load_config().data_dir or APP_DIR / ".cers"
 
 
-def setup(page_title: str) -> AppContext:
+def setup(page_title: str, *, role: Role = Role.analyst) -> AppContext:
     """The set-up every page calls first; safe to call on every run of every page.
 
-    On a store that cannot be opened (wrong key, damaged file) or a deployment setting that
-    cannot be used, it shows what to do and stops the page, so no page ever runs half set up.
+    Only a visitor whose role allows ``role`` gets past it: anyone else sees the sign-in page, a
+    refusal, or that the page is for administrators. On a store that cannot be opened (wrong key,
+    damaged file) or a deployment setting that cannot be used, it shows what to do and stops the
+    page, so no page ever runs half set up.
     """
     st.set_page_config(page_title=f"{page_title} · CERS Section Groups", page_icon=":material/groups:", layout="wide")
+    visitor = sign_in.door()
     try:
         config = load_config()
         folder = data_folder()
@@ -76,9 +85,17 @@ def setup(page_title: str) -> AppContext:
         st.error(problem, icon=":material/error:")
     with st.sidebar:
         # Our own links: file-based pages would otherwise list the home page as "app".
-        for page, label, icon in _PAGES:
-            st.page_link(page, label=label, icon=icon)
-    return AppContext(store=store, key_source=keys.source, demo=demo)
+        for page, label, icon, needed in _PAGES:
+            if visitor.may(needed):
+                st.page_link(page, label=label, icon=icon)
+        sign_in.show_visitor(visitor)
+    if not visitor.may(role):
+        st.warning(
+            f"**{page_title}** is for administrators. Ask your district's IT staff if something there needs changing.",
+            icon=":material/admin_panel_settings:",
+        )
+        st.stop()
+    return AppContext(store=store, key_source=keys.source, demo=demo, visitor=visitor)
 
 
 def guarded(callback: Callable[..., None]) -> Callable[..., None]:

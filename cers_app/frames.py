@@ -97,10 +97,11 @@ def rejection_reasons(export: GroupExport, *, limit: int = 5) -> str:
 
 
 def download_log_frame(records: list[DownloadRecord]) -> pl.DataFrame:
-    """The download log for the home page: when, connection, school, rows, the file's SHA-256."""
+    """The download log for the home page: when, who, connection, school, rows, the file's SHA-256."""
     return pl.DataFrame(
         {
             "When (UTC)": [r.at.strftime("%Y-%m-%d %H:%M") for r in records],
+            "Who": [r.who or "not recorded" for r in records],
             "Connection": [r.connection_name for r in records],
             "School": [r.school for r in records],
             "Rows": [r.rows for r in records],

@@ -1,13 +1,13 @@
 """What left the app, and what the next file changes compared with it.
 
-Every file that leaves (downloaded, or sent to CERS) is logged (when, connection, school, rows,
-SHA-256: no student data) and kept per school, encrypted, with the sections its groups were
+Every file that leaves (downloaded, or sent to CERS) is logged (when, who, connection, school,
+rows, SHA-256: no student data) and kept per school, encrypted, with the sections its groups were
 made from (see ``cers_core.store``), so that the next file of the same schools can be compared
 with it (:func:`changes_since`, a :class:`~cers_core.group_diff.GroupDiff`).
 
 Example::
 
-    record_file_left(store, saved, export, label="Lincoln High", how="download")
+    record_file_left(store, saved, export, label="Lincoln High", how="download", who="analyst@district.org")
     found = changes_since(kept_files_for(store, saved.id, later_export), later_export)
     if found is not None:
         diff, note = found
@@ -37,12 +37,23 @@ def export_schools(export: GroupExport) -> list[str]:
 
 
 def record_file_left(
-    store: Store, saved: SavedConnection, export: GroupExport, *, label: str, how: Literal["download", "upload"]
+    store: Store,
+    saved: SavedConnection,
+    export: GroupExport,
+    *,
+    label: str,
+    how: Literal["download", "upload"],
+    who: str,
 ) -> None:
     """Log a file that left the app (no student data) and keep each school's part of it for the
-    next comparison; ``label`` says what it was (a school's name, "district", "… → CERS")."""
+    next comparison; ``label`` says what it was (a school's name, "district", "… → CERS"), ``who``
+    who let it leave (the signed-in e-mail address)."""
     store.log_download(
-        connection=saved, school=label, rows=export.rows.height, sha256=hashlib.sha256(export.csv_bytes).hexdigest()
+        connection=saved,
+        school=label,
+        rows=export.rows.height,
+        sha256=hashlib.sha256(export.csv_bytes).hexdigest(),
+        who=who,
     )
     for cds in export_schools(export):
         rows = export.rows.filter(pl.col("school_natural_id") == cds)

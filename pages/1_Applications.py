@@ -3,10 +3,11 @@
 import streamlit as st
 
 from cers_app import context, widgets
+from cers_app.access import Role
 from cers_core.applications import browse, get_application
 from cers_core.store import CERS_APP_ID
 
-ctx = context.setup("Applications")
+ctx = context.setup("Applications", role=Role.administrator)
 st.session_state.setdefault("apps_browsing", False)
 st.session_state.setdefault("apps_just_added", None)
 st.session_state.setdefault("apps_confirm_remove", None)

@@ -10,6 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cers_app import context, import_form, oneroster_form, widgets
 from cers_app import demo as app_demo
+from cers_app.access import Role
 from cers_app.context import AppContext
 from cers_core.errors import CersError
 from cers_core.settings import ClassTypes, GroupNameField
@@ -18,7 +19,7 @@ from cers_core.store import CERS_APP_ID, ConnectionInvalid, Store
 NEW = "new"
 ONEROSTER, CERS_IMPORT = "OneRoster 1.2", "CERS import (RDW API)"
 
-ctx = context.setup("CERS Connections")
+ctx = context.setup("CERS Connections", role=Role.administrator)
 st.session_state.setdefault("conns_choosing_type", False)
 st.session_state.setdefault("conns_editing", None)  # None, NEW, or a connection id
 st.session_state.setdefault("conns_confirm_delete", None)

@@ -80,14 +80,32 @@ CREATE TABLE downloads (
     connection_name TEXT NOT NULL,
     school TEXT NOT NULL,
     rows INTEGER NOT NULL,
-    sha256 TEXT NOT NULL
+    sha256 TEXT NOT NULL,
+    who TEXT
 );
 """
     + _KEPT_FILES_SCHEMA
     + ";"
 )
-# Tables every store has; ``kept_files`` came later and is added to older stores when opened.
+# Tables every store has; what came later is added to older stores when opened (``_ADDITIONS``).
 _TABLES = frozenset({"meta", "applications", "connections", "downloads"})
+
+
+def _has_kept_files(db: sqlite3.Connection) -> bool:
+    return "kept_files" in _tables(db)
+
+
+def _has_download_who(db: sqlite3.Connection) -> bool:
+    return any(row[1] == "who" for row in db.execute("PRAGMA table_info(downloads)"))
+
+
+# What later versions added, each with the test that a store has it and the statement that adds
+# it. Both only add (a table; a column that may be NULL), so an older version of the app still
+# reads and writes a store that has them, and the schema version stays 1.
+_ADDITIONS = (
+    (_has_kept_files, _KEPT_FILES_SCHEMA),  # the last file per school
+    (_has_download_who, "ALTER TABLE downloads ADD COLUMN who TEXT"),  # who let a file leave (sign-in)
+)
 
 
 def now() -> datetime:
@@ -237,7 +255,7 @@ class Database:
                     hint="Run the newer version, or restore an older backup.",
                 )
             row = db.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
-            older = "kept_files" not in tables
+            missing = [addition for addition in _ADDITIONS if not addition[0](db)]
         if row is None or vault.decrypt(row[0]) != _KEY_CHECK:
             key_file = self._path.parent / KEY_FILE_NAME
             generated = f" A key this app generated earlier is in {key_file}." if key_file.exists() else ""
@@ -246,9 +264,11 @@ class Database:
                 hint="Set CERS_SECRET_KEY (or [cers] secret_key) to that key; when rotating, list the "
                 f"new key first and the old one after it, separated by a comma.{generated}",
             )
-        if older:  # a store made before files were kept: add the table (other versions ignore it)
+        if missing:  # a store made by an earlier version: add what it lacks
             with self.write() as db:
-                db.execute(_KEPT_FILES_SCHEMA)
+                for has, statement in missing:
+                    if not has(db):  # another process may have added it since we looked
+                        db.execute(statement)
 
     def _create(self, db: sqlite3.Connection, vault: Vault) -> None:
         db.execute("PRAGMA journal_mode = WAL")

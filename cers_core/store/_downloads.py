@@ -1,5 +1,6 @@
-"""The download log: what left the app, when, from which connection and school, and nothing of the file
-but its size and SHA-256 (no student data). It outlives the connection it names."""
+"""The download log: what left the app, when, who let it leave, from which connection and school,
+and nothing of the file but its size and SHA-256 (no student data). It outlives the connection it
+names."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class DownloadRecord:
     school: str
     rows: int
     sha256: str
+    who: str | None
+    """Who downloaded or sent it (the signed-in e-mail address, or how the app was reached
+    without sign-in); None for lines logged before the app recorded it."""
 
 
 class DownloadLog:
@@ -30,20 +34,21 @@ class DownloadLog:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def record(self, *, connection: SavedConnection, school: str, rows: int, sha256: str) -> None:
-        """Record that a file left the app: when, from which connection, which school, its size and hash."""
+    def record(self, *, connection: SavedConnection, school: str, rows: int, sha256: str, who: str) -> None:
+        """Record that a file left the app: when, who let it, from which connection, which school,
+        its size and hash."""
         with self._database.write() as db:
             db.execute(
-                "INSERT INTO downloads (at, connection_id, connection_name, school, rows, sha256)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (now().isoformat(), connection.id, connection.name, school, rows, sha256),
+                "INSERT INTO downloads (at, connection_id, connection_name, school, rows, sha256, who)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now().isoformat(), connection.id, connection.name, school, rows, sha256, who),
             )
 
     def latest(self, *, limit: int = 100) -> list[DownloadRecord]:
         """The latest downloads, newest first."""
         with self._database.connect() as db:
             rows = db.execute(
-                "SELECT at, connection_id, connection_name, school, rows, sha256 FROM downloads"
+                "SELECT at, connection_id, connection_name, school, rows, sha256, who FROM downloads"
                 " ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -55,6 +60,7 @@ class DownloadLog:
                 school=school,
                 rows=count,
                 sha256=digest,
+                who=who,
             )
-            for at, cid, cname, school, count, digest in rows
+            for at, cid, cname, school, count, digest, who in rows
         ]

@@ -60,7 +60,7 @@ def test_round_trip_keeps_settings_and_options(store: Store) -> None:
 def test_the_file_on_disk_holds_no_secret(store: Store, tmp_path: Path) -> None:
     saved = save(store)
     save(store, "Second", secret=SECRET + "-2")
-    store.log_download(connection=saved, school="Lincoln High", rows=12, sha256="0" * 64)
+    store.log_download(connection=saved, school="Lincoln High", rows=12, sha256="0" * 64, who="it@district.org")
     data = raw_bytes(tmp_path / "data")
     assert SECRET.encode() not in data
     assert PUBLIC["client_id"].encode() in data  # sanity: we did read the data
@@ -236,12 +236,34 @@ def test_delete_and_missing_connections(store: Store) -> None:
 
 def test_removing_the_application_removes_its_connections_not_the_log(store: Store) -> None:
     saved = save(store)
-    store.log_download(connection=saved, school="Lincoln High", rows=3, sha256="a" * 64)
+    store.log_download(connection=saved, school="Lincoln High", rows=3, sha256="a" * 64, who="analyst@district.org")
     store.remove_application("CERS_int")
     assert store.applications() == []
     assert store.connections() == []
     [record] = store.downloads()
-    assert (record.connection_name, record.school, record.rows) == ("District SIS", "Lincoln High", 3)
+    assert (record.connection_name, record.school, record.rows, record.who) == (
+        "District SIS",
+        "Lincoln High",
+        3,
+        "analyst@district.org",
+    )
+
+
+def test_a_store_made_before_the_log_named_who_gains_the_column_and_keeps_its_lines(tmp_path: Path, key: str) -> None:
+    folder = tmp_path / "data"
+    saved = save(Store.open(folder, keys=[key]))
+    # The store as the version before sign-in made it: no "who" in the download log, one line in it.
+    with sqlite3.connect(folder / DB_FILE_NAME) as db:
+        db.execute("ALTER TABLE downloads DROP COLUMN who")
+        db.execute(
+            "INSERT INTO downloads (at, connection_id, connection_name, school, rows, sha256)"
+            " VALUES ('2026-05-01T10:00:00+00:00', ?, 'District SIS', 'Lincoln High', 3, ?)",
+            (saved.id, "b" * 64),
+        )
+    store = Store.open(folder, keys=[key])
+    store.log_download(connection=saved, school="Roosevelt", rows=5, sha256="c" * 64, who="it@district.org")
+    assert [(r.school, r.who) for r in store.downloads()] == [("Roosevelt", "it@district.org"), ("Lincoln High", None)]
+    assert [(r.school, r.who) for r in Store.open(folder, keys=[key]).downloads()][-1] == ("Lincoln High", None)
 
 
 def test_adding_an_application_twice_is_harmless(store: Store) -> None:
@@ -264,7 +286,7 @@ def test_two_sessions_saving_at_once_lose_nothing(tmp_path: Path, key: str) -> N
         try:
             for number in range(per_thread):
                 saved = save(own, f"{label} {number}", secret=f"{label}-secret-{number}")
-                own.log_download(connection=saved, school=label, rows=number, sha256="f" * 64)
+                own.log_download(connection=saved, school=label, rows=number, sha256="f" * 64, who=label)
         except BaseException as error:  # reported below, with the thread's label
             failures.append(error)
 
