@@ -123,6 +123,7 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
 DEMO_COMMANDS = {
     "demo-server": "serve the built-in demo district over OneRoster 1.2",
     "demo-import-server": "serve a fake CERS import service (RDW API) to try uploads",
+    "demo-oidc-server": "serve a demo OpenID Connect provider to try the app's sign-in",
 }
 
 

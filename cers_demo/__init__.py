@@ -8,10 +8,12 @@ Its parts:
   as a rostering API (a Starlette app) that behaves as ``ProviderOptions`` say, faults
   (``cers_demo.faults``) included; ``DemoProvider`` reaches it in process, through an ASGI transport;
 - the fake CERS import service (``cers_demo.fake_cers_import``), to send group files to;
+- the demo OpenID Connect provider (``cers_demo.oidc_provider``), to sign in to the app as made-up people;
 - the loopback server (``cers_demo.loopback``, ``cers_demo.server``): ``DemoServer`` runs the
   provider on a port of this computer in a background thread, and ``serve`` in the foreground;
 - the commands (``cers_demo.commands``, ``cers_demo.provider_flags``): ``python -m cers_core
-  demo-server`` and ``demo-import-server``, with the flags that make the provider misbehave.
+  demo-server``, ``demo-import-server`` and ``demo-oidc-server``, with the flags that make the
+  provider misbehave.
 
 Nothing in ``cers_core`` imports this package.
 """

@@ -8,15 +8,10 @@ saves a screenshot of each page under ``docs/screenshots/`` (the README shows th
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -24,6 +19,7 @@ from cers_core import OneRosterSettings, export_section_groups, list_schools
 from cers_core.cers_csv import validate_cers_csv
 from cers_core.store import Store
 from cers_demo import DemoServer
+from tests.support.browser import free_port, streamlit_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,12 +45,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("browser") / "data"
@@ -69,45 +59,9 @@ def secret_key() -> str:
 @pytest.fixture(scope="module")
 def app_url(data_dir: Path, secret_key: str) -> Iterator[str]:
     """`streamlit run app.py` on a free port with its own data folder; ready once /_stcore/health says ok."""
-    port = free_port()
     env = {**os.environ, "CERS_DATA_DIR": str(data_dir), "CERS_SECRET_KEY": secret_key}
-    log = (data_dir.parent / "streamlit.log").open("wb")
-    # No file watcher: edits elsewhere in the tree must not reload modules under a running test.
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    server = subprocess.Popen(
-        [*command, "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=1).text == "ok":
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {log.name}")
-            time.sleep(0.2)
+    with streamlit_app(port=free_port(), env=env, log=data_dir.parent / "streamlit.log") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,10 @@
 
 - :mod:`tests.support.rosters`: hand-written rosters, as a provider sends them;
 - :mod:`tests.support.app`: the app's store, connections and pages as a test opens them;
+- :mod:`tests.support.browser`: the app served by `streamlit run` for a browser test;
 - ``context_reaching``: an export's context whose requests reach a demo provider, in process or not;
-- ``http_client``: a synchronous client that reaches a demo provider, in process or not.
+- ``http_client``: a synchronous client that reaches a demo provider, in process or not;
+  ``asgi_client``: one that reaches any ASGI app in process.
 
 The reference date is fixed so that every test sees the same school year (2026-27,
 OneRoster ``schoolYear`` "2027") whatever day the suite runs.
@@ -25,7 +27,7 @@ from cers_core.export import ExportContext
 from cers_core.http.retry import RetryPolicy
 from cers_demo import DemoProvider
 
-__all__ = ["DEMO_REFERENCE_DATE", "QUICK_RETRIES", "ROOT", "context_reaching", "http_client"]
+__all__ = ["DEMO_REFERENCE_DATE", "QUICK_RETRIES", "ROOT", "asgi_client", "context_reaching", "http_client"]
 
 DEMO_REFERENCE_DATE = date(2026, 11, 28)
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +46,12 @@ def http_client(provider: DemoProvider, **options: Any) -> httpx.Client:
     or through a ``DemoServer``'s port."""
     if provider.transport() is None:
         return httpx.Client(verify=_tls(), **options)
-    return httpx.Client(transport=_InProcessTransport(provider.app), **options)
+    return asgi_client(provider.app, **options)
+
+
+def asgi_client(app: ASGIApp, **options: Any) -> httpx.Client:
+    """A synchronous client (use it in a ``with``) whose requests ``app`` answers in process."""
+    return httpx.Client(transport=_InProcessTransport(app), **options)
 
 
 class _InProcessTransport(httpx.BaseTransport):
