@@ -40,6 +40,7 @@ and waits, at most ``RetryPolicy.max_total_time``. Errors that remain are typed
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -540,31 +541,36 @@ class OneRosterClient:
         return await read.pages.frame()
 
     async def _fan_out(self, url: str, base: dict[str, Any], read: _CollectionRead, step: int, total: int) -> None:
-        """The pages after the first, concurrently, a window of them at a time: ``X-Total-Count`` says
-        whether to go on, the pages received say what was read. A short or empty page leaves a gap
-        (the total changed, or a hiccup), which is asked again from there."""
+        """The pages after the first, concurrently: a few workers (twice the concurrency cap) each take
+        the next offset while it is below the latest ``X-Total-Count``, so that the total says whether
+        to go on, never how many pages to plan. Then any gap a short or empty page left (the total
+        changed, or a hiccup) is asked again from there."""
+        offsets = itertools.count(step, step)  # shared by the workers: each offset is taken once
+        answers: dict[int, tuple[int, int | None]] = {}
+        latest = total
 
-        async def fetch(offset: int) -> tuple[int, int | None]:
-            page = await self._page(url, {**base, "offset": offset}, read.what)
-            await read.add(offset, page)
-            return page.received, page.total
+        async def worker() -> None:
+            nonlocal latest
+            for offset in offsets:
+                if offset >= latest:
+                    return
+                page = await self._page(url, {**base, "offset": offset}, read.what)
+                await read.add(offset, page)
+                answers[offset] = page.received, page.total
+                latest = page.total if page.total is not None else latest
 
-        window = 2 * self.settings.max_concurrency
-        start, last_total = step, total
-        while start < last_total:
-            offsets = list(range(start, min(last_total, start + window * step), step))
-            answers = await together(*(fetch(o) for o in offsets))
-            for index, (offset, (received, page_total)) in enumerate(zip(offsets, answers, strict=True)):
-                if page_total is not None:
-                    last_total = page_total
-                end = offset + received
-                next_start = offset + step
-                more = index + 1 < len(offsets) or next_start < last_total
-                if more and end < next_start:
-                    await self._walk(url, base, read, end, next_start)
-                elif not more and end < last_total:
-                    await self._walk(url, base, read, end, None)
-            start = offsets[-1] + step
+        await together(*(worker() for _ in range(2 * self.settings.max_concurrency)))
+        read_offsets = sorted(answers)
+        last_total = total
+        for index, offset in enumerate(read_offsets):
+            received, page_total = answers[offset]
+            last_total = page_total if page_total is not None else last_total
+            end = offset + received
+            if index + 1 < len(read_offsets):
+                if end < read_offsets[index + 1]:
+                    await self._walk(url, base, read, end, read_offsets[index + 1])
+            elif end < last_total:
+                await self._walk(url, base, read, end, None)
 
     async def record(self, path: str, *, envelope: str) -> Mapping[str, Any] | None:
         """One record (``/users/{id}`` …), or None when the server says it does not exist."""

@@ -11,8 +11,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from cers_core.http.bounds import AnswerTooDeep, AnswerTooLarge, capped_answers, load_json
+from cers_core.config import load_config
+from cers_core.errors import SettingsError
+from cers_core.http.bounds import AnswerTooDeep, AnswerTooLarge, Limits, capped_answers, load_json
+from cers_core.http.egress import egress_from_config
 from cers_core.http.oauth import ClientCredentials, TokenAuth
+from cers_core.http.retry import RetryPolicy
 from cers_core.oneroster.errors import OneRosterTokenFaults
 
 CAP = 64 * 1024
@@ -113,3 +117,28 @@ def test_json_nested_too_deeply_is_a_typed_error_not_a_recursion_error(opening):
     with pytest.raises(AnswerTooDeep):
         load_json(opening * 100_000)
     assert load_json(opening * 50 + "1" + ("]" if opening == "[" else "}") * 50) is not None
+
+
+def test_the_deadline_and_the_cap_come_from_the_environment():
+    egress = egress_from_config(
+        load_config({"CERS_EXPORT_DEADLINE": " 600 ", "CERS_MAX_ANSWER_MB": "8"}), listen_address=None
+    )
+    assert (egress.limits.export_seconds, egress.limits.answer_bytes) == (600.0, 8 * 2**20)
+    defaults = egress_from_config(load_config({}), listen_address=None).limits
+    assert (defaults.export_seconds, defaults.answer_bytes) == (7200.0, 100 * 2**20)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("CERS_EXPORT_DEADLINE", "0"), ("CERS_EXPORT_DEADLINE", "soon"), ("CERS_MAX_ANSWER_MB", "0")],
+)
+def test_a_deadline_or_cap_that_cannot_be_used_names_its_variable(variable, value):
+    with pytest.raises(SettingsError, match=f"The environment variable {variable} cannot be used"):
+        load_config({variable: value})
+
+
+def test_the_defaults_give_up_on_a_silent_provider_within_three_minutes():
+    """A silent provider: every try runs into its time-out, and the request's own deadline stops the tries."""
+    limits, retry = Limits(), RetryPolicy()
+    assert limits.connect_seconds <= limits.silence_seconds <= limits.attempt_seconds <= retry.max_total_time
+    assert retry.max_total_time + limits.connect_seconds < 180

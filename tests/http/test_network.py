@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpcore
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from cers_core import export_section_groups
 from cers_core.config import load_config
@@ -22,6 +23,7 @@ from cers_core.export import ExportContext, list_schools
 from cers_core.http.egress import Egress, egress_from_config
 from cers_core.http.network import AddressRefused, IPAddress, NetworkPolicy, parse_networks
 from cers_core.http.tls import tls_context
+from cers_core.settings import OneRosterSettings
 from cers_demo import DemoServer
 from tests.support import QUICK_RETRIES
 
@@ -246,3 +248,28 @@ def test_the_process_policy_applies_where_a_call_site_gives_none(second_host, mo
     monkeypatch.setattr("cers_core.http.egress._current", refusing)
     with pytest.raises(ProviderUnreachable, match=r"may not connect to 127\.0\.0\.2: a loopback address"):
         export_section_groups(second_host.settings(), schools=["org-0001"], context=ExportContext(retry=QUICK_RETRIES))
+
+
+# -- refused in the form already ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://169.254.169.254/latest/meta-data", True),
+        ("https://metadata.google.internal/computeMetadata/v1", True),
+        ("https://METADATA.google.internal./x", True),
+        ("https://[fe80::1]/x", True),
+        ("https://[::ffff:169.254.169.254]/x", True),
+        ("https://0.0.0.0/x", True),
+        ("https://10.20.0.5/ims", False),  # maybe the district's own SIS: decided when connecting
+        ("https://sis.example.org/ims", False),
+    ],
+)
+def test_addresses_where_no_service_lives_are_refused_in_the_form(url, refused):
+    values = {"token_url": "https://sis.example.org/token", "client_id": "c", "client_secret": "s"}
+    if not refused:
+        assert OneRosterSettings(base_url=url, **values).base_url == url
+        return
+    with pytest.raises(ValidationError, match="points at a cloud metadata or link-local address"):
+        OneRosterSettings(base_url=url, **values)
