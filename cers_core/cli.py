@@ -6,8 +6,9 @@ Exit codes, for scheduled jobs:
 - 1: the file was written but CERS would reject it (e.g. a group over 200 students), or a
   school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
 - 2: usage error (a bad option, an unknown ``--school``, a missing secret);
-- 3: connection or authentication error; nothing is written (with ``export --upload``, an
-  error of the CERS import service: the file is written but not sent);
+- 3: connection or authentication error, or the export ran past its deadline (``--deadline``);
+  nothing is written (with ``export --upload``, an error of the CERS import service: the file
+  is written but not sent);
 - 4: ``export --upload``: the file was sent and CERS rejected it (``BAD_DATA``);
 - 5: ``export --upload``: the file may have reached CERS but its outcome is not known yet:
   check the import status in CERS (by the batch printed) before sending it again.

@@ -16,16 +16,17 @@ Every client opened here:
   another host says, and the OneRoster client follows same-origin redirects itself;
 - has the time-outs and the answer cap of :class:`~cers_core.http.bounds.Limits`.
 
-Example::
+Example (the app, once at start; the command line passes its egress to each export instead)::
 
-    use_egress(egress_from_config(load_config(), listen_address="0.0.0.0"))
+    egress = egress_from_config(load_config(), listen_address="0.0.0.0")
+    use_egress(egress.allowing_service(demo_server.origin))
     async with open_client(auth=auth) as client: ...
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 
@@ -43,6 +44,11 @@ class Egress:
 
     network: NetworkPolicy = field(default_factory=lambda: NetworkPolicy.for_deployment(None, listen_address=None))
     limits: Limits = field(default_factory=Limits)
+
+    def allowing_service(self, origin: str) -> Egress:
+        """This egress, letting the service at ``origin`` through too (the app's embedded demo provider,
+        ``http://127.0.0.1:<port>``), whatever the networks allowed."""
+        return replace(self, network=self.network.allowing_service(origin))
 
 
 _current = Egress()

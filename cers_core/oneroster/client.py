@@ -24,7 +24,10 @@ A hostile or broken server must not make paging endless or unbounded (``_PagingG
   with a typed error;
 - every request stays on the Base URL's origin: a next link or a redirect to another site is
   refused (the access token and cookies go to the OneRoster server and nowhere else); a
-  redirect within the origin is followed, a few hops at most.
+  redirect within the origin is followed, a few hops at most. Refused rather than followed
+  without the token: httpx would drop ``Authorization`` on such a hop, but our token flow adds
+  it to every request it sends, the cookie jar may match the other host, and a OneRoster
+  server elsewhere would only answer 401; the error tells the analyst which address to enter.
 
 Pages are read straight into polars columns (``records.decode_page``) on a worker thread
 (polars releases the GIL, so reading overlaps the network waits of other pages), and

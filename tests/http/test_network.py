@@ -273,3 +273,12 @@ def test_addresses_where_no_service_lives_are_refused_in_the_form(url, refused):
         return
     with pytest.raises(ValidationError, match="points at a cloud metadata or link-local address"):
         OneRosterSettings(base_url=url, **values)
+
+
+def test_an_app_that_others_reach_still_reaches_its_own_demo_provider(demo_server, second_host):
+    """Loopback is refused to an app others reach, but the one service it embeds is let through."""
+    egress = egress_from_config(load_config({}), listen_address="0.0.0.0").allowing_service(demo_server.origin)
+    context = ExportContext(retry=QUICK_RETRIES, egress=egress)
+    assert list_schools(demo_server.settings(), context=context).height == 3
+    with pytest.raises(ProviderUnreachable, match="a loopback address"):
+        list_schools(second_host.settings(), context=context)
