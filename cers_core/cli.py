@@ -6,8 +6,9 @@ Exit codes, for scheduled jobs:
 - 1: the file was written but CERS would reject it (e.g. a group over 200 students), or a
   school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
 - 2: usage error (a bad option, an unknown ``--school``, a missing secret);
-- 3: connection or authentication error; nothing is written (with ``export --upload``, an
-  error of the CERS import service: the file is written but not sent);
+- 3: connection or authentication error, or the export ran past its deadline (``--deadline``);
+  nothing is written (with ``export --upload``, an error of the CERS import service: the file
+  is written but not sent);
 - 4: ``export --upload``: the file was sent and CERS rejected it (``BAD_DATA``);
 - 5: ``export --upload``: the file may have reached CERS but its outcome is not known yet:
   check the import status in CERS (by the batch printed) before sending it again.
@@ -23,6 +24,7 @@ end up in shell history or process listings.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -45,6 +47,7 @@ from cers_core.cli_upload import (
 from cers_core.config import Config, load_config, variable_name
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
+from cers_core.http.egress import Egress, egress_from_config
 from cers_core.settings import (
     DEFAULT_SCOPE,
     DEFAULT_SSID_TYPES,
@@ -116,6 +119,12 @@ def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--page-size", type=int, default=1000, help="records per page (default: %(default)s)")
     group.add_argument(
         "--concurrency", type=int, default=4, help="requests in flight at once (default: %(default)s; 1 = serial)"
+    )
+    group.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="give up reading after this long, writing nothing (default: $CERS_EXPORT_DEADLINE, else 7200)",
     )
 
 
@@ -204,6 +213,16 @@ def _settings(args: argparse.Namespace, config: Config) -> OneRosterSettings:
         )
     except ValidationError as error:
         raise UsageError(_explain(error)) from None
+
+
+def _egress(args: argparse.Namespace, config: Config) -> Egress:
+    """A local run's egress (``CERS_ALLOWED_NETWORKS`` and the limits from the environment), ``--deadline`` applied."""
+    egress = egress_from_config(config, listen_address=None)
+    if args.deadline is None:
+        return egress
+    if not args.deadline > 0:
+        raise UsageError("--deadline must be more than 0 seconds.")
+    return dataclasses.replace(egress, limits=dataclasses.replace(egress.limits, export_seconds=args.deadline))
 
 
 def _options(args: argparse.Namespace) -> GroupOptions:
@@ -305,7 +324,8 @@ def _report(result: GroupExport, stream: TextIO) -> None:
 
 
 def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
-    schools = list_schools(_settings(args, load_config()))
+    config = load_config()
+    schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
     for row in schools.iter_rows(named=True):
         print(f"{row['name']}\t{row['sourced_id']}\t{row['cds'] or '(no CDS code)'}", file=out)
     return EXIT_OK
@@ -313,7 +333,7 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = load_config()
-    settings, options = _settings(args, config), _options(args)
+    settings, options, egress = _settings(args, config), _options(args), _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
     progress = _Progress(err)
     try:
@@ -323,7 +343,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             schools=None if args.all_schools else args.school,
             as_of=args.as_of,
             school_year=args.school_year,
-            context=ExportContext(on_progress=progress),
+            context=ExportContext(on_progress=progress, egress=egress),
         )
     finally:
         progress.done()
@@ -339,7 +359,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(result.csv_bytes.decode("utf-8"))
     _report(result, err)
     if upload is not None:
-        return upload_export(upload, result, wait=args.upload_wait, err=err)
+        return upload_export(upload, result, wait=args.upload_wait, err=err, egress=egress)
     return EXIT_OK if result.accepted else EXIT_REJECTED
 
 

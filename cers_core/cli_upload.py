@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from cers_core.config import Config, variable_name
 from cers_core.errors import InvalidFile, UploadError, UploadOutcomeUnknown, UploadRefused
 from cers_core.export import GroupExport
+from cers_core.http.egress import Egress
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -112,7 +113,9 @@ def import_settings(args: argparse.Namespace, config: Config) -> CersImportSetti
         raise ImportUsageError("; ".join(problems)) from None
 
 
-def upload_export(settings: CersImportSettings, result: GroupExport, *, wait: float, err: TextIO) -> int:
+def upload_export(
+    settings: CersImportSettings, result: GroupExport, *, wait: float, err: TextIO, egress: Egress | None = None
+) -> int:
     """Send an export's file to CERS and report on ``err``; returns the exit code (see the module docstring)."""
     if not result.accepted:
         print("Not sent to CERS: CERS would reject this file (see above).", file=err)
@@ -128,7 +131,7 @@ def upload_export(settings: CersImportSettings, result: GroupExport, *, wait: fl
             settings,
             result.csv_bytes,
             file_name=result.file_name(),
-            context=UploadContext(max_wait=wait, on_progress=progress),
+            context=UploadContext(max_wait=wait, on_progress=progress, egress=egress),
         )
     except UploadRefused as error:
         print(f"error: {error}", file=err)

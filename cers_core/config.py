@@ -19,10 +19,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from cers_core.errors import SettingsError
+from cers_core.http.network import parse_networks
 
 __all__ = ["Config", "load_config", "variable_name"]
 
@@ -53,6 +55,17 @@ class Config(BaseModel):
     """``CERS_IMPORT_CLIENT_SECRET``: the command line's CERS import client secret (``export --upload``)."""
     import_password: SecretStr | None = None
     """``CERS_IMPORT_PASSWORD``: the command line's CERS import password, for the password grant."""
+    allowed_networks: str | None = None
+    """``CERS_ALLOWED_NETWORKS``: the networks the app and the command line may connect to, e.g.
+    ``public,10.20.0.0/16`` (keywords ``public``, ``private``, ``loopback``, and networks or
+    addresses). Default: ``public,private,loopback`` for a local run, ``public`` for an app that
+    listens beyond loopback. Cloud metadata addresses are refused whatever it says."""
+    export_deadline: Annotated[float, Field(gt=0, le=7 * 24 * 3600)] = 7200.0
+    """``CERS_EXPORT_DEADLINE``: seconds a whole export may take (every request, retry and wait),
+    default 7200 (two hours: the largest district on a slow SIS takes well under one)."""
+    max_answer_mb: Annotated[int, Field(ge=1, le=4096)] = 100
+    """``CERS_MAX_ANSWER_MB``: the largest answer read from a server, in MB, default 100 (a page of
+    1,000 records is about 1 MB); a larger one ends the export with an error."""
 
     @field_validator("data_dir", mode="before")
     @classmethod
@@ -63,6 +76,19 @@ class Config(BaseModel):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return value if isinstance(value, str) and value.strip() else None
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        parse_networks(value)  # a ValueError names the item that is wrong
+        return value.strip()
+
+    @field_validator("export_deadline", "max_answer_mb", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("demo", mode="before")
     @classmethod

@@ -2,24 +2,27 @@
 
 These functions are synchronous (the app and the CLI are) and run the async OneRoster
 client on an event loop of their own. A file is only ever returned complete: any failure
-to read the rosters raises a typed ``OneRosterError`` instead of yielding a partial file.
+to read the rosters raises a typed ``OneRosterError`` instead of yielding a partial file,
+and so does an export that runs past its deadline (``Limits.export_seconds`` of the egress).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import polars as pl
 
-from cers_core.errors import SettingsError
+from cers_core.errors import ProviderUnreachable, SettingsError
+from cers_core.http.egress import Egress, current_egress
 from cers_core.http.oauth import TokenCache
 from cers_core.http.retry import RetryPolicy
 from cers_core.http.sync import run_sync
@@ -56,6 +59,9 @@ class ExportContext:
     """Likewise, to reuse the connection's access token until it expires."""
     transport: httpx.AsyncBaseTransport | None = None
     retry: RetryPolicy | None = None
+    egress: Egress | None = None
+    """Where requests may go, their time-outs, the answer cap and the export's deadline; None: the
+    process's (``cers_core.http.egress``)."""
 
 
 def _client(settings: OneRosterSettings, context: ExportContext) -> OneRosterClient:
@@ -64,9 +70,32 @@ def _client(settings: OneRosterSettings, context: ExportContext) -> OneRosterCli
         retry=context.retry,
         transport=context.transport,
         on_progress=context.on_progress,
+        egress=context.egress,
         snapshot=context.snapshot,
         token_cache=context.token_cache,
     )
+
+
+T = TypeVar("T")
+
+
+def _within_deadline(work: Coroutine[Any, Any, T], context: ExportContext) -> T:
+    """Run ``work`` to completion, or raise ``ProviderUnreachable`` once the export's deadline has passed."""
+    seconds = (context.egress or current_egress()).limits.export_seconds
+
+    async def bounded() -> T:
+        try:
+            async with asyncio.timeout(seconds):
+                return await work
+        except TimeoutError:
+            raise ProviderUnreachable(
+                f"The rosters were not all read within the export's time limit ({seconds:,.0f} seconds); "
+                "nothing was kept.",
+                hint="The SIS may be very slow or stuck: try again later. For a very large district, raise the "
+                "limit (--deadline, or CERS_EXPORT_DEADLINE).",
+            ) from None
+
+    return run_sync(bounded())
 
 
 def school_table(schools: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:
@@ -90,7 +119,7 @@ def list_schools(
         async with _client(settings, context) as client:
             return await fetch_schools(client)
 
-    return school_table(run_sync(work()), options or GroupOptions())
+    return school_table(_within_deadline(work(), context), options or GroupOptions())
 
 
 def resolve_schools(schools: pl.DataFrame, wanted: Sequence[str]) -> list[str]:
@@ -198,7 +227,7 @@ def export_section_groups(
     makers = threading.Thread(target=_import_file_makers, name="cers-import-makers", daemon=True)
     makers.start()
     try:
-        roster, chosen, requests = run_sync(work())
+        roster, chosen, requests = _within_deadline(work(), context)
     finally:
         makers.join()
     from cers_core.cers_csv import order_cers_rows, validate_cers_csv, write_ordered_rows

@@ -123,6 +123,30 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+# Names of cloud metadata services (Google's; AWS's older one): no SIS or CERS service lives there.
+_METADATA_HOSTS = frozenset(
+    {"metadata.google.internal", "metadata.goog", "instance-data.ec2.internal", "instance-data"}
+)
+
+
+def _nowhere_a_service_lives(host: str) -> bool:
+    """A cloud metadata name, or an address no server is reached at (link-local, unspecified, multicast).
+
+    Which private networks a deployment may reach is decided when connecting (``cers_core.http.network``);
+    these are refused in the form already, for every deployment, since no roster service is ever there.
+    """
+    host = host.strip("[]").lower().rstrip(".")
+    if host in _METADATA_HOSTS:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_link_local or address.is_unspecified or address.is_multicast
+
+
 def _check_url(value: str, what: str, *, query_allowed: bool = True) -> str:
     value = value.strip()
     if not value:
@@ -156,6 +180,11 @@ def _check_url(value: str, what: str, *, query_allowed: bool = True) -> str:
         raise ValueError(f"The {what} must not contain a query string ('?…'); use the address up to the version.")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ValueError(f"The {what} must use https:// (plain http:// is allowed only for this computer).")
+    if _nowhere_a_service_lives(parts.hostname):
+        raise ValueError(
+            f"The {what} points at a cloud metadata or link-local address, where no SIS or CERS service is; "
+            "enter the address your SIS documents."
+        )
     return value
 
 

@@ -17,6 +17,10 @@ exactly what happened and expect the same outcome on every run:
 gets the same treatment, whatever the order in which concurrent requests arrive. Which
 requests are picked is a hash of the request and ``seed``, so it does not depend on timing.
 
+Faults are what a busy SIS does by accident. ``Hostile`` modes are what a hostile or badly
+broken one does, to prove the client ends in bounded time and memory and never hands a secret
+on (``ProviderOptions.hostile``; ``demo-server --hostile MODE``): see :class:`HostileMode`.
+
 This module is the model: what may go wrong, as ``ProviderOptions.faults`` holds it. The
 provider's ``FaultInjector`` (``cers_demo.provider.fault_injector``) serves it. Paging and
 record-shape quirks (no ``X-Total-Count``, a changing total, overlapping pages, dangling
@@ -33,11 +37,23 @@ Example::
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["CONNECTION_FAULTS", "FaultKind", "FaultRule", "Faults", "parse_fault_rule"]
+__all__ = [
+    "CONNECTION_FAULTS",
+    "FaultKind",
+    "FaultRule",
+    "Faults",
+    "Hostile",
+    "HostileMode",
+    "parse_fault_rule",
+    "parse_hostile",
+]
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class FaultKind(StrEnum):
@@ -151,9 +167,108 @@ def parse_fault_rule(text: str) -> FaultRule:
             values[key] = value.lower() in ("1", "yes", "true", "on")
         else:
             values[key] = value
+    return _validated(FaultRule, values, text, choices=f"kinds: {', '.join(k.value for k in FaultKind)}")
+
+
+def _validated(model: type[_Model], values: dict[str, Any], text: str, *, choices: str) -> _Model:
+    """``model`` from a command-line form's ``values``; a ``ValueError`` quoting ``text`` says what is wrong."""
     try:
-        return FaultRule.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'rule'}: {e['msg']}" for e in error.errors())
-        kinds = ", ".join(k.value for k in FaultKind)
-        raise ValueError(f"{text!r}: {problems} (kinds: {kinds})") from None
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"{text!r}: {problems} ({choices})") from None
+
+
+# -- hostile modes ----------------------------------------------------------------------------
+
+
+class HostileMode(StrEnum):
+    """What a hostile (or very broken) provider does; each never clears.
+
+    The modes that hold or stream a connection (``trickle``, ``silent``, ``silent-token``,
+    ``endless-body``, ``huge-page``) need a provider on a port (``DemoServer``): in process, httpx's
+    ASGI transport reads a whole answer before the client sees any of it.
+    """
+
+    trickle = "trickle"
+    """Data answers: status and headers at once, then the body one byte every ``seconds`` (default 5)."""
+    silent = "silent"
+    """Data requests: the connection is accepted and never answered."""
+    silent_token = "silent-token"
+    """The token endpoint: the connection is accepted and never answered."""
+    cycle_link = "cycle-link"
+    """Collections: no ``X-Total-Count``; ``Link: next`` leads from the first page to the second and back."""
+    huge_total = "huge-total"
+    """Collections: ``X-Total-Count: 1000000000000``; the pages themselves are the real ones."""
+    huge_page = "huge-page"
+    """Data answers: the page padded to ``size`` bytes (default 500 MB), streamed."""
+    endless_body = "endless-body"
+    """Data answers: 200, the start of a page, then records without end (no Content-Length)."""
+    deep_json = "deep-json"
+    """Data answers (``target=token``: the token answer): 200 with JSON nested ``depth`` deep (default 100,000)."""
+    echo_credentials = "echo-credentials"
+    """The token endpoint (``target=data``: data requests) answers 400 quoting the request: its
+    ``Authorization`` header and form body (``Cookie`` too on data requests)."""
+    redirect_to = "redirect-to"
+    """Every request (``target=token`` or ``data``: only those) answered 307 to ``url`` + the request's path
+    and query: ``redirect-to=http://127.0.0.2:9000``."""
+    markup_names = "markup-names"
+    """School, course and teacher names hold Markdown and HTML (``[Sign in again](https://evil.example)``,
+    ``![x](https://evil.example/x.png)``, ``<img src=x onerror=alert(1)>``, ``**bold**``): an app must show
+    them as text."""
+
+
+_TOKEN_FIRST = frozenset({HostileMode.silent_token, HostileMode.echo_credentials})
+
+
+class Hostile(BaseModel):
+    """One hostile mode and its settings. Example: ``Hostile(mode="trickle", seconds=0.05)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: HostileMode
+    target: Literal["data", "token", "all"] | None = None
+    """Which requests: the mode's own default when None (``token`` for ``silent-token`` and
+    ``echo-credentials``, ``all`` for ``redirect-to``, else ``data``)."""
+    url: str | None = None
+    """``redirect-to``: where to send requests (scheme and host, maybe a port and a path)."""
+    seconds: float = Field(default=5.0, gt=0, le=60)
+    """``trickle``: the pause between bytes."""
+    size: int = Field(default=500 * 2**20, ge=1)
+    """``huge-page``: the size of the answer in bytes."""
+    depth: int = Field(default=100_000, ge=1)
+    """``deep-json``: how deep the JSON is nested."""
+
+    @model_validator(mode="after")
+    def _url_for_redirects(self) -> Hostile:
+        if (self.mode is HostileMode.redirect_to) != (self.url is not None):
+            raise ValueError("redirect-to needs a URL (redirect-to=http://host:port), and only it takes one")
+        return self
+
+    @property
+    def applies_to(self) -> str:
+        """``data``, ``token`` or ``all``."""
+        if self.target is not None:
+            return self.target
+        if self.mode in _TOKEN_FIRST:
+            return "token"
+        return "all" if self.mode is HostileMode.redirect_to else "data"
+
+
+def parse_hostile(text: str) -> Hostile:
+    """A hostile mode from its command-line form ``MODE[,key=value…]`` (``redirect-to=URL`` for that mode),
+    e.g. ``trickle,seconds=0.5``, ``deep-json,target=token``, ``redirect-to=http://127.0.0.2:9000``.
+
+    >>> hostile = parse_hostile("redirect-to=http://127.0.0.2:9000,target=token")
+    >>> hostile.mode.value, hostile.url, hostile.applies_to
+    ('redirect-to', 'http://127.0.0.2:9000', 'token')
+    """
+    first, *options = [part.strip() for part in text.split(",")]
+    mode, _, url = first.partition("=")
+    values: dict[str, Any] = {"mode": mode, **({"url": url} if url else {})}
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{option!r}: write options as key=value, e.g. seconds=0.5")
+        values[key.strip()] = value
+    return _validated(Hostile, values, text, choices=f"modes: {', '.join(m.value for m in HostileMode)}")

@@ -1,6 +1,6 @@
 """The ``demo-server`` flags that make the demo provider misbehave, and the ``ProviderOptions`` they ask for.
 
-Every fault of ``cers_demo.faults`` and every paging, scope and vendor quirk of
+Every fault and hostile mode of ``cers_demo.faults`` and every paging, scope and vendor quirk of
 ``ProviderOptions`` has a flag (the README has the table), so that a client can be tried
 against a misbehaving SIS from the command line as well as from a test:
 
@@ -13,15 +13,18 @@ parsed flags back into options (``fault_options`` gives only those that differ f
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from cers_core.errors import SettingsError
-from cers_demo.faults import FaultKind, FaultRule, Faults, parse_fault_rule
+from cers_demo.faults import FaultKind, Faults, HostileMode, parse_fault_rule, parse_hostile
 from cers_demo.provider.options import ROSTER_CORE_SCOPE, ProviderOptions
 
 __all__ = ["add_fault_arguments", "fault_options", "provider_options"]
+
+T = TypeVar("T")
 
 
 def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,11 +34,21 @@ def add_fault_arguments(parser: argparse.ArgumentParser) -> None:
         "--fault",
         action="append",
         default=[],
-        type=_rule_argument,
+        type=_argument(parse_fault_rule),
         metavar="KIND[,key=value…]",
         help="spoil requests, e.g. 503,every=3,times=2 or reset,target=token,after=1 (repeatable); "
         f"kinds: {', '.join(k.value for k in FaultKind)}; keys: target, every, times, after, retry_after, "
         "retry_after_date",
+    )
+    faults.add_argument(
+        "--hostile",
+        action="append",
+        default=[],
+        type=_argument(parse_hostile),
+        metavar="MODE[,key=value…]",
+        help="behave as a hostile SIS (repeatable): "
+        f"{', '.join(m.value for m in HostileMode if m is not HostileMode.redirect_to)}, or redirect-to=URL; "
+        "keys: target (data, token, all), seconds (trickle), size (huge-page), depth (deep-json)",
     )
     faults.add_argument("--fault-seed", type=int, default=0, help="which requests every=N picks (default 0)")
     faults.add_argument(
@@ -84,11 +97,16 @@ _QUIRK_HELP = {
 }
 
 
-def _rule_argument(text: str) -> FaultRule:
-    try:
-        return parse_fault_rule(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+def _argument(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse ``type`` from a parser whose ``ValueError`` says what is wrong."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
 
 
 def fault_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -103,6 +121,8 @@ def fault_options(args: argparse.Namespace) -> dict[str, Any]:
     )
     if faults != Faults():
         options["faults"] = faults
+    if args.hostile:
+        options["hostile"] = tuple(args.hostile)
     if args.token_lifetime is not None:
         options["token_lifetime_seconds"] = args.token_lifetime
     if args.max_page_size is not None:

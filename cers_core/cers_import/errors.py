@@ -43,6 +43,14 @@ class ImportTokenFaults:
             **answer.details,
         )
 
+    def redirected(self, answer: TokenAnswer) -> UploadError:
+        return ImportRequestFailed(
+            "The CERS Token URL redirects elsewhere; a token request is never redirected, so that the "
+            "credentials go to the Token URL and nowhere else. The file was not sent.",
+            hint="Enter the address it redirects to as the Token URL, if that is CERS's token endpoint.",
+            **answer.details,
+        )
+
     def grant_refused(self, answer: TokenAnswer) -> UploadError:
         return ImportAuthFailed(
             "The CERS token endpoint did not accept the user name and password.",

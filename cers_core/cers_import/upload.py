@@ -30,13 +30,18 @@ was ``PROCESSED``, CERS does nothing more: the result says so (``already_process
 Status reads are safe to repeat and are retried on 429/5xx/time-outs with the backoff of
 ``cers_core.http.retry``; a status that cannot be read leaves the result unfinished
 (``ACCEPTED``) with a note, never a second post. No message holds a secret or a token.
+
+**Every wait is bounded** (the egress's ``Limits``, ``cers_core.http.egress``): the post, the
+file's bytes and CERS's answer included, takes at most ``UploadContext.post_seconds`` however
+slowly the answer trickles in; each status read at most ``attempt_seconds``, and with its
+retries at most the retry policy's ``max_total_time``, and never past the end of ``max_wait``;
+an answer larger than the cap, or JSON nested too deeply, is an error rather than a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import random
 import re
 import secrets
@@ -63,11 +68,13 @@ from cers_core.errors import (
     UploadOutcomeUnknown,
     UploadRefused,
 )
-from cers_core.http.error_bodies import describe_error_body, endpoint_of
+from cers_core.http.bounds import AnswerTooDeep, AnswerTooLarge, describe_size, load_json
+from cers_core.http.egress import Egress, current_egress, open_client
+from cers_core.http.error_bodies import describe_error_body, endpoint_of, hide_secrets
+from cers_core.http.network import AddressRefused
 from cers_core.http.oauth import ClientCredentials, Grant, PasswordGrant, TokenAuth
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.http.sync import run_sync
-from cers_core.http.tls import tls_context
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -91,6 +98,7 @@ _REFUSALS_SHOWN: Final = 3
 # How long a token whose answer gives no expires_in is kept: a short guess costs one token
 # request more, a long one a refused request (answered before the file is read) and a new token.
 _DEFAULT_TOKEN_LIFETIME: Final = 300.0
+_TOKEN_REQUEST: Final = "the token request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +115,13 @@ class UploadContext:
     max_wait: float = 300.0
     poll_interval: float = 1.0
     send_timeout: float = 300.0
-    """Seconds to wait for the answer to the post: CERS validates the whole file before answering."""
+    """Seconds of silence allowed while waiting for the answer to the post: CERS validates the whole
+    file before answering."""
+    post_seconds: float = 900.0
+    """The whole post at most: sending the file (a district's is over 100 MB) and CERS's whole answer."""
     on_progress: Callable[[str], None] | None = None
+    egress: Egress | None = None
+    """Where requests may go, their time-outs and the answer cap; None: the process's."""
 
 
 @dataclass(frozen=True)
@@ -264,13 +277,15 @@ class _Upload:
             faults=ImportTokenFaults(with_client_secret=settings.client_secret is not None),
             default_lifetime=_DEFAULT_TOKEN_LIFETIME,
         )
-        self.client = httpx.AsyncClient(
-            transport=context.transport,
+        egress = context.egress or current_egress()
+        self.limits = egress.limits
+        self.client = open_client(
             auth=self.auth,
-            verify=tls_context(),
-            timeout=httpx.Timeout(30.0, read=context.send_timeout),
-            follow_redirects=False,
-            headers={"Accept": "application/json"},
+            egress=egress,
+            transport=context.transport,
+            timeout=httpx.Timeout(
+                egress.limits.silence_seconds, connect=egress.limits.connect_seconds, read=context.send_timeout
+            ),
         )
         self.imports_url = f"{settings.import_url}/groups/imports"
         self.notes: list[str] = []
@@ -281,9 +296,7 @@ class _Upload:
             self.context.on_progress(text)
 
     def hide(self, text: str) -> str:
-        for secret in self.auth.secrets:
-            text = text.replace(secret, "[hidden]")
-        return text
+        return hide_secrets(text, self.auth.secrets)
 
     # -- the steps ------------------------------------------------------------------------------
 
@@ -321,9 +334,16 @@ class _Upload:
         while True:
             tries += 1
             try:
-                response = await self.client.post(
-                    self.imports_url, files={"file": (batch, csv_bytes, "text/csv")}, data={"batch": batch}
-                )
+                async with asyncio.timeout(self.context.post_seconds):
+                    response = await self.client.post(
+                        self.imports_url, files={"file": (batch, csv_bytes, "text/csv")}, data={"batch": batch}
+                    )
+            except AddressRefused as refused:
+                raise self.refused_address(refused) from None
+            except (AnswerTooLarge, AnswerTooDeep) as unreadable:
+                if self.auth.sending == "token":
+                    raise self.unreadable(unreadable, _TOKEN_REQUEST) from None
+                raise _OutcomeUnknown(f"an answer we could not read: {unreadable}") from None
             except TransientFailure as failed:  # of the token request: nothing was sent
                 if tries >= policy.max_attempts:
                     raise failed.final from None
@@ -338,7 +358,7 @@ class _Upload:
                 )
                 waited = await self.pause(tries, None, waited, self.unreachable(error))
                 continue
-            except httpx.TransportError as error:
+            except (httpx.TransportError, TimeoutError) as error:
                 if self.auth.sending == "token":  # the token request broke: the file was not sent
                     if tries >= policy.max_attempts:
                         raise self.unreachable(error) from None
@@ -404,7 +424,7 @@ class _Upload:
             await asyncio.sleep(interval)
             interval = min(interval * 1.5, _MAX_POLL_INTERVAL)
             try:
-                listed = await self.read_batch(batch)
+                listed = await self.read_batch(batch, within=max(0.0, deadline - time.monotonic()))
             except UploadError as error:
                 self.notes.append(f"The import's status could not be read ({error}); it was not sent again.")
                 break
@@ -417,7 +437,7 @@ class _Upload:
         interval = 0.25
         while True:
             try:
-                found = _pick(await self.read_batch(batch), None)
+                found = _pick(await self.read_batch(batch, within=max(0.0, deadline - time.monotonic())), None)
             except UploadError as error:
                 self.notes.append(f"Looking the import up failed: {error}")
                 return None
@@ -428,20 +448,28 @@ class _Upload:
             await asyncio.sleep(interval)
             interval = min(interval * 2, 2.0)
 
-    async def read_batch(self, batch: str) -> list[dict[str, Any]]:
-        """``GET /groups/imports?batch=…``, retried on 429/5xx and broken connections within the policy."""
+    async def read_batch(self, batch: str, *, within: float | None = None) -> list[dict[str, Any]]:
+        """``GET /groups/imports?batch=…``, retried on 429/5xx and broken connections within the policy,
+        in ``within`` seconds at most (default: the policy's ``max_total_time``)."""
         policy, waited, tries, failures = self.context.retry, 0.0, 0, 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + min(policy.max_total_time, within if within is not None else policy.max_total_time)
         while True:
             tries += 1
             try:
-                response = await self.client.get(self.imports_url, params={"batch": batch})
+                async with asyncio.timeout(min(self.limits.attempt_seconds, deadline - loop.time())):
+                    response = await self.client.get(self.imports_url, params={"batch": batch})
+            except AddressRefused as refused:
+                raise self.refused_address(refused) from None
+            except (AnswerTooLarge, AnswerTooDeep) as unreadable:
+                raise self.unreadable(unreadable, "the status request") from None
             except TransientFailure as failed:  # of the token request: nothing was sent
-                if tries >= policy.max_attempts:
+                if tries >= policy.max_attempts or loop.time() >= deadline:
                     raise failed.final from None
                 waited = await self.pause(tries, failed.retry_after, waited, failed.final)
                 continue
-            except httpx.TransportError as error:
-                if tries >= policy.max_attempts:
+            except (httpx.TransportError, TimeoutError) as error:
+                if tries >= policy.max_attempts or loop.time() >= deadline:
                     raise self.unreachable(error) from None
                 waited = await self.pause(tries, None, waited, self.unreachable(error))
                 continue
@@ -458,8 +486,8 @@ class _Upload:
             if response.status_code != 200:
                 raise self.refused(response)
             try:
-                body = json.loads(response.content)
-            except (ValueError, UnicodeDecodeError):
+                body = load_json(response.content)
+            except (ValueError, UnicodeDecodeError, AnswerTooDeep):
                 body = None
             if isinstance(body, dict):  # a HAL collection instead of a plain list
                 embedded = body.get("_embedded")
@@ -476,7 +504,25 @@ class _Upload:
 
     # -- errors and the result ----------------------------------------------------------------
 
-    def unreachable(self, error: httpx.TransportError) -> ImportUnreachable:
+    def refused_address(self, refused: AddressRefused) -> ImportUnreachable:
+        return ImportUnreachable(
+            f"{refused} The file was not sent.",
+            hint="Check the Import URL and Token URL. If CERS's service really is on this network, ask whoever "
+            "runs this app to allow it in CERS_ALLOWED_NETWORKS.",
+        )
+
+    def unreadable(self, error: AnswerTooLarge | AnswerTooDeep, what: str) -> ImportRequestFailed:
+        said = (
+            f"an answer larger than {describe_size(error.limit)}"
+            if isinstance(error, AnswerTooLarge)
+            else "JSON nested too deeply to read"
+        )
+        return ImportRequestFailed(
+            f"CERS's import service sent {said} to {what}; it was not read.",
+            hint="Check the Import URL and Token URL of the CERS import connection.",
+        )
+
+    def unreachable(self, error: httpx.TransportError | TimeoutError) -> ImportUnreachable:
         host = httpx.URL(self.settings.import_url).host
         return ImportUnreachable(
             f"CERS's import service at {host} could not be reached ({_transport_reason(error)}); "
@@ -570,8 +616,8 @@ def _grant(settings: CersImportSettings) -> Grant:
 
 def _resource(response: httpx.Response) -> dict[str, Any] | None:
     try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        body = load_json(response.content)
+    except (ValueError, UnicodeDecodeError, AnswerTooDeep):
         return None
     return body if isinstance(body, dict) and "status" in body else None
 
@@ -590,7 +636,9 @@ def _text_or_none(value: object) -> str | None:
     return str(value) if value is not None else None
 
 
-def _transport_reason(error: httpx.TransportError) -> str:
+def _transport_reason(error: httpx.TransportError | TimeoutError) -> str:
+    if isinstance(error, TimeoutError):
+        return "no complete answer in time"
     if isinstance(error, httpx.ConnectTimeout):
         return "the connection timed out"
     if isinstance(error, httpx.ConnectError):

@@ -24,7 +24,11 @@ caller's :class:`TokenFaults`). The whole token life cycle lives here, in one pl
   so this never makes an upload reach a service twice;
 - a token answer of 429 or 5xx raises :class:`~cers_core.http.retry.TransientFailure` for the
   client's retry loop; any other answer without a token raises the caller's typed error at
-  once. No message ever holds a secret or a token.
+  once. No message ever holds a secret or a token, in any form the request carried it
+  (:func:`~cers_core.http.error_bodies.secret_forms`, the Basic pair);
+- the token request is never redirected: the client it goes through follows no redirect
+  (``cers_core.http.egress.open_client``), and a redirect answer is the caller's
+  ``redirected`` error. Followed, a 307 would post the secret to whatever host it names.
 
 The token request goes through the same ``httpx.AsyncClient`` as the data requests, so the
 cookies a provider sets on it (load-balancer affinity) are sent on every later call.
@@ -45,9 +49,8 @@ Example (``OneRosterTokenFaults`` words the failures as OneRoster errors)::
 from __future__ import annotations
 
 import asyncio
-import base64
+import collections
 import contextlib
-import json
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -57,7 +60,8 @@ import httpx
 from pydantic import SecretStr
 
 from cers_core.errors import CersError
-from cers_core.http.error_bodies import describe_error_body, minor_codes
+from cers_core.http.bounds import AnswerTooDeep, load_json
+from cers_core.http.error_bodies import basic_pair, describe_error_body, minor_codes, secret_forms
 from cers_core.http.retry import RETRYABLE_STATUSES, TransientFailure, parse_retry_after
 
 __all__ = [
@@ -81,6 +85,8 @@ _EARLY_REFRESH_SECONDS = 30.0
 _MAX_SENDS = 6
 # Tokens a request fetches for itself after a 401 with the current token, before the 401 is final.
 _OWN_RENEWALS = 2
+# Tokens kept to scrub from messages (a run of hours with short-lived tokens gets thousands).
+_TOKENS_HIDDEN = 16
 
 
 @dataclass(slots=True)
@@ -214,6 +220,10 @@ class TokenFaults(Protocol):
         """404: there is no token endpoint at the Token URL."""
         ...
 
+    def redirected(self, answer: TokenAnswer) -> CersError:
+        """A redirect (3xx with a Location), which is not followed: the secret goes nowhere else."""
+        ...
+
     def grant_refused(self, answer: TokenAnswer) -> CersError:
         """``invalid_grant``: the user name and password of a password grant."""
         ...
@@ -260,6 +270,8 @@ class TokenAuth(httpx.Auth):
         self._cache = cache if cache is not None else TokenCache()
         self._default_lifetime = default_lifetime
         self._pending: asyncio.Future[str] | None = None
+        # The last tokens this flow was given, not only the current one: an answer may quote an old one.
+        self._tokens: collections.deque[str] = collections.deque(maxlen=_TOKENS_HIDDEN)
         # Cookies the token endpoint sets (load-balancer affinity); the client's jar sends them on
         # later requests, but the request that triggered the token fetch was built before they existed.
         self._token_cookies = httpx.Cookies()
@@ -279,8 +291,13 @@ class TokenAuth(httpx.Auth):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """What must never appear in a message: the grant's secrets and the current token."""
-        return tuple(s for s in (*self._grant.secrets, self._cache.token) if s)
+        """What must never appear in a message: the grant's secrets in every form a request carries
+        them (as typed, URL-encoded, the Basic pair's base64), and every token we were given."""
+        forms = [form for secret in self._grant.secrets for form in secret_forms(secret)]
+        if self._grant.client_secret is not None:
+            forms.append(basic_pair(self._grant.client_id, self._grant.client_secret.get_secret_value()))
+        tokens = [*self._tokens, self._cache.token]
+        return tuple(dict.fromkeys(s for s in (*forms, *tokens) if s))
 
     @property
     def _credentials_in_body(self) -> bool:
@@ -301,8 +318,7 @@ class TokenAuth(httpx.Auth):
             if secret:
                 data["client_secret"] = secret
         else:
-            pair = f"{self._grant.client_id}:{secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+            headers["Authorization"] = "Basic " + basic_pair(self._grant.client_id, secret)
         token_request = httpx.Request("POST", self._token_url, data=data, headers=headers)
         # httpx reads a request's time-out from this extension, which only a client's build_request
         # sets: without it, a token endpoint that accepts the connection and never answers would
@@ -343,8 +359,8 @@ class TokenAuth(httpx.Auth):
             raise self._failure(response)
         answer = TokenAnswer(response, self.secrets)
         try:
-            body = json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+            body = load_json(response.content)
+        except (ValueError, UnicodeDecodeError, AnswerTooDeep):
             raise self._faults.not_a_token(answer, is_json=False) from None
         fields = body if isinstance(body, dict) else {}
         token = fields.get("access_token")
@@ -353,6 +369,7 @@ class TokenAuth(httpx.Auth):
             raise self._faults.not_a_token(answer, is_json=True)
         scope = fields.get("scope")
         self._cache.token = token
+        self._tokens.append(token)
         self._cache.expires_at = time.monotonic() + self._keep_for(fields.get("expires_in"))
         self._cache.granted_scope = scope if isinstance(scope, str) else None
         return token
@@ -364,6 +381,8 @@ class TokenAuth(httpx.Auth):
         if answer.status in RETRYABLE_STATUSES:
             wait = parse_retry_after(response.headers.get("Retry-After"))
             return TransientFailure(self._faults.kept_failing(answer), retry_after=wait)
+        if response.is_redirect:
+            return self._faults.redirected(answer)
         if self._refused_credentials(response):
             return self._faults.credentials_refused(answer)
         if "invalid_scope" in codes:

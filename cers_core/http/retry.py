@@ -43,12 +43,16 @@ class TransientFailure(Exception):
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Backoff settings. The defaults suit a busy SIS: up to 8 tries, waits of 0.5 s doubling
-    to at most 30 s, and never more than 180 s of waiting in all for one request."""
+    to at most 30 s, never more than 120 s of waiting in all for one request, and never more
+    than 150 s for one request from its first try to its last answer, waits included: a server
+    that is silent, or answers a byte at a time, is given up on within that, not after every
+    try has run into its own time-out (8 tries of a minute each, and the waits, were 517 s)."""
 
     max_attempts: int = 8
     base_delay: float = 0.5
     max_delay: float = 30.0
-    max_total_wait: float = 180.0
+    max_total_wait: float = 120.0
+    max_total_time: float = 150.0
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before try number ``attempt + 1`` (``attempt`` counts from 1).

@@ -13,19 +13,37 @@ Paging follows what real servers do rather than what the spec hopes for:
   error instead of looping forever;
 - records are de-duplicated by ``sourcedId`` once all pages are in.
 
+A hostile or broken server must not make paging endless or unbounded (``_PagingGuard``):
+
+- ``X-Total-Count`` is a hint, never a plan: the pages after the first are asked for a window
+  at a time (twice the concurrency cap), so a total of 10^12 allocates nothing, and a total
+  above any district's (``MAX_RECORDS``) is an error at once; pages that the total promises
+  but that come back empty end in the "empty page" error below;
+- a ``Link: next`` that points back to a page already read (a cycle), the same page again
+  under another URL, or more than ``MAX_RECORDS`` records in one collection end the read
+  with a typed error;
+- every request stays on the Base URL's origin: a next link or a redirect to another site is
+  refused (the access token and cookies go to the OneRoster server and nowhere else); a
+  redirect within the origin is followed, a few hops at most. Refused rather than followed
+  without the token: httpx would drop ``Authorization`` on such a hop, but our token flow adds
+  it to every request it sends, the cookie jar may match the other host, and a OneRoster
+  server elsewhere would only answer 401; the error tells the analyst which address to enter.
+
 Pages are read straight into polars columns (``records.decode_page``) on a worker thread
 (polars releases the GIL, so reading overlaps the network waits of other pages), and
 turned into roster columns in one pass once all pages are in.
 
 Every request holds one slot of the connection's concurrency cap while it is in flight, and
-is retried on transient failures (see ``retry.py``). Errors that remain are typed
+is retried on transient failures (see ``retry.py``). Each try has the time-outs and answer cap
+of the egress's ``Limits`` and at most ``attempt_seconds`` in all; one request, with its tries
+and waits, at most ``RetryPolicy.max_total_time``. Errors that remain are typed
 (``cers_core.errors``) and never carry the secret or a token.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -35,20 +53,27 @@ import httpx
 import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
+from cers_core.http.bounds import AnswerTooDeep, AnswerTooLarge, describe_size, load_json
+from cers_core.http.egress import Egress, current_egress, open_client
 from cers_core.http.error_bodies import endpoint_of
+from cers_core.http.network import AddressRefused
 from cers_core.http.oauth import ClientCredentials, TokenAuth, TokenCache
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
-from cers_core.http.tls import tls_context
 from cers_core.http.together import together
 from cers_core.oneroster.errors import OneRosterTokenFaults, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.settings import OneRosterSettings
 
-__all__ = ["FetchProgress", "OneRosterClient"]
+__all__ = ["MAX_RECORDS", "FetchProgress", "OneRosterClient"]
 
-# The same page this many times in a row: the server ignores the offset.
+MAX_RECORDS = 10_000_000
+"""Records one collection may hold: five times the enrollments of the largest district in the state.
+A total or a paging run beyond it is a server gone wrong, not a district."""
+# The same page this many times: the server ignores the offset (or cycles under new URLs).
 _STALE_PAGES_LIMIT = 2
+# Same-origin redirects followed for one request.
+_MAX_REDIRECTS = 5
 # Raw page rows converted to roster columns at a time (see _Pages).
 _BATCH_ROWS = 50_000
 T = TypeVar("T")
@@ -82,6 +107,7 @@ class _Page:
     total: int | None
     next_url: str | None
     linked: bool  # the server sends Link headers: a page without rel="next" is the last one
+    url: httpx.URL  # where it was read
 
     @property
     def is_last(self) -> bool:
@@ -131,6 +157,80 @@ class _Tally:
     total: int | None = None
 
 
+class _PagingGuard:
+    """What one collection's paging has seen, so that a server cannot make it endless (see the
+    module docstring): the links followed, a fingerprint of every page, and the records counted."""
+
+    def __init__(self, what: _Collection, url: str) -> None:
+        self._what = what
+        self._endpoint = httpx.URL(url).path
+        self._read: set[tuple[object, ...]] = set()
+        self._pages: set[int] = set()
+        self._repeats = 0
+        self._records = 0
+
+    def _error(self, message: str, hint: str) -> BadResponse:
+        return BadResponse(message, endpoint=self._endpoint, hint=hint)
+
+    def check_total(self, total: int | None) -> None:
+        """An error for an ``X-Total-Count`` beyond any district (it is never used to plan all the pages)."""
+        if total is not None and total > MAX_RECORDS:
+            raise self._error(
+                f"The OneRoster server says it has {total:,} {self._what.envelope} (X-Total-Count), more than "
+                f"any district has (at most {MAX_RECORDS:,} are read).",
+                "Tell the SIS vendor that its X-Total-Count is wrong.",
+            )
+
+    def follow(self, link: str) -> None:
+        """Check a ``Link: next`` about to be followed; an error when it points at a page already read (a cycle)."""
+        if _page_key(httpx.URL(link)) in self._read:
+            raise self._error(
+                "The OneRoster server's paging goes round in circles: its next-page link points back to a "
+                "page already read.",
+                "Tell the SIS vendor that its Link headers never reach the last page.",
+            )
+
+    def check(self, page: _Page) -> None:
+        """Count a page with records: an error for the same page again, or for more records than any district."""
+        self._read.add(_page_key(page.url))
+        fingerprint = hash(tuple(page.ids()))
+        if fingerprint in self._pages:
+            self._repeats += 1
+            if self._repeats >= _STALE_PAGES_LIMIT:
+                raise self._error(
+                    "The OneRoster server keeps sending the same records; it may be ignoring the offset.",
+                    "Tell the SIS vendor that paging does not advance.",
+                )
+        self._pages.add(fingerprint)
+        self._records += page.received
+        if self._records > MAX_RECORDS:
+            raise self._error(
+                f"The OneRoster server keeps sending {self._what.envelope}: over {MAX_RECORDS:,} records, more "
+                "than any district has, and its paging does not end.",
+                "Tell the SIS vendor that paging never reaches the end.",
+            )
+
+
+@dataclass(slots=True)
+class _CollectionRead:
+    """One read of a collection: what is read, its guard, and the pages so far."""
+
+    what: _Collection
+    guard: _PagingGuard
+    pages: _Pages
+
+    async def add(self, offset: int, page: _Page) -> None:
+        self.guard.check_total(page.total)
+        if page.received:
+            self.guard.check(page)
+        await self.pages.add(offset, page)
+
+
+def _page_key(url: httpx.URL) -> tuple[object, ...]:
+    """A page's address, whatever the order of its query parameters."""
+    return (*_origin(url), url.path, tuple(sorted(url.params.multi_items())))
+
+
 def _total_of(response: httpx.Response) -> int | None:
     value = response.headers.get("X-Total-Count")
     try:
@@ -155,7 +255,8 @@ def _next_link(response: httpx.Response) -> str | None:
 class OneRosterClient:
     """One connection to a OneRoster provider; use as ``async with OneRosterClient(settings) as c``.
 
-    ``transport`` lets tests and benchmarks plug in an in-process transport; ``on_progress``
+    ``transport`` lets tests and benchmarks plug in an in-process transport; ``egress`` gives the
+    network policy and limits (default: the process's, ``cers_core.http.egress``); ``on_progress``
     is called after every page with the running totals of that collection.
     """
 
@@ -166,7 +267,7 @@ class OneRosterClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         on_progress: Callable[[FetchProgress], None] | None = None,
-        timeout: float = 60.0,
+        egress: Egress | None = None,
         seed: int | None = None,
         snapshot: RosterSnapshot | None = None,
         token_cache: TokenCache | None = None,
@@ -174,6 +275,7 @@ class OneRosterClient:
         self.settings = settings
         self.snapshot = snapshot
         self._retry = retry or RetryPolicy()
+        self._limits = (egress or current_egress()).limits
         self._auth = TokenAuth(
             token_url=settings.token_url,
             grant=ClientCredentials(
@@ -182,14 +284,8 @@ class OneRosterClient:
             faults=OneRosterTokenFaults(),
             cache=token_cache,
         )
-        self._http = httpx.AsyncClient(
-            auth=self._auth,
-            transport=transport,
-            verify=tls_context(),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
-            headers={"Accept": "application/json"},
-            follow_redirects=True,
-        )
+        self._http = open_client(auth=self._auth, egress=egress, transport=transport)
+        self._origin = _origin(httpx.URL(settings.base_url))
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._on_progress = on_progress
         self._rng = random.Random(seed)
@@ -213,24 +309,71 @@ class OneRosterClient:
 
     # -- single requests -------------------------------------------------------------------
 
-    async def _send_once(self, url: str, params: Mapping[str, Any] | None) -> httpx.Response:
+    def _same_origin(self, request: httpx.Request, *, how: str) -> None:
+        """Refuse a request that would leave the Base URL's site (``how`` it got there: a link, a redirect)."""
+        if _origin(request.url) != self._origin:
+            elsewhere = f"{request.url.scheme}://{request.url.netloc.decode()}"
+            raise BadResponse(
+                f"The OneRoster server sent us to another site ({how} to {elsewhere}); the access token is "
+                "only ever sent to the Base URL's site, so the request was not made.",
+                endpoint=endpoint_of(request),
+                hint="If the SIS has moved, enter its new address as the Base URL; otherwise tell the SIS vendor.",
+            )
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``, following redirects within the Base URL's origin."""
+        response = await self._http.send(request)
+        for _ in range(_MAX_REDIRECTS):
+            if not response.is_redirect or response.next_request is None:
+                return response
+            await response.aclose()
+            self._same_origin(response.next_request, how="a redirect")
+            response = await self._http.send(response.next_request)
+        raise BadResponse(
+            "The OneRoster server keeps redirecting the request.",
+            endpoint=endpoint_of(request),
+            status=response.status_code,
+            hint="Check the Base URL: enter the address the SIS documents, as it is.",
+        )
+
+    async def _send_once(self, request: httpx.Request, seconds: float) -> httpx.Response:
+        """One try of ``request``, at most ``seconds`` from sending it to the last byte of its answer."""
         async with self._slots:
             self.requests_sent += 1
             try:
-                return await self._http.get(url, params=params)
-            except httpx.TimeoutException as error:
+                async with asyncio.timeout(seconds):
+                    return await self._exchange(request)
+            except (httpx.TimeoutException, TimeoutError) as error:
+                late = error.request if isinstance(error, httpx.TimeoutException) and _has_request(error) else request
                 raise TransientFailure(
                     ProviderUnreachable(
                         "The OneRoster server did not answer in time.",
-                        endpoint=endpoint_of(error.request),
+                        endpoint=endpoint_of(late),
                         hint="The SIS may be busy: try again later, or lower the concurrency.",
                     )
                 ) from None
+            except AnswerTooLarge as error:
+                raise BadResponse(
+                    f"The OneRoster server's answer was too large (over {describe_size(error.limit)}); "
+                    "it was not read to its end.",
+                    endpoint=endpoint_of(request),
+                    hint="Lower the page size in the connection's advanced settings; if it keeps happening, tell "
+                    "the SIS vendor. (The cap is CERS_MAX_ANSWER_MB.)",
+                ) from None
+            except AddressRefused as refused:
+                raise ProviderUnreachable(
+                    f"{refused}",
+                    endpoint=endpoint_of(request),
+                    hint="Check the Base URL and Token URL. If the SIS really is on this network, ask whoever runs "
+                    "this app to allow it in CERS_ALLOWED_NETWORKS.",
+                ) from None
+            except httpx.DecodingError:
+                raise TransientFailure(_not_json(request)) from None
             except httpx.TransportError as error:
                 raise TransientFailure(
                     ProviderUnreachable(
                         "Could not connect to the OneRoster server.",
-                        endpoint=endpoint_of(error.request) if _has_request(error) else url,
+                        endpoint=endpoint_of(error.request) if _has_request(error) else str(request.url),
                         server_message=type(error).__name__,
                         hint="Check the Base URL and Token URL, and that this computer can reach the SIS.",
                     ),
@@ -246,14 +389,20 @@ class OneRosterClient:
         """GET and ``parse`` the answer, retrying transient failures within the retry budget.
 
         ``parse`` raising ``ValueError`` means the body was not the JSON it should be (cut
-        off, an HTML error page): that is retried too.
+        off, an HTML error page): that is retried too. JSON nested too deeply is not: it is
+        a ``BadResponse`` at once.
         """
+        request = self._http.build_request("GET", url, params=params)
+        self._same_origin(request, how="a link")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._retry.max_total_time
         waited = 0.0
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self._send_once(url, params)
+                seconds = min(self._limits.attempt_seconds, deadline - loop.time())
+                response = await self._send_once(request, seconds)
                 if response.status_code in RETRYABLE_STATUSES:
                     raise TransientFailure(
                         error_for_response(response, hide=self._auth.secrets),
@@ -263,20 +412,20 @@ class OneRosterClient:
                     raise error_for_response(response, hide=self._auth.secrets)
                 try:
                     return await parse(response)
-                except ValueError:
-                    raise TransientFailure(
-                        BadResponse(
-                            "The OneRoster server sent an answer that is not valid JSON "
-                            "(it may have been cut off, or be an error page).",
-                            endpoint=endpoint_of(response.request),
-                            status=response.status_code,
-                            hint="Try again later; if it keeps happening, check the Base URL.",
-                        )
+                except AnswerTooDeep:
+                    raise BadResponse(
+                        "The OneRoster server sent JSON nested too deeply to read (a broken or hostile answer).",
+                        endpoint=endpoint_of(response.request),
+                        status=response.status_code,
+                        hint="Tell the SIS vendor; check that the Base URL is the SIS's OneRoster address.",
                     ) from None
+                except ValueError:
+                    raise TransientFailure(_not_json(response.request, response.status_code)) from None
             except TransientFailure as failure:
                 delay = self._retry.delay(attempt, failure.retry_after, self._rng)
                 attempts = min(self._retry.max_attempts, failure.max_attempts or self._retry.max_attempts)
-                if attempt >= attempts or waited + delay > self._retry.max_total_wait:
+                out_of_time = loop.time() + delay >= deadline
+                if attempt >= attempts or waited + delay > self._retry.max_total_wait or out_of_time:
                     raise failure.final from None
                 waited += delay
                 await asyncio.sleep(delay)
@@ -285,7 +434,7 @@ class OneRosterClient:
         """GET a JSON document (retried like every request)."""
 
         async def parse(response: httpx.Response) -> Any:
-            return json.loads(response.content)
+            return load_json(response.content)
 
         return await self.get(url, params, parse)
 
@@ -327,38 +476,34 @@ class OneRosterClient:
                         hint="Try again later; if it keeps happening, tell the SIS vendor that paging stops early.",
                     )
                 )
-            return _Page(frame, received, total, _next_link(response), "Link" in response.headers)
+            links = "Link" in response.headers
+            return _Page(frame, received, total, _next_link(response), links, response.request.url)
 
         page = await self.get(url, params, parse)
         self._report(what, page)
         return page
 
     async def _walk(
-        self, url: str, params: dict[str, Any], what: _Collection, pages: _Pages, start: int, stop: int | None
+        self,
+        url: str,
+        params: dict[str, Any],
+        read: _CollectionRead,
+        start: int,
+        stop: int | None,
     ) -> None:
         """Page by page from ``start``: by Link when given, else by offset; until an empty
         page, the offset reaching the total, or ``stop`` (the start of a page we already have)."""
         offset = start
         next_url: str | None = None
-        previous: list[str | None] | None = None
-        repeats = 0
         while stop is None or offset < stop:
             if next_url is not None:
-                page = await self._page(next_url, None, what)
+                read.guard.follow(next_url)
+                page = await self._page(next_url, None, read.what)
             else:
-                page = await self._page(url, {**params, "offset": offset}, what)
+                page = await self._page(url, {**params, "offset": offset}, read.what)
             if not page.received:
                 break
-            ids = page.ids()
-            repeats = repeats + 1 if ids == previous else 0
-            if repeats >= _STALE_PAGES_LIMIT:
-                raise BadResponse(
-                    "The OneRoster server keeps sending the same records; it may be ignoring the offset.",
-                    endpoint=url,
-                    hint="Tell the SIS vendor that paging does not advance.",
-                )
-            previous = ids
-            await pages.add(offset, page)
+            await read.add(offset, page)
             offset += page.received
             if (page.total is not None and offset >= page.total) or (stop is None and page.is_last):
                 break
@@ -383,39 +528,52 @@ class OneRosterClient:
         return await self.snapshot.read(path, params, lambda changed: self._read_collection(path, what, changed))
 
     async def _read_collection(self, path: str, what: _Collection, params: Mapping[str, Any] | None) -> pl.DataFrame:
-        collection = what.name
         url = self.url(path)
         base = {**(params or {}), "limit": self.settings.page_size}
-        pages = _Pages(collection)
+        read = _CollectionRead(what, _PagingGuard(what, url), _Pages(what.name))
         first = await self._page(url, {**base, "offset": 0}, what)
-        await pages.add(0, first)
+        await read.add(0, first)
         step = first.received
         if step and (first.total is None or first.total <= step):
             # A first page holding more records than its own total means the total was stale
             # (records were added meanwhile): walk on until the server says it is done.
             if (first.total is None and not first.is_last) or (first.total is not None and first.total < step):
-                await self._walk(url, base, what, pages, step, None)
+                await self._walk(url, base, read, step, None)
         elif step and first.total is not None:
-            offsets = list(range(step, first.total, step))
+            await self._fan_out(url, base, read, step, first.total)
+        return await read.pages.frame()
 
-            async def fetch(offset: int) -> tuple[int, int | None]:
-                page = await self._page(url, {**base, "offset": offset}, what)
-                await pages.add(offset, page)
-                return page.received, page.total
+    async def _fan_out(self, url: str, base: dict[str, Any], read: _CollectionRead, step: int, total: int) -> None:
+        """The pages after the first, concurrently: a few workers (twice the concurrency cap) each take
+        the next offset while it is below the latest ``X-Total-Count``, so that the total says whether
+        to go on, never how many pages to plan. Then any gap a short or empty page left (the total
+        changed, or a hiccup) is asked again from there."""
+        offsets = itertools.count(step, step)  # shared by the workers: each offset is taken once
+        answers: dict[int, tuple[int, int | None]] = {}
+        latest = total
 
-            answers = await together(*(fetch(o) for o in offsets))
-            last_total = first.total
-            for index, (offset, (received, total)) in enumerate(zip(offsets, answers, strict=True)):
-                if total is not None:
-                    last_total = total
-                end = offset + received
-                next_start = offsets[index + 1] if index + 1 < len(offsets) else None
-                # A short or empty page leaves a gap (the total changed, or a hiccup): ask again from there.
-                if next_start is not None and end < next_start:
-                    await self._walk(url, base, what, pages, end, next_start)
-                elif next_start is None and end < last_total:
-                    await self._walk(url, base, what, pages, end, None)
-        return await pages.frame()
+        async def worker() -> None:
+            nonlocal latest
+            for offset in offsets:
+                if offset >= latest:
+                    return
+                page = await self._page(url, {**base, "offset": offset}, read.what)
+                await read.add(offset, page)
+                answers[offset] = page.received, page.total
+                latest = page.total if page.total is not None else latest
+
+        await together(*(worker() for _ in range(2 * self.settings.max_concurrency)))
+        read_offsets = sorted(answers)
+        last_total = total
+        for index, offset in enumerate(read_offsets):
+            received, page_total = answers[offset]
+            last_total = page_total if page_total is not None else last_total
+            end = offset + received
+            if index + 1 < len(read_offsets):
+                if end < read_offsets[index + 1]:
+                    await self._walk(url, base, read, end, read_offsets[index + 1])
+            elif end < last_total:
+                await self._walk(url, base, read, end, None)
 
     async def record(self, path: str, *, envelope: str) -> Mapping[str, Any] | None:
         """One record (``/users/{id}`` …), or None when the server says it does not exist."""
@@ -437,7 +595,21 @@ def _offset_of(request: httpx.Request) -> int | None:
         return None
 
 
-def _has_request(error: httpx.TransportError) -> bool:
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port: what "the same site" means for sending a token."""
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+def _not_json(request: httpx.Request, status: int | None = None) -> BadResponse:
+    return BadResponse(
+        "The OneRoster server sent an answer that is not valid JSON (it may have been cut off, or be an error page).",
+        endpoint=endpoint_of(request),
+        status=status,
+        hint="Try again later; if it keeps happening, check the Base URL.",
+    )
+
+
+def _has_request(error: httpx.RequestError) -> bool:
     try:
         error.request  # noqa: B018 - httpx raises when the error has no request attached
     except RuntimeError:

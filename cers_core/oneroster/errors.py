@@ -103,6 +103,14 @@ class OneRosterTokenFaults:
             **answer.details,
         )
 
+    def redirected(self, answer: TokenAnswer) -> OneRosterError:
+        return BadResponse(
+            "The Token URL redirects elsewhere; a token request is never redirected, so that the Client "
+            "Secret goes to the Token URL and nowhere else.",
+            hint="Enter the address it redirects to as the Token URL, if that is your SIS's token endpoint.",
+            **answer.details,
+        )
+
     def grant_refused(self, answer: TokenAnswer) -> OneRosterError:
         # Only a password grant has a user to refuse; from a client-credentials endpoint it is
         # just one more way of not giving a token.

@@ -22,12 +22,12 @@ Then all pages of a collection are turned into roster columns in one vectorized 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
 
+from cers_core.http.bounds import load_json
 from cers_core.roster import SCHEMAS
 
 __all__ = [
@@ -296,12 +296,14 @@ def decode_page(collection: str, envelope: str, body: bytes) -> tuple[pl.DataFra
     """One page of a collection in raw columns (``RAW_SCHEMAS``), and how many records it held
     (the offset advances by that). None when the page has no list under ``envelope`` nor a
     single list under another key. Raises ``ValueError`` for a body that is not JSON at all
-    (cut off, an HTML error page), which is worth asking for again.
+    (cut off, an HTML error page), which is worth asking for again, and ``AnswerTooDeep`` for
+    JSON nested deeper than Python's parser goes (polars' reader stops at its own limit and
+    hands such a page here), which is not.
     """
     fast = _fast_page(collection, envelope, body)
     if fast is not None:
         return fast
-    document = json.loads(body)
+    document = load_json(body)
     records = document.get(envelope) if isinstance(document, dict) else None
     if records is None and isinstance(document, dict):
         # Lenient: accept the single array-valued key when the envelope is named otherwise.

@@ -31,7 +31,7 @@ from cers_demo.connection_faults import require_connection, reset_connection
 from cers_demo.faults import FaultKind, FaultRule, Faults
 from cers_demo.provider.imsx import imsx_failure
 
-__all__ = ["PROBE_HEADER", "FaultInjector"]
+__all__ = ["PROBE_HEADER", "CapturedAnswer", "FaultInjector"]
 
 # The DemoServer's readiness check sends this header; it is never spoiled.
 PROBE_HEADER = b"x-demo-readiness-probe"
@@ -78,7 +78,7 @@ async def _answer(send: Send, status: int, body: bytes, content_type: str, heade
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-class _Captured:
+class CapturedAnswer:
     """A normal answer, held back so that a fault can spoil it."""
 
     def __init__(self) -> None:
@@ -243,7 +243,7 @@ class FaultInjector:
             await _answer(send, 401, body, "application/json", [challenge])
             return False
         # The rest spoil the normal answer, and only a successful one.
-        captured = _Captured()
+        captured = CapturedAnswer()
         await app(scope, receive, captured.send)
         body = bytes(captured.body)
         spoiled = _empty_page(body) if kind is FaultKind.empty_page else body[: len(body) // 2]

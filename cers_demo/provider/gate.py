@@ -1,7 +1,8 @@
 """The gate every request to the demo provider passes: it counts requests for tests and lets faults in.
 
 ``RequestGate`` is the outermost ASGI middleware of the provider's app: each request goes to
-the ``FaultInjector``, which spoils it or passes it on to the routes, and its path and final
+the ``HostileAnswers`` (the hostile modes), then to the ``FaultInjector``, which spoils it or
+passes it on to the routes, and its path and final
 status are written to the ``RequestLog`` (``app.state.request_log``), from which tests read
 how a client behaved: how many pages it asked for, how often it retried.
 
@@ -19,6 +20,7 @@ from collections import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cers_demo.provider.fault_injector import FaultInjector
+from cers_demo.provider.hostile import HostileAnswers
 
 __all__ = ["RequestGate", "RequestLog"]
 
@@ -67,10 +69,11 @@ class RequestGate:
     """Outermost ASGI middleware: injects faults, and records each request's path and final status
     (status 0: the connection was dropped on purpose, without an answer)."""
 
-    def __init__(self, app: ASGIApp, *, log: RequestLog, faults: FaultInjector) -> None:
+    def __init__(self, app: ASGIApp, *, log: RequestLog, faults: FaultInjector, hostile: HostileAnswers) -> None:
         self.app = app
         self.log = log
         self.faults = faults
+        self.hostile = hostile
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,7 +91,8 @@ class RequestGate:
 
         dropped = False
         try:
-            dropped = await self.faults.serve(scope, receive, send_and_note, self.app)
+            hostile = await self.hostile.serve(scope, receive, send_and_note, self.app)
+            dropped = await self.faults.serve(scope, receive, send_and_note, self.app) if hostile is None else hostile
         finally:
             if not recorded:
                 self.log.record(scope["path"], 0 if dropped else 500)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cers_demo.faults import Faults
+from cers_demo.faults import Faults, Hostile, HostileMode
 
 __all__ = ["ALL_SCOPES", "DEMOGRAPHICS_SCOPE", "ROSTER_CORE_SCOPE", "ROSTER_SCOPE", "ProviderOptions"]
 
@@ -95,6 +95,13 @@ class ProviderOptions(BaseModel):
     faults: Faults = Faults()
     """Request-level faults (latency, concurrency cap, 429/5xx, resets, hangs, bad bodies, expired
     tokens): see ``cers_demo.faults``."""
+    hostile: tuple[Hostile, ...] = ()
+    """Hostile modes (answers that trickle or never end, huge or deeply nested answers, echoed
+    credentials, redirects elsewhere, markup in names …): see ``cers_demo.faults.HostileMode``."""
+
+    def hostile_mode(self, mode: HostileMode) -> Hostile | None:
+        """The settings of ``mode`` when it is on, else None."""
+        return next((h for h in self.hostile if h.mode is mode), None)
 
     @field_validator("base_path", "token_path")
     @classmethod

@@ -29,10 +29,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cers_demo.district import DemoDistrict
+from cers_demo.faults import HostileMode
 from cers_demo.provider.encoding import LEGACY_USER_FIELDS, SCHEMA_FIELDS, RecordEncoder
 from cers_demo.provider.fault_injector import FaultInjector
 from cers_demo.provider.filters import FilterError, compile_filter, parse_filter
 from cers_demo.provider.gate import RequestGate, RequestLog
+from cers_demo.provider.hostile import HUGE_TOTAL, HostileAnswers, with_markup_names
 from cers_demo.provider.imsx import MINOR_BY_STATUS, Problem, imsx_response, unknown_record
 from cers_demo.provider.nested import NestedRoutes
 from cers_demo.provider.oauth import AccessTokens
@@ -61,15 +63,18 @@ class _Provider:
 
     def __init__(self, district: DemoDistrict, options: ProviderOptions) -> None:
         self.options = options
+        if options.hostile_mode(HostileMode.markup_names):
+            district = with_markup_names(district)
         self.store = RecordStore(district, dangling_references=options.dangling_references)
         self.tokens = AccessTokens(options)
         log = RequestLog(options.base_path)
         faults = FaultInjector(
             options.faults, base_path=options.base_path, token_path=options.token_path, revoke=self.tokens.revoke
         )
+        hostile = HostileAnswers(options.hostile, base_path=options.base_path, token_path=options.token_path)
         self.app = Starlette(
             routes=self._routes(),
-            middleware=[Middleware(RequestGate, log=log, faults=faults)],
+            middleware=[Middleware(RequestGate, log=log, faults=faults, hostile=hostile)],
             exception_handlers={HTTPException: self._http_error, Exception: self._server_error},
         )
         self.app.state.district = district
@@ -157,6 +162,13 @@ class _Provider:
                 headers["X-Total-Count"] = str(max(0, total + drift))
             if self.options.link_header:
                 headers["Link"] = _links(request, spec.limit, spec.offset, total)
+            if self.options.hostile_mode(HostileMode.huge_total):
+                headers["X-Total-Count"] = str(HUGE_TOTAL)
+            if self.options.hostile_mode(HostileMode.cycle_link):
+                # From the first page to the second and back, for ever, with no total to stop at.
+                headers.pop("X-Total-Count", None)
+                back = spec.limit if spec.offset == 0 else 0
+                headers["Link"] = f'<{request.url.include_query_params(limit=spec.limit, offset=back)}>; rel="next"'
             return _json(f'{{"{selection.view.envelope}":[{records}]}}', headers)
 
         return handler

@@ -15,6 +15,8 @@ from pydantic import SecretStr
 
 from cers_core.cers_import import UploadContext, check_import_connection
 from cers_core.errors import ImportUnreachable, ProviderUnreachable
+from cers_core.http.bounds import Limits
+from cers_core.http.egress import Egress
 from cers_core.http.oauth import ClientCredentials, TokenAuth
 from cers_core.http.retry import RetryPolicy, TransientFailure
 from cers_core.oneroster.client import OneRosterClient
@@ -82,7 +84,7 @@ def test_the_oneroster_client_says_the_server_did_not_answer(silent):
     )
 
     async def run() -> None:
-        async with OneRosterClient(settings, retry=QUICK, timeout=0.3) as client:
+        async with OneRosterClient(settings, retry=QUICK, egress=Egress(limits=Limits(silence_seconds=0.3))) as client:
             await client.get_json(client.url("/orgs"))
 
     started = time.monotonic()
