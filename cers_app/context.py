@@ -21,6 +21,7 @@ from cers_app import sign_in
 from cers_app.access import Role, Visitor
 from cers_core.config import load_config
 from cers_core.errors import CersError
+from cers_core.http.egress import Egress, egress_from_config, use_egress
 from cers_core.store import KeySource, Store, resolve_secret_keys
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ def setup(page_title: str, *, role: Role = Role.analyst) -> AppContext:
     demo = app_demo.demo_provider() if config.demo else None
     if demo is not None:
         app_demo.follow_demo_port(store, demo)
+    # Each run: the policy is made once per listen address, but tests (and a reconfigured server) switch.
+    use_egress(_egress(st.get_option("server.address") or None, app_demo.demo_origins() if demo is not None else ()))
     problem = st.session_state.pop(_PROBLEM_KEY, None)
     if problem:
         st.error(problem, icon=":material/error:")
@@ -121,6 +124,17 @@ def _secret_from_streamlit() -> str | None:
         return str(st.secrets["cers"]["secret_key"])
     except (KeyError, FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
         return None
+
+
+@st.cache_resource(show_spinner=False)
+def _egress(listen_address: str | None, demo_origins: tuple[str, ...]) -> Egress:
+    """Where this process's HTTP clients may connect (``CERS_ALLOWED_NETWORKS``, and by default
+    nothing on this server's own networks when it listens beyond loopback), with the embedded
+    demo's loopback services let through."""
+    egress = egress_from_config(load_config(), listen_address=listen_address)
+    for origin in demo_origins:
+        egress = egress.allowing_service(origin)
+    return egress
 
 
 @st.cache_resource(show_spinner=False)

@@ -53,6 +53,12 @@ def _fake_import_service() -> FakeImportServer:
     return FakeImportServer(FakeImportOptions(processing_seconds=1.0)).start()
 
 
+def demo_origins() -> tuple[str, ...]:
+    """The loopback origins of the demo's two services (the provider and the fake CERS import
+    service), which the app's network policy lets through whatever else it refuses."""
+    return (demo_provider().origin, _fake_import_service().origin)
+
+
 def _is_demo(saved: SavedConnection, demo: DemoServer) -> bool:
     return saved.name == DEMO_CONNECTION_NAME and saved.settings.client_id == demo.client_id
 
