@@ -311,21 +311,22 @@ def _runs(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame
             "login": frame.get_column("group_user_login").gather(at_login),
             "crossed": crossed,
         }
-    )
+    ).with_columns(_compact("login"))
     at_odd = (has_ssid & ~flags.get_column("valid")).arg_true()
     odd_ssids = pl.DataFrame(
         {"row": at_odd.cast(pl.Int64) + 1, "ssid": frame.get_column("student_ssid").gather(at_odd)}
     )
     blank = odd_ssids.filter(pl.col("ssid").str.strip_chars(JAVA_WHITESPACE) == "").get_column("row") - 1
 
-    def per_run(rows: pl.Series) -> pl.Expr:
-        upto = pl.lit(rows, dtype=starts.dtype).search_sorted(pl.col("end") - 1, side="right")
+    def per_run(rows: pl.Series) -> pl.Series:
+        upto = rows.search_sorted(ends, side="right")
         return (upto - upto.shift(1, fill_value=0)).cast(pl.Int64)
 
     ssid_rows = pl.col("end") - pl.col("start") + 1 - per_run((~has_ssid).arg_true())
     runs = (
         frame.select(CERS_COLUMNS[:4])
         .filter(first)
+        .with_columns(_compact("group_name"), _compact("school_natural_id"))
         .with_columns(start=starts.cast(pl.Int64) + 1, end=ends.cast(pl.Int64) + 1, _raw=~same_raw.gather(starts))
         .with_columns(
             _ssid_rows=ssid_rows,
@@ -337,6 +338,12 @@ def _runs(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame
         )
     )
     return runs, logins, odd_ssids
+
+
+def _compact(name: str) -> pl.Expr:
+    """The column's text copied into memory of its own, in row order: the writer's sorted rows point
+    into text scattered in memory, and each later step would read it again, a cache miss a value."""
+    return pl.concat_str(pl.col(name), pl.lit("")).alias(name)
 
 
 def _refuse_quoted(values: pl.Series, what: str) -> pl.Series:
