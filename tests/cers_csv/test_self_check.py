@@ -69,7 +69,7 @@ def written_rows(data: bytes) -> pl.DataFrame | None:
         return None
     if header != list(CERS_COLUMNS) or not records or any(len(record) != 6 for record in records):
         return None
-    if any(not record[2].lstrip("-").isascii() or str(_int(record[2])) != record[2] for record in records):
+    if any(str(_int(record[2])) != record[2] for record in records):
         return None
     frame = pl.DataFrame(records, schema=dict.fromkeys(CERS_COLUMNS, pl.String), orient="row")
     return frame.with_columns(pl.col("school_year").cast(pl.Int64))
