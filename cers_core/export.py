@@ -230,7 +230,7 @@ def export_section_groups(
         roster, chosen, requests = _within_deadline(work(), context)
     finally:
         makers.join()
-    from cers_core.cers_csv import order_cers_rows, validate_cers_csv, write_ordered_rows
+    from cers_core.cers_csv import check_written_rows, order_cers_rows, write_ordered_rows
     from cers_core.groups import build_section_groups
 
     made_as = (None if schools is None else tuple(schools), options.model_dump_json(), day, school_year)
@@ -245,7 +245,7 @@ def export_section_groups(
         groups=built.groups,
         problems=built.problems,
         csv_bytes=csv_bytes,
-        validation=validate_cers_csv(csv_bytes),
+        validation=check_written_rows(rows, csv_bytes),  # the streaming check's report, by columns
         schools=chosen,
         as_of=day,
         requests=requests,

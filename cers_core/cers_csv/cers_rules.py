@@ -48,7 +48,21 @@ from cers_core.cers_csv.java_text import JAVA_WHITESPACE, fold_case, is_blank, p
 from cers_core.cers_csv.report import Finding
 from cers_core.cers_csv.writer import CERS_COLUMNS
 
-__all__ = ["KEPT", "CersOutcome", "CersRules"]
+__all__ = [
+    "KEPT",
+    "MAX_STUDENTS",
+    "CersOutcome",
+    "CersRules",
+    "group_out_of_order",
+    "invalid_subject",
+    "invalid_year",
+    "school_out_of_order",
+    "subject_codes",
+    "subject_redefined",
+    "success",
+    "too_many_students",
+    "unknown_school",
+]
 
 KEPT: Final = 1_000
 MAX_STUDENTS: Final = 200
@@ -117,8 +131,8 @@ class CersRules:
     ) -> None:
         self._years = None if school_years is None else frozenset(school_years)
         self._schools = None if schools is None else frozenset(schools)
-        self._subjects = frozenset({code.strip().lower() for code in subjects} | {"all"})
-        self._subject_names = ", ".join(sorted({code.strip() for code in subjects} | {"All"}))
+        self._subjects = subject_codes(subjects)
+        self._subject_texts = tuple(subjects)
         self._head: list[Finding] = []  # validate()'s own results, before validateRecords
         self._failures = _Kept()
         self._successes = _Kept()
@@ -292,25 +306,15 @@ class CersRules:
             return
 
         if self._years is not None and year not in self._years:
-            known = ", ".join(str(value) for value in sorted(self._years)[-5:])
-            self._fail_once(
-                row,
-                f"Invalid school year: {year}",
-                f"CERS has no school year {year}. Write the year the school year ends (2025 for 2024-25); "
-                f"CERS knows: {known}.",
-            )
+            self._fail_once(invalid_year(row, year, self._years))
         subject = strip_to_null(subject_text)
         if subject is not None and subject.lower() not in self._subjects:
-            self._fail_once(
-                row,
-                f"Invalid subject: {subject}",
-                f"Use one of {self._subject_names} (any case) as subject_code, or leave it empty.",
-            )
+            self._fail_once(invalid_subject(row, subject, self._subject_texts))
 
         if self._school is None or self._school != school:
             if self._school is not None:
                 self._completed_schools.add(_key(self._school))
-                self._successes.add(_success(row, self._group_count, self._school))
+                self._successes.add(success(row, self._group_count, self._school))
             self._completed_groups.clear()
             self._group_key = None
             self._group_fold = None
@@ -332,22 +336,12 @@ class CersRules:
             self._group = group
             self._group_count += 1
             if _key(group_key) in self._completed_groups:
-                self._fail_once(
-                    row,
-                    _GROUP_OUT_OF_ORDER,
-                    f"The rows of group {group!r} ({year}) at school {school} are not all together. Sort the file "
-                    "by school, group name and year so that each group's rows are in one block.",
-                )
+                self._fail_once(group_out_of_order(row, group, year, school))
 
         if self._subject is None:
             self._subject = subject
         elif subject is not None and fold_case(subject) != fold_case(self._subject):
-            self._fail_once(
-                row,
-                f"Record is attempting to re-define group subject from [{self._subject}] to [{subject}]",
-                f"Group {group!r} has the subjects {self._subject} and {subject}. Give a group one subject: the same "
-                "value on every row (or on its first row only, the others empty).",
-            )
+            self._fail_once(subject_redefined(row, group, self._subject, subject))
             self._subject = subject
 
         self._count_student(row, values)
@@ -365,43 +359,26 @@ class CersRules:
     def _school_ok(self, row: int, school: str) -> bool:
         ok = True
         if self._schools is not None and school not in self._schools:
-            if school != school.strip():
-                fix = "Remove the spaces around the school code: CERS compares it exactly as written."
-            else:
-                fix = (
-                    f"CERS does not know school {school}, or your CERS account may not upload groups for it. Check "
-                    "that it is the school's 14-digit CDS code and that you have the GROUP_ADMIN role for it in TOMS."
-                )
-            self._fail_once(row, f"School [{school}] can not be found", fix)
+            self._fail_once(unknown_school(row, school))
             ok = False
         if _key(school) in self._completed_schools:
-            self._fail_once(
-                row,
-                f"School [{school}] is out-of-order: sort CSV by school, group, year",
-                f"Rows for school {school} appear in more than one place. Sort the file by school (then group "
-                "name and year) so that each school's rows are together.",
-            )
+            self._fail_once(school_out_of_order(row, school))
             ok = False
         return ok
 
     def _check_students(self, school: str | None, group: str | None, students: int, row: int) -> None:
         if students > MAX_STUDENTS:
-            self._fail_once(
-                row,
-                f"School [{school}] Group [{group}] contains {students} students.  "
-                f"Maximum students allowed per group is {MAX_STUDENTS}",
-                f"CERS counts rows with an SSID, not students, and allows {MAX_STUDENTS} in a group. Remove repeated "
-                "student rows (one row per student, teachers on rows of their own), or split the group.",
-            )
+            self._fail_once(too_many_students(row, school, group, students))
 
     def _fail(self, row: int, message: str, fix: str) -> None:
         self._failures.add(_cers(row, message, fix))
 
-    def _fail_once(self, row: int, message: str, fix: str) -> None:
-        key = _key(message)
+    def _fail_once(self, failure: Finding) -> None:
+        """``addUniqueFailure``: a message already reported (at any row) is not reported again."""
+        key = _key(failure.message)
         if key not in self._reported:
             self._reported.add(key)
-            self._fail(row, message, fix)
+            self._failures.add(failure)
 
     def _illegal_argument(self, fix: str) -> None:
         """``catch (IllegalArgumentException)`` in ``validate()``: row failures are lost, one failure is added."""
@@ -424,7 +401,7 @@ class CersRules:
             self._stopped = True
             self._check_students(self._school, self._group, self._students, self._record_number)
             if not self._failures.total:
-                self._successes.add(_success(self._record_number, self._group_count, self._school))
+                self._successes.add(success(self._record_number, self._group_count, self._school))
         rows = self._failures if self._failures.total else self._successes
         results = [*self._head, *rows.items]
         total = len(self._head) + rows.total
@@ -439,9 +416,82 @@ class CersRules:
         )
 
 
-def _success(row: int, groups: int, school: str | None) -> Finding:
+def subject_codes(subjects: Collection[str]) -> frozenset[str]:
+    """The subject codes CERS accepts, as it compares them (stripped, in lower case): the tenant's and ``all``."""
+    return frozenset({code.strip().lower() for code in subjects} | {"all"})
+
+
+# -- what CERS says: one place for the streaming rules and the check of our own files ----------
+
+
+def success(row: int, groups: int, school: str | None) -> Finding:
     message = f"{groups} group{'' if groups == 1 else 's'} accepted for {school}."
     return _cers(row, message, _FIX_SUCCESS_LINE)
+
+
+def invalid_year(row: int, year: int, years: Collection[int]) -> Finding:
+    known = ", ".join(str(value) for value in sorted(years)[-5:])
+    return _cers(
+        row,
+        f"Invalid school year: {year}",
+        f"CERS has no school year {year}. Write the year the school year ends (2025 for 2024-25); CERS knows: {known}.",
+    )
+
+
+def invalid_subject(row: int, subject: str, subjects: Collection[str]) -> Finding:
+    names = ", ".join(sorted({code.strip() for code in subjects} | {"All"}))
+    return _cers(
+        row, f"Invalid subject: {subject}", f"Use one of {names} (any case) as subject_code, or leave it empty."
+    )
+
+
+def unknown_school(row: int, school: str) -> Finding:
+    if school != school.strip():
+        fix = "Remove the spaces around the school code: CERS compares it exactly as written."
+    else:
+        fix = (
+            f"CERS does not know school {school}, or your CERS account may not upload groups for it. Check "
+            "that it is the school's 14-digit CDS code and that you have the GROUP_ADMIN role for it in TOMS."
+        )
+    return _cers(row, f"School [{school}] can not be found", fix)
+
+
+def school_out_of_order(row: int, school: str) -> Finding:
+    return _cers(
+        row,
+        f"School [{school}] is out-of-order: sort CSV by school, group, year",
+        f"Rows for school {school} appear in more than one place. Sort the file by school (then group "
+        "name and year) so that each school's rows are together.",
+    )
+
+
+def group_out_of_order(row: int, group: str, year: int, school: str) -> Finding:
+    return _cers(
+        row,
+        _GROUP_OUT_OF_ORDER,
+        f"The rows of group {group!r} ({year}) at school {school} are not all together. Sort the file "
+        "by school, group name and year so that each group's rows are in one block.",
+    )
+
+
+def subject_redefined(row: int, group: str, current: str, subject: str) -> Finding:
+    return _cers(
+        row,
+        f"Record is attempting to re-define group subject from [{current}] to [{subject}]",
+        f"Group {group!r} has the subjects {current} and {subject}. Give a group one subject: the same "
+        "value on every row (or on its first row only, the others empty).",
+    )
+
+
+def too_many_students(row: int, school: str | None, group: str | None, students: int) -> Finding:
+    """The 200 rule's failure; ``students`` counts rows with an SSID, as CERS does."""
+    return _cers(
+        row,
+        f"School [{school}] Group [{group}] contains {students} students.  "
+        f"Maximum students allowed per group is {MAX_STUDENTS}",
+        f"CERS counts rows with an SSID, not students, and allows {MAX_STUDENTS} in a group. Remove repeated "
+        "student rows (one row per student, teachers on rows of their own), or split the group.",
+    )
 
 
 def _year_fix(text: str) -> str:

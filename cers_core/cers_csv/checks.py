@@ -55,17 +55,18 @@ import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 from cers_core.cers_csv.commons_csv import EOL_NAMES, MAX_FIELD_CHARS, CommonsCsvReader, TextFacts
 from cers_core.cers_csv.java_text import parse_int
 from cers_core.cers_csv.report import Finding, Severity
 from cers_core.cers_csv.writer import CERS_COLUMNS
 
-__all__ = ["PER_CHECK", "PreflightChecks"]
+__all__ = ["PER_CHECK", "SET_LIMIT", "SUBJECT_LIMIT", "FindingLog", "PreflightChecks", "Problem"]
 
 PER_CHECK: Final = 20
-_SET_LIMIT: Final = 10_000  # per group: beyond this many members, counts are lower bounds
+SET_LIMIT: Final = 10_000  # per group: beyond this many members, counts are lower bounds
+SUBJECT_LIMIT: Final = 1_000  # distinct subjects remembered; a subject beyond them is checked on each of its rows
 _HEADER_LINE: Final = ",".join(CERS_COLUMNS)
 _SAVE_AS_CSV: Final = 'Save it again as "CSV UTF-8 (Comma delimited)" (Excel: File > Save As).'
 _TEXT_COLUMN: Final = (
@@ -101,8 +102,17 @@ class _Block:
     first_repeat: int = 0
 
 
-class _Log:
-    """Findings by check: the first :data:`PER_CHECK` of each kept, the rest counted."""
+class Problem(NamedTuple):
+    """What one check found in a value or a group, before it is placed at a row."""
+
+    check: str
+    severity: Severity
+    message: str
+    fix: str
+
+
+class FindingLog:
+    """Findings by check, in the order they are found: the first :data:`PER_CHECK` of each kept, the rest counted."""
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
@@ -117,6 +127,17 @@ class _Log:
             self.findings.append(Finding(row=row, message=message, severity=severity, source="check", fix=fix))
         elif check not in self._first_untold:
             self._first_untold[check] = row
+
+    def found(self, row: int, problem: Problem) -> None:
+        self.add(problem.check, row, problem.severity, problem.message, problem.fix)
+
+    def count_more(self, check: str, rows: int) -> None:
+        """``rows`` more rows with the problem of ``check``, found after its first untold one (only counted)."""
+        self._counts[check] += rows
+
+    def report(self) -> list[Finding]:
+        """The findings by row (in the order found, for one row), then how many more each check found."""
+        return [*sorted(self.findings, key=lambda finding: finding.row), *self.summaries()]
 
     def summaries(self) -> list[Finding]:
         """One finding per check that had more than :data:`PER_CHECK` rows, at the first row not shown."""
@@ -139,7 +160,7 @@ class PreflightChecks:
     def __init__(self, *, schools: Collection[str] | None, school_years: Collection[int] | None) -> None:
         self._known_schools = frozenset(schools) if schools is not None else frozenset()
         self._years_given = school_years is not None
-        self._log = _Log()
+        self._log = FindingLog()
         self.rows = 0
         self.groups = 0
         self.max_students = 0
@@ -181,29 +202,32 @@ class PreflightChecks:
         if (school, group, year) != self._raw_key:
             self._key_changed(row, school, group, year)
         if subject not in self._subjects_seen:
-            self._subject(row, subject)
+            if len(self._subjects_seen) < SUBJECT_LIMIT:
+                self._subjects_seen.add(subject)
+            if (problem := subject_problem(subject)) is not None:
+                self._log.found(row, problem)
         block = self._block
         assert block is not None
         if ssid:
             block.ssid_rows += 1
             if len(ssid) != 10 or not ssid.isdigit() or not ssid.isascii():
-                self._ssid(row, ssid)
+                self._log.found(row, ssid_problem(ssid))
             students = block.students
             if login:
                 self._member(block, row, (ssid, login))
                 self._cross_rows += 1
                 self._first_cross = self._first_cross or row
-                if ssid not in students and len(students) < _SET_LIMIT:
+                if ssid not in students and len(students) < SET_LIMIT:
                     students.add(ssid)
             elif ssid in students:
                 block.repeats += 1
                 block.first_repeat = block.first_repeat or row
-            elif len(students) < _SET_LIMIT:
+            elif len(students) < SET_LIMIT:
                 students.add(ssid)
         if login:
             block.teachers += 1
-            if _EMAIL.fullmatch(login) is None:
-                self._login(row, login)
+            if not is_email(login):
+                self._log.found(row, login_problem(login))
             if not ssid:
                 self._member(block, row, login)
 
@@ -211,7 +235,7 @@ class PreflightChecks:
         if key in block.others:
             block.repeats += 1
             block.first_repeat = block.first_repeat or row
-        elif len(block.others) < _SET_LIMIT:
+        elif len(block.others) < SET_LIMIT:
             block.others.add(key)
 
     def stopped(self, row: int) -> None:
@@ -224,31 +248,27 @@ class PreflightChecks:
         if self._block is not None and self._block.identity == identity:
             return  # the same CERS group, spelt differently
         self._finish_block(row - 1)
+        log = self._log
         if school != self._school:
             self._school = school
             self._school_groups = {}
             if school not in self._schools_seen:
                 self._schools_seen.add(school)
-                self._school_id(row, school)
+                if (problem := school_id_problem(school, self._known_schools)) is not None:
+                    log.found(row, problem)
         if year not in self._years_seen:
             self._years_seen.add(year)
-            self._year(row, year)
+            if (problem := school_year_problem(year, years_given=self._years_given)) is not None:
+                log.found(row, problem)
         spellings = self._school_groups.setdefault(identity, set())
         if spellings and (group, year) not in spellings:
-            first = next(iter(spellings))[0]
-            self._log.add(
-                "group_split",
-                row,
-                "warning",
-                f"Group {group!r} is the same CERS group as {first!r} earlier at this school (CERS ignores case "
-                "and outer spaces in names), but its rows are apart; CERS does not notice and merges them.",
-                "Use one spelling for the group name, and keep all its rows together.",
-            )
+            log.found(row, group_split_problem(group, next(iter(spellings))[0]))
         spellings.add((group, year))
         self._block = _Block(identity=identity, name=group, first_row=row)
         self.groups += 1
         if group.strip():
-            self._group_name(row, group)
+            for problem in group_name_problems(group):
+                log.found(row, problem)
 
     # -- finishing -------------------------------------------------------------------------
 
@@ -257,15 +277,7 @@ class PreflightChecks:
         self._finish_block(self.rows)
         self._file(reader, facts)
         if self._cross_rows:
-            self._log.add(
-                "cross_product",
-                self._first_cross,
-                "warning",
-                f"{self._cross_rows:,} row(s) hold both a student SSID and a teacher login (cross-product layout); "
-                "CERS counts each of them toward the 200-student limit.",
-                "Give each teacher a row with an empty student_ssid, and each student a row with an empty "
-                "group_user_login.",
-            )
+            self._log.found(self._first_cross, cross_product_problem(self._cross_rows))
         if self._stopped_at is not None:
             self._log.add(
                 "unread",
@@ -274,7 +286,7 @@ class PreflightChecks:
                 f"Rows after row {self._stopped_at:,} were not checked: the file cannot be read past it.",
                 "Fix the CSV error at that row, then check the file again.",
             )
-        return [*sorted(self._log.findings, key=lambda finding: finding.row), *self._log.summaries()]
+        return self._log.report()
 
     @property
     def schools(self) -> int:
@@ -287,50 +299,17 @@ class PreflightChecks:
         self._block = None
         students = len(block.students)
         self.max_students = max(self.max_students, students)
-        name = block.name
-        if students > 200:
-            self._log.add(
-                "students_over_200",
-                last_row,
-                "error",
-                f"Group {name!r} has {students:,} students; CERS allows 200 in a group.",
-                "Split the section into smaller groups (e.g. turn on splitting large sections).",
-            )
-        elif block.ssid_rows > 200:
-            self._log.add(
-                "rows_over_200",
-                last_row,
-                "error",
-                f"Group {name!r} has {students} students but {block.ssid_rows} rows with an SSID; CERS counts rows "
-                "and allows 200.",
-                "Write one row per student (no repeated rows, teachers on rows of their own with an empty "
-                "student_ssid).",
-            )
-        if block.repeats:
-            self._log.add(
-                "repeated_rows",
-                block.first_repeat,
-                "warning",
-                f"Group {name!r} lists the same student or teacher again on {block.repeats} row(s).",
-                "Remove the repeated rows; CERS keeps one, but counts every student row toward the 200 limit.",
-            )
-        if block.name.strip():
-            if not block.teachers:
-                self._log.add(
-                    "no_teacher",
-                    block.first_row,
-                    "warning",
-                    f"Group {name!r} has no teacher (no row with a group_user_login): only administrators will see it.",
-                    "Add a row with the teacher's CERS login (e-mail) and an empty student_ssid.",
-                )
-            if not block.ssid_rows:
-                self._log.add(
-                    "no_students",
-                    block.first_row,
-                    "warning",
-                    f"Group {name!r} has no students; uploading it empties the group in CERS if it exists.",
-                    "Check the section's enrolments, or leave the group out of the file.",
-                )
+        for row, problem in block_problems(
+            block.name,
+            students=students,
+            ssid_rows=block.ssid_rows,
+            teachers=block.teachers,
+            repeats=block.repeats,
+            first_row=block.first_row,
+            last_row=last_row,
+            first_repeat=block.first_repeat,
+        ):
+            self._log.found(row, problem)
 
     def _file(self, reader: CommonsCsvReader, facts: TextFacts) -> None:
         head = facts.head
@@ -445,147 +424,264 @@ class PreflightChecks:
                 "Remove the extra values (look for commas inside a value that is not in double quotes).",
             )
 
-    def _school_id(self, row: int, school: str) -> None:
-        if not school.strip() or school in self._known_schools:
-            return
-        bare = school.strip()
-        if bare != school:
-            problem, fix = (
-                "has spaces around it; CERS compares it as written and will not find the school",
-                ("Remove the spaces."),
-            )
-        elif _SCIENTIFIC.fullmatch(bare):
-            problem, fix = "is in scientific notation: a spreadsheet turned the CDS code into a number", _TEXT_COLUMN
-        elif _DIGITS.fullmatch(bare) and len(bare) == 13:
-            problem, fix = (
-                "has 13 digits: a spreadsheet probably dropped the leading zero of the 14-digit CDS code",
-                f"Write it as 0{bare}. {_TEXT_COLUMN}",
-            )
-        elif _DIGITS.fullmatch(bare) and len(bare) == 14:
-            if not bare.endswith("0000000"):
-                return
-            problem, fix = (
-                "ends in 0000000, which is a district code, not a school",
-                "Use the school's own 14-digit CDS code.",
-            )
-        else:
-            problem = "is not a 14-digit CDS code"
-            fix = "Use the school's 14-digit CDS code (county, district, school)."
-        self._log.add("school_id", row, "error", f"School id {school!r} {problem}.", fix)
 
-    def _year(self, row: int, text: str) -> None:
-        year = parse_int(text)
-        if year is None or self._years_given or 2015 <= year <= 2100:
-            return  # a non-number is CERS's own failure
-        self._log.add(
-            "school_year",
-            row,
-            "error",
-            f"School year {year} looks wrong; CERS wants the year the school year ends "
-            "and would answer 'Invalid school year'.",
-            "Write the end year, e.g. 2025 for 2024-25.",
+# -- what each check says: one place for the streaming checks and the check of our own files ----
+
+
+def school_id_problem(school: str, known: Collection[str]) -> Problem | None:
+    """What is wrong with a school id (not one of the ``known`` ones), if anything."""
+    if not school.strip() or school in known:
+        return None
+    bare = school.strip()
+    if bare != school:
+        problem, fix = (
+            "has spaces around it; CERS compares it as written and will not find the school",
+            ("Remove the spaces."),
         )
-
-    def _subject(self, row: int, subject: str) -> None:
-        if len(self._subjects_seen) < 1_000:
-            self._subjects_seen.add(subject)
-        if subject != subject.strip():
-            self._log.add(
-                "subject_spaces",
-                row,
-                "warning",
-                f"Subject {subject!r} has spaces around it; CERS ignores them.",
-                "Remove the spaces.",
-            )
-
-    def _ssid(self, row: int, ssid: str) -> None:
-        bare = ssid.strip()
-        severity: Severity = "error"
-        damage = "CERS would silently create a new, empty student with this id instead of using the real one."
-        if _SSID.fullmatch(bare):
-            self._log.add(
-                "ssid_spaces",
-                row,
-                "warning",
-                f"SSID {ssid!r} has spaces around it; CERS's loader removes them.",
-                "Remove the spaces.",
-            )
-            return
-        if _DIGITS.fullmatch(bare) and len(bare) == 9:
-            problem, fix = "has 9 digits: a spreadsheet probably dropped its leading zero", f"Write it as 0{bare}."
-            fix = f"{fix} {_TEXT_COLUMN}"
-        elif _SCIENTIFIC.fullmatch(bare) or _DECIMAL.fullmatch(bare):
-            problem, fix = "was turned into a number by a spreadsheet", _TEXT_COLUMN
-        elif _DIGITS.fullmatch(bare):
-            digits = f"{len(bare)} digit{'' if len(bare) == 1 else 's'}"
-            problem, fix = f"has {digits}, not 10", "Check the SSID in CALPADS or the SIS."
-        else:
-            severity = "warning"
-            problem = "is not a California SSID (10 digits)"
-            fix = "Fine for test data only; for real students use the 10-digit SSID from CALPADS."
-            damage = "CERS would create a student with this id."
-        self._log.add("ssid", row, severity, f"SSID {ssid!r} {problem}. {damage}", fix)
-
-    def _login(self, row: int, login: str) -> None:
-        if _EMAIL.fullmatch(login.strip()):
-            self._log.add(
-                "login_spaces",
-                row,
-                "warning",
-                f"Login {login!r} has spaces around it; CERS's loader removes them.",
-                "Remove the spaces.",
-            )
-            return
-        self._log.add(
-            "login",
-            row,
-            "error",
-            f"Login {login!r} is not an e-mail address, so it cannot match anyone's CERS (TOMS) login: nobody would "
-            "get access to the group through this row.",
-            "Use the teacher's e-mail address as it is in TOMS.",
+    elif _SCIENTIFIC.fullmatch(bare):
+        problem, fix = "is in scientific notation: a spreadsheet turned the CDS code into a number", _TEXT_COLUMN
+    elif _DIGITS.fullmatch(bare) and len(bare) == 13:
+        problem, fix = (
+            "has 13 digits: a spreadsheet probably dropped the leading zero of the 14-digit CDS code",
+            f"Write it as 0{bare}. {_TEXT_COLUMN}",
         )
+    elif _DIGITS.fullmatch(bare) and len(bare) == 14:
+        if not bare.endswith("0000000"):
+            return None
+        problem, fix = (
+            "ends in 0000000, which is a district code, not a school",
+            "Use the school's own 14-digit CDS code.",
+        )
+    else:
+        problem = "is not a 14-digit CDS code"
+        fix = "Use the school's 14-digit CDS code (county, district, school)."
+    return Problem("school_id", "error", f"School id {school!r} {problem}.", fix)
 
-    def _group_name(self, row: int, name: str) -> None:
-        if len(name) > 255:
-            self._log.add(
+
+def school_year_problem(text: str, *, years_given: bool) -> Problem | None:
+    """A school year that is a number but not a plausible end year (when CERS's years are not given)."""
+    year = parse_int(text)
+    if year is None or years_given or 2015 <= year <= 2100:
+        return None  # a non-number is CERS's own failure
+    return Problem(
+        "school_year",
+        "error",
+        f"School year {year} looks wrong; CERS wants the year the school year ends "
+        "and would answer 'Invalid school year'.",
+        "Write the end year, e.g. 2025 for 2024-25.",
+    )
+
+
+def subject_problem(subject: str) -> Problem | None:
+    if subject == subject.strip():
+        return None
+    return Problem(
+        "subject_spaces",
+        "warning",
+        f"Subject {subject!r} has spaces around it; CERS ignores them.",
+        "Remove the spaces.",
+    )
+
+
+def ssid_problem(ssid: str) -> Problem:
+    """What is wrong with an SSID that is not ten ASCII digits."""
+    bare = ssid.strip()
+    severity: Severity = "error"
+    damage = "CERS would silently create a new, empty student with this id instead of using the real one."
+    if _SSID.fullmatch(bare):
+        return Problem(
+            "ssid_spaces",
+            "warning",
+            f"SSID {ssid!r} has spaces around it; CERS's loader removes them.",
+            "Remove the spaces.",
+        )
+    if _DIGITS.fullmatch(bare) and len(bare) == 9:
+        problem, fix = "has 9 digits: a spreadsheet probably dropped its leading zero", f"Write it as 0{bare}."
+        fix = f"{fix} {_TEXT_COLUMN}"
+    elif _SCIENTIFIC.fullmatch(bare) or _DECIMAL.fullmatch(bare):
+        problem, fix = "was turned into a number by a spreadsheet", _TEXT_COLUMN
+    elif _DIGITS.fullmatch(bare):
+        digits = f"{len(bare)} digit{'' if len(bare) == 1 else 's'}"
+        problem, fix = f"has {digits}, not 10", "Check the SSID in CALPADS or the SIS."
+    else:
+        severity = "warning"
+        problem = "is not a California SSID (10 digits)"
+        fix = "Fine for test data only; for real students use the 10-digit SSID from CALPADS."
+        damage = "CERS would create a student with this id."
+    return Problem("ssid", severity, f"SSID {ssid!r} {problem}. {damage}", fix)
+
+
+def is_email(login: str) -> bool:
+    return _EMAIL.fullmatch(login) is not None
+
+
+def login_problem(login: str) -> Problem:
+    """What is wrong with a login that is not an e-mail address."""
+    if _EMAIL.fullmatch(login.strip()):
+        return Problem(
+            "login_spaces",
+            "warning",
+            f"Login {login!r} has spaces around it; CERS's loader removes them.",
+            "Remove the spaces.",
+        )
+    return Problem(
+        "login",
+        "error",
+        f"Login {login!r} is not an e-mail address, so it cannot match anyone's CERS (TOMS) login: nobody would "
+        "get access to the group through this row.",
+        "Use the teacher's e-mail address as it is in TOMS.",
+    )
+
+
+def group_name_problems(name: str) -> list[Problem]:
+    """What is wrong with a group name, in the order the checks look."""
+    problems: list[Problem] = []
+    if len(name) > 255:
+        problems.append(
+            Problem(
                 "group_name_long",
-                row,
                 "error",
                 f"Group name {name[:40]!r}… is over 255 characters long; CERS stores at most 255.",
                 "Shorten the group name (choose fewer fields for it).",
             )
-        bad = sorted({_CHAR_NAMES[char] for char in _BAD_NAME_CHARS.findall(name)})
-        if bad:
-            self._log.add(
+        )
+    bad = sorted({_CHAR_NAMES[char] for char in _BAD_NAME_CHARS.findall(name)})
+    if bad:
+        problems.append(
+            Problem(
                 "group_name_chars",
-                row,
                 "error",
                 f"Group name {name[:80]!r} holds a {' and a '.join(bad)}: CERS's two CSV readers disagree on these, "
                 "so the stored name may differ or the upload may fail.",
                 "Remove those characters from the group name (or from the fields it is made of).",
             )
-        if _OUTSIDE_BMP.search(name):
-            self._log.add(
+        )
+    if _OUTSIDE_BMP.search(name):
+        problems.append(
+            Problem(
                 "group_name_emoji",
-                row,
                 "error",
                 f"Group name {name[:80]!r} holds an emoji or another character CERS's database cannot store.",
                 "Remove the character from the group name.",
             )
-        if _CONTROL_CHARS.search(name):
-            self._log.add(
+        )
+    if _CONTROL_CHARS.search(name):
+        problems.append(
+            Problem(
                 "group_name_control",
-                row,
                 "warning",
                 f"Group name {name[:80]!r} holds a tab or another invisible control character.",
                 "Remove it from the group name.",
             )
-        if name != name.strip(" "):
-            self._log.add(
+        )
+    if name != name.strip(" "):
+        problems.append(
+            Problem(
                 "group_name_spaces",
-                row,
                 "warning",
                 f"Group name {name[:80]!r} starts or ends with a space. CERS's loader removes it; its check does "
                 "not, so the same group written with and without the space counts as two here.",
                 "Remove the spaces.",
             )
+        )
+    return problems
+
+
+def group_split_problem(group: str, first: str) -> Problem:
+    return Problem(
+        "group_split",
+        "warning",
+        f"Group {group!r} is the same CERS group as {first!r} earlier at this school (CERS ignores case "
+        "and outer spaces in names), but its rows are apart; CERS does not notice and merges them.",
+        "Use one spelling for the group name, and keep all its rows together.",
+    )
+
+
+def block_problems(
+    name: str,
+    *,
+    students: int,
+    ssid_rows: int,
+    teachers: int,
+    repeats: int,
+    first_row: int,
+    last_row: int,
+    first_repeat: int,
+) -> list[tuple[int, Problem]]:
+    """What is wrong with a group as a whole (its rows ``first_row`` to ``last_row``), each at its row, in order."""
+    problems: list[tuple[int, Problem]] = []
+    if students > 200:
+        problems.append(
+            (
+                last_row,
+                Problem(
+                    "students_over_200",
+                    "error",
+                    f"Group {name!r} has {students:,} students; CERS allows 200 in a group.",
+                    "Split the section into smaller groups (e.g. turn on splitting large sections).",
+                ),
+            )
+        )
+    elif ssid_rows > 200:
+        problems.append(
+            (
+                last_row,
+                Problem(
+                    "rows_over_200",
+                    "error",
+                    f"Group {name!r} has {students} students but {ssid_rows} rows with an SSID; CERS counts rows "
+                    "and allows 200.",
+                    "Write one row per student (no repeated rows, teachers on rows of their own with an empty "
+                    "student_ssid).",
+                ),
+            )
+        )
+    if repeats:
+        problems.append(
+            (
+                first_repeat,
+                Problem(
+                    "repeated_rows",
+                    "warning",
+                    f"Group {name!r} lists the same student or teacher again on {repeats} row(s).",
+                    "Remove the repeated rows; CERS keeps one, but counts every student row toward the 200 limit.",
+                ),
+            )
+        )
+    if name.strip():
+        if not teachers:
+            problems.append(
+                (
+                    first_row,
+                    Problem(
+                        "no_teacher",
+                        "warning",
+                        f"Group {name!r} has no teacher (no row with a group_user_login): only administrators will "
+                        "see it.",
+                        "Add a row with the teacher's CERS login (e-mail) and an empty student_ssid.",
+                    ),
+                )
+            )
+        if not ssid_rows:
+            problems.append(
+                (
+                    first_row,
+                    Problem(
+                        "no_students",
+                        "warning",
+                        f"Group {name!r} has no students; uploading it empties the group in CERS if it exists.",
+                        "Check the section's enrolments, or leave the group out of the file.",
+                    ),
+                )
+            )
+    return problems
+
+
+def cross_product_problem(rows: int) -> Problem:
+    return Problem(
+        "cross_product",
+        "warning",
+        f"{rows:,} row(s) hold both a student SSID and a teacher login (cross-product layout); "
+        "CERS counts each of them toward the 200-student limit.",
+        "Give each teacher a row with an empty student_ssid, and each student a row with an empty group_user_login.",
+    )

@@ -56,131 +56,130 @@ def test_the_official_sample_is_accepted():
     assert all("not a California SSID" in finding.message for finding in report.warnings)
 
 
+TWO_SCHOOLS = csv("A,88800120012003,2018,,,t@example.com", "B,88800120012001,2018,,,t@example.com")
+
+
 def test_the_reference_example_of_two_schools_gives_its_success_message():
-    report = validate_cers_csv(csv("A,88800120012003,2018,,,t@example.com", "B,88800120012001,2018,,,t@example.com"))
+    report = validate_cers_csv(TWO_SCHOOLS)
     assert report.cers_message() == "1 group accepted for 88800120012003.\n1 group accepted for 88800120012001."
 
 
 # -- every CERS message, with its exact text and row -------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("data", "options", "expected"),
-    [
-        pytest.param(HEADER.encode(), {}, [(0, "Empty file")], id="header only"),
-        pytest.param(b"", {}, [(0, "Empty file")], id="empty file"),
-        pytest.param(b"\r\n\r\n", {}, [(0, "Empty file")], id="blank lines only"),
-        pytest.param(
-            b'"group_name"x,school_natural_id\r\nA,B\r\n',
-            {},
-            [(0, "Error reading file [(line 1) invalid char between encapsulated token and delimiter]")],
-            id="syntax error in header",
-        ),
-        pytest.param(
-            b'\n"group_name,school_natural_id\r\nA,B\r\n',
-            {},
-            [(0, "Error reading file [(startline 2) EOF reached before encapsulated token finished]")],
-            id="quote open from the header to the end",
-        ),
-        pytest.param(
-            csv("A,B,2025,,,", header="group_name,GROUP_NAME,school_year,subject_code,student_ssid,x\r\n"),
-            {},
-            [(0, NOT_CSV)],
-            id="a header name twice",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,,,,,", header=HEADER.replace("\r\n", ",,\r\n")),
-            {},
-            [(0, NOT_CSV)],
-            id="two empty header names (trailing commas from a spreadsheet)",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,,,,", header=HEADER.replace("\r\n", ",\r\n")), {}, [], id="one extra empty column"
-        ),
-        pytest.param(csv(f"A,{A},2025,All,1", f"A,{A},2025"), {}, [(0, NOT_CSV)], id="a row too short"),
-        pytest.param(
-            csv(f"A,{A},2025,All,,", header=HEADER.replace("group_name,", "group_nme,")),
-            {},
-            [(0, INVALID_HEADERS), (0, NOT_CSV)],
-            id="the corrupted header of the reference (DOC-SG)",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,All,,", header=HEADER.replace("group_user_login", "teacher")),
-            {},
-            [(0, INVALID_HEADERS), (1, "1 group accepted for 01612590130146.")],
-            id="a wrong sixth name: rows are still checked, successes listed as failures",
-        ),
-        pytest.param(
-            csv("A,,2025,,,", f",{A},2025,,,", f"A,{A},,,,", ",,x,,,", f"A,{A}, 2025,,,", f"A,{A},2025.0,,,"),
-            {},
-            [
-                (1, "Record does not contain a school"),
-                (2, "Record does not contain a group name"),
-                (3, "Record does not contain a school year"),
-                (4, "Record does not contain a school"),
-                (4, "Record does not contain a group name"),
-                (4, "Record does not contain a school year"),
-                (5, "Record does not contain a school year"),
-                (6, "Record does not contain a school year"),
-            ],
-            id="missing keys, on every row",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,,,", f"B,{A},1718,,,", f"C,{A},1718,,,", f"D,{A},1964,,,"),
-            {"school_years": {2024, 2025}},
-            [(2, "Invalid school year: 1718"), (4, "Invalid school year: 1964")],
-            id="unknown years, once each",
-        ),
-        pytest.param(
-            csv(f"A,{A},+02025,,,"),
-            {"school_years": {2024}},
-            [(1, "Invalid school year: 2025")],
-            id="year as Java reads it",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,Science,,", f"B,{A},2025, science ,,", f"C,{A},2025,Science,,", f"D,{A},2025, aLL ,,"),
-            {},
-            [(1, "Invalid subject: Science"), (2, "Invalid subject: science")],
-            id="unknown subjects, stripped, once per text",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,ELPAC,,"), {"subjects": ("ELA", "Math", "ELPAC")}, [], id="a subject the tenant has"
-        ),
-        pytest.param(
-            csv(f"A, {A},2025,,,", "A,X,2025,,,", "B,X,2025,,,"),
-            {"schools": {A}},
-            [(1, f"School [ {A}] can not be found"), (2, "School [X] can not be found")],
-            id="unknown schools, compared untrimmed",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,,,", f"A,{B},2025,,,", f"A,{A},2025,,,", f"B,{A},2025,,,"),
-            {},
-            [(3, f"School [{A}] is out-of-order: sort CSV by school, group, year")],
-            id="a school in two places",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,,,", f"B,{A},2025,,,", f"A,{A},2025,,,", f"B,{A},2025,,,"),
-            {},
-            [(3, "Record is out-of-order: sort CSV by school, group, year")],
-            id="a group in two places, reported once",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,,,", f"B,{A},2025,,,", f"a,{A},2025,,,"),
-            {},
-            [],
-            id="the same group in another case is not caught (exact-text set)",
-        ),
-        pytest.param(
-            csv(f"A,{A},2025,ELA,,", f"A,{A},2025,,,", f"a,{A},2025,Math,,", f"A,{A},2025,ela,,"),
-            {},
-            [
-                (3, "Record is attempting to re-define group subject from [ELA] to [Math]"),
-                (4, "Record is attempting to re-define group subject from [Math] to [ela]"),
-            ],
-            id="two subjects in a group",
-        ),
-    ],
-)
+CERS_CASES = [
+    pytest.param(HEADER.encode(), {}, [(0, "Empty file")], id="header only"),
+    pytest.param(b"", {}, [(0, "Empty file")], id="empty file"),
+    pytest.param(b"\r\n\r\n", {}, [(0, "Empty file")], id="blank lines only"),
+    pytest.param(
+        b'"group_name"x,school_natural_id\r\nA,B\r\n',
+        {},
+        [(0, "Error reading file [(line 1) invalid char between encapsulated token and delimiter]")],
+        id="syntax error in header",
+    ),
+    pytest.param(
+        b'\n"group_name,school_natural_id\r\nA,B\r\n',
+        {},
+        [(0, "Error reading file [(startline 2) EOF reached before encapsulated token finished]")],
+        id="quote open from the header to the end",
+    ),
+    pytest.param(
+        csv("A,B,2025,,,", header="group_name,GROUP_NAME,school_year,subject_code,student_ssid,x\r\n"),
+        {},
+        [(0, NOT_CSV)],
+        id="a header name twice",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,,,,,", header=HEADER.replace("\r\n", ",,\r\n")),
+        {},
+        [(0, NOT_CSV)],
+        id="two empty header names (trailing commas from a spreadsheet)",
+    ),
+    pytest.param(csv(f"A,{A},2025,,,,", header=HEADER.replace("\r\n", ",\r\n")), {}, [], id="one extra empty column"),
+    pytest.param(csv(f"A,{A},2025,All,1", f"A,{A},2025"), {}, [(0, NOT_CSV)], id="a row too short"),
+    pytest.param(
+        csv(f"A,{A},2025,All,,", header=HEADER.replace("group_name,", "group_nme,")),
+        {},
+        [(0, INVALID_HEADERS), (0, NOT_CSV)],
+        id="the corrupted header of the reference (DOC-SG)",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,All,,", header=HEADER.replace("group_user_login", "teacher")),
+        {},
+        [(0, INVALID_HEADERS), (1, "1 group accepted for 01612590130146.")],
+        id="a wrong sixth name: rows are still checked, successes listed as failures",
+    ),
+    pytest.param(
+        csv("A,,2025,,,", f",{A},2025,,,", f"A,{A},,,,", ",,x,,,", f"A,{A}, 2025,,,", f"A,{A},2025.0,,,"),
+        {},
+        [
+            (1, "Record does not contain a school"),
+            (2, "Record does not contain a group name"),
+            (3, "Record does not contain a school year"),
+            (4, "Record does not contain a school"),
+            (4, "Record does not contain a group name"),
+            (4, "Record does not contain a school year"),
+            (5, "Record does not contain a school year"),
+            (6, "Record does not contain a school year"),
+        ],
+        id="missing keys, on every row",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,,,", f"B,{A},1718,,,", f"C,{A},1718,,,", f"D,{A},1964,,,"),
+        {"school_years": {2024, 2025}},
+        [(2, "Invalid school year: 1718"), (4, "Invalid school year: 1964")],
+        id="unknown years, once each",
+    ),
+    pytest.param(
+        csv(f"A,{A},+02025,,,"),
+        {"school_years": {2024}},
+        [(1, "Invalid school year: 2025")],
+        id="year as Java reads it",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,Science,,", f"B,{A},2025, science ,,", f"C,{A},2025,Science,,", f"D,{A},2025, aLL ,,"),
+        {},
+        [(1, "Invalid subject: Science"), (2, "Invalid subject: science")],
+        id="unknown subjects, stripped, once per text",
+    ),
+    pytest.param(csv(f"A,{A},2025,ELPAC,,"), {"subjects": ("ELA", "Math", "ELPAC")}, [], id="a subject the tenant has"),
+    pytest.param(
+        csv(f"A, {A},2025,,,", "A,X,2025,,,", "B,X,2025,,,"),
+        {"schools": {A}},
+        [(1, f"School [ {A}] can not be found"), (2, "School [X] can not be found")],
+        id="unknown schools, compared untrimmed",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,,,", f"A,{B},2025,,,", f"A,{A},2025,,,", f"B,{A},2025,,,"),
+        {},
+        [(3, f"School [{A}] is out-of-order: sort CSV by school, group, year")],
+        id="a school in two places",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,,,", f"B,{A},2025,,,", f"A,{A},2025,,,", f"B,{A},2025,,,"),
+        {},
+        [(3, "Record is out-of-order: sort CSV by school, group, year")],
+        id="a group in two places, reported once",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,,,", f"B,{A},2025,,,", f"a,{A},2025,,,"),
+        {},
+        [],
+        id="the same group in another case is not caught (exact-text set)",
+    ),
+    pytest.param(
+        csv(f"A,{A},2025,ELA,,", f"A,{A},2025,,,", f"a,{A},2025,Math,,", f"A,{A},2025,ela,,"),
+        {},
+        [
+            (3, "Record is attempting to re-define group subject from [ELA] to [Math]"),
+            (4, "Record is attempting to re-define group subject from [Math] to [ela]"),
+        ],
+        id="two subjects in a group",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "options", "expected"), CERS_CASES)
 def test_cers_failures_are_word_for_word(data, options, expected):
     report = validate_cers_csv(data, **options)
     assert cers(report) == expected
@@ -190,17 +189,31 @@ def test_cers_failures_are_word_for_word(data, options, expected):
     )
 
 
+GROUP_OF_201 = csv(*[f"Big,{A},2025,All,{1000000000 + i}," for i in range(201)])
+REPEATED_ROWS_THEN_A_SCHOOL = csv(
+    *[f"Big,{A},2025,All,{1000000000 + i % 150},t@x.org" for i in range(201)], f"Next,{B},2025,All,1234567890,"
+)
+GROUP_OF_200 = csv(*[f"Full,{A},2025,All,{1000000000 + i}," for i in range(200)], f"Full,{A},2025,All,,t@x.org")
+NO_SCHOOL_150_TIMES = csv(*["A,,2025,,," for _ in range(150)])
+NO_SCHOOL_100_TIMES = csv(*["A,,2025,,," for _ in range(100)])
+GROUPS_AT_130_SCHOOLS = csv(
+    *[
+        f"G{g},{school:014d},2025,All,{1000000000 + g},t@x.org"
+        for school in range(1, 131)
+        for g in range(school % 3 + 1)
+    ]
+)
+
+
 def test_the_200_rule_counts_rows_and_reports_the_last_row_of_the_group():
-    rows = [f"Big,{A},2025,All,{1000000000 + i}," for i in range(201)]
-    report = validate_cers_csv(csv(*rows))
+    report = validate_cers_csv(GROUP_OF_201)
     assert report.cers_message() == (
         f"Row: 201 Failure: School [{A}] Group [Big] contains 201 students.  Maximum students allowed per group is 200"
     )
 
 
 def test_the_200_rule_counts_repeated_rows_and_names_the_next_school_when_the_school_changes():
-    rows = [f"Big,{A},2025,All,{1000000000 + i % 150},t@x.org" for i in range(201)]
-    report = validate_cers_csv(csv(*rows, f"Next,{B},2025,All,1234567890,"))
+    report = validate_cers_csv(REPEATED_ROWS_THEN_A_SCHOOL)
     # Checked when the next group starts (row 202 - 1), under the school current at that moment.
     assert cers(report) == [
         (201, f"School [{B}] Group [Big] contains 201 students.  Maximum students allowed per group is 200")
@@ -209,12 +222,11 @@ def test_the_200_rule_counts_repeated_rows_and_names_the_next_school_when_the_sc
 
 
 def test_exactly_200_students_pass():
-    rows = [f"Full,{A},2025,All,{1000000000 + i}," for i in range(200)]
-    assert validate_cers_csv(csv(*rows, f"Full,{A},2025,All,,t@x.org")).cers_message() == f"1 group accepted for {A}."
+    assert validate_cers_csv(GROUP_OF_200).cers_message() == f"1 group accepted for {A}."
 
 
 def test_at_most_100_failure_lines_then_a_count():
-    report = validate_cers_csv(csv(*["A,,2025,,," for _ in range(150)]))
+    report = validate_cers_csv(NO_SCHOOL_150_TIMES)
     lines = report.cers_message().split("\n")
     assert len(lines) == 101
     assert lines[0] == "Row: 1 Failure: Record does not contain a school"
@@ -227,18 +239,13 @@ def test_at_most_100_failure_lines_then_a_count():
 
 
 def test_exactly_100_failures_have_no_count_line():
-    lines = validate_cers_csv(csv(*["A,,2025,,," for _ in range(100)])).cers_message().split("\n")
+    lines = validate_cers_csv(NO_SCHOOL_100_TIMES).cers_message().split("\n")
     assert len(lines) == 100
     assert lines[-1] == "Row: 100 Failure: Record does not contain a school"
 
 
 def test_the_success_report_has_one_line_per_school_and_at_most_100():
-    rows = [
-        f"G{g},{school:014d},2025,All,{1000000000 + g},t@x.org"
-        for school in range(1, 131)
-        for g in range(school % 3 + 1)
-    ]
-    lines = validate_cers_csv(csv(*rows)).cers_message().split("\n")
+    lines = validate_cers_csv(GROUPS_AT_130_SCHOOLS).cers_message().split("\n")
     assert lines[:3] == [
         "2 groups accepted for 00000000000001.",
         "3 groups accepted for 00000000000002.",
@@ -288,8 +295,12 @@ def test_whitespace_after_a_closing_quote_is_skipped_as_in_commons_csv():
 # -- the report --------------------------------------------------------------------------------
 
 
+NINE_DIGITS_AND_A_NAME_AS_LOGIN = csv(f"A,{A},2025,All,123456789,", f"A,{A},2025,All,1234567890,Mr Smith")
+ACCEPTED = csv(f"A,{A},2025,All,,t@x.org", f"A,{A},2025,All,1234567890,")
+
+
 def test_to_text_gives_the_verdict_then_errors_then_warnings():
-    report = validate_cers_csv(csv(f"A,{A},2025,All,123456789,", f"A,{A},2025,All,1234567890,Mr Smith"))
+    report = validate_cers_csv(NINE_DIGITS_AND_A_NAME_AS_LOGIN)
     text = report.to_text()
     assert text.startswith("REJECTED: CERS would not accept this file (2 errors, 1 warning).")
     assert text.index("Errors:") < text.index("Warnings:") < text.index("What CERS would answer:")
@@ -299,7 +310,7 @@ def test_to_text_gives_the_verdict_then_errors_then_warnings():
 
 
 def test_an_accepted_file_says_so():
-    report = validate_cers_csv(csv(f"A,{A},2025,All,,t@x.org", f"A,{A},2025,All,1234567890,"))
+    report = validate_cers_csv(ACCEPTED)
     assert report.accepted and report.errors == [] and report.warnings == []
     assert report.to_text().startswith("ACCEPTED: CERS would accept this file (0 errors, 0 warnings).")
 
@@ -315,45 +326,45 @@ def test_findings_are_frozen_and_carry_a_fix():
 # -- our pre-flight checks ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("rows", "row", "severity", "text"),
-    [
-        ([f"A,{A[1:]},2025,All,1234567890,"], 1, "error", "has 13 digits: a spreadsheet probably dropped the leading"),
-        (["A,1.96E+13,2025,All,1234567890,"], 1, "error", "scientific notation"),
-        (["A,19651280000000,2025,All,1234567890,"], 1, "error", "district code"),
-        ([f"A, {A},2025,All,1234567890,"], 1, "error", "has spaces around it; CERS compares it as written"),
-        (["A,Lincoln High,2025,All,1234567890,"], 1, "error", "is not a 14-digit CDS code"),
-        ([f"A,{A},2025,All,123456789,"], 1, "error", "has 9 digits: a spreadsheet probably dropped its leading zero"),
-        ([f"A,{A},2025,All,6.23793E+09,"], 1, "error", "turned into a number by a spreadsheet"),
-        ([f"A,{A},2025,All,6237930655.0,"], 1, "error", "turned into a number by a spreadsheet"),
-        ([f"A,{A},2025,All,12345678901,"], 1, "error", "has 11 digits, not 10"),
-        ([f"A,{A},2025,All,SSID001,"], 1, "warning", "not a California SSID"),
-        ([f"A,{A},2025,All, 1234567890,"], 1, "warning", "SSID ' 1234567890' has spaces around it"),
-        ([f"A,{A},2025,All,,jsmith"], 1, "error", "is not an e-mail address"),
-        ([f"A,{A},2025,All,,t@x.org "], 1, "warning", "has spaces around it; CERS's loader removes them"),
-        ([f"{'x' * 256},{A},2025,All,1234567890,"], 1, "error", "is over 255 characters long; CERS stores at most 255"),
-        ([f'"Smith, John",{A},2025,All,1234567890,'], 1, "error", "holds a comma"),
-        ([f'"a \\ b",{A},2025,All,1234567890,'], 1, "error", "holds a backslash"),
-        ([f'"two\nlines",{A},2025,All,1234567890,'], 1, "error", "holds a line break"),
-        ([f"Math 🙂,{A},2025,All,1234567890,"], 1, "error", "emoji"),
-        ([f"a\tb,{A},2025,All,1234567890,"], 1, "warning", "tab or another invisible control character"),
-        ([f"Algebra ,{A},2025,All,1234567890,"], 1, "warning", "starts or ends with a space"),
-        ([f"A,{A},2025, All,1234567890,"], 1, "warning", "Subject ' All' has spaces around it"),
-        ([f"A,{A},1718,All,1234567890,"], 1, "error", "School year 1718 looks wrong"),
-        ([f"A,{A},2025,All,1234567890,", f"A,{A},2025,All,1234567890,"], 2, "warning", "lists the same student"),
-        ([f"A,{A},2025,All,1234567890,t@x.org"], 1, "warning", "cross-product layout"),
-        ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 value(s); CERS files have 6"),
-        ([f"A,{A},2025,All,1234567890,,"], 1, "warning", "Row has 7 values"),
-        (
-            [f"A,{A},2025,All,1234567890,", f"B,{A},2025,All,1234567890,", f"a,{A},2025,All,2234567890,"],
-            3,
-            "warning",
-            "is the same CERS group as 'A' earlier",
-        ),
-        ([f"A,{A},2025,All,1234567890,"], 1, "warning", "has no teacher"),
-        ([f"A,{A},2025,All,,t@x.org"], 1, "warning", "has no students"),
-    ],
-)
+CHECK_CASES = [
+    ([f"A,{A[1:]},2025,All,1234567890,"], 1, "error", "has 13 digits: a spreadsheet probably dropped the leading"),
+    (["A,1.96E+13,2025,All,1234567890,"], 1, "error", "scientific notation"),
+    (["A,19651280000000,2025,All,1234567890,"], 1, "error", "district code"),
+    ([f"A, {A},2025,All,1234567890,"], 1, "error", "has spaces around it; CERS compares it as written"),
+    (["A,Lincoln High,2025,All,1234567890,"], 1, "error", "is not a 14-digit CDS code"),
+    ([f"A,{A},2025,All,123456789,"], 1, "error", "has 9 digits: a spreadsheet probably dropped its leading zero"),
+    ([f"A,{A},2025,All,6.23793E+09,"], 1, "error", "turned into a number by a spreadsheet"),
+    ([f"A,{A},2025,All,6237930655.0,"], 1, "error", "turned into a number by a spreadsheet"),
+    ([f"A,{A},2025,All,12345678901,"], 1, "error", "has 11 digits, not 10"),
+    ([f"A,{A},2025,All,SSID001,"], 1, "warning", "not a California SSID"),
+    ([f"A,{A},2025,All, 1234567890,"], 1, "warning", "SSID ' 1234567890' has spaces around it"),
+    ([f"A,{A},2025,All,,jsmith"], 1, "error", "is not an e-mail address"),
+    ([f"A,{A},2025,All,,t@x.org "], 1, "warning", "has spaces around it; CERS's loader removes them"),
+    ([f"{'x' * 256},{A},2025,All,1234567890,"], 1, "error", "is over 255 characters long; CERS stores at most 255"),
+    ([f'"Smith, John",{A},2025,All,1234567890,'], 1, "error", "holds a comma"),
+    ([f'"a \\ b",{A},2025,All,1234567890,'], 1, "error", "holds a backslash"),
+    ([f'"two\nlines",{A},2025,All,1234567890,'], 1, "error", "holds a line break"),
+    ([f"Math 🙂,{A},2025,All,1234567890,"], 1, "error", "emoji"),
+    ([f"a\tb,{A},2025,All,1234567890,"], 1, "warning", "tab or another invisible control character"),
+    ([f"Algebra ,{A},2025,All,1234567890,"], 1, "warning", "starts or ends with a space"),
+    ([f"A,{A},2025, All,1234567890,"], 1, "warning", "Subject ' All' has spaces around it"),
+    ([f"A,{A},1718,All,1234567890,"], 1, "error", "School year 1718 looks wrong"),
+    ([f"A,{A},2025,All,1234567890,", f"A,{A},2025,All,1234567890,"], 2, "warning", "lists the same student"),
+    ([f"A,{A},2025,All,1234567890,t@x.org"], 1, "warning", "cross-product layout"),
+    ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 value(s); CERS files have 6"),
+    ([f"A,{A},2025,All,1234567890,,"], 1, "warning", "Row has 7 values"),
+    (
+        [f"A,{A},2025,All,1234567890,", f"B,{A},2025,All,1234567890,", f"a,{A},2025,All,2234567890,"],
+        3,
+        "warning",
+        "is the same CERS group as 'A' earlier",
+    ),
+    ([f"A,{A},2025,All,1234567890,"], 1, "warning", "has no teacher"),
+    ([f"A,{A},2025,All,,t@x.org"], 1, "warning", "has no students"),
+]
+
+
+@pytest.mark.parametrize(("rows", "row", "severity", "text"), CHECK_CASES)
 def test_pre_flight_checks(rows, row, severity, text):
     report = validate_cers_csv(csv(*rows))
     found = [finding for finding in report.extra_findings if text in finding.message]
@@ -362,15 +373,18 @@ def test_pre_flight_checks(rows, row, severity, text):
     assert found[0].fix
 
 
+GROUP_OF_205 = csv(*[f"Big,{A},2025,All,{1000000000 + i}," for i in range(205)])
+THIRTY_SHORT_SSIDS = csv(*[f"A,{A},2025,All,{i},t@x.org" for i in range(1, 31)])
+
+
 def test_over_200_distinct_students_is_an_error_of_ours_too():
-    rows = [f"Big,{A},2025,All,{1000000000 + i}," for i in range(205)]
-    report = validate_cers_csv(csv(*rows))
+    report = validate_cers_csv(GROUP_OF_205)
     assert (205, "error", "Group 'Big' has 205 students; CERS allows 200 in a group.") in checks(report)
     assert report.max_students_per_group == 205
 
 
 def test_repetitive_findings_are_summarised_after_twenty():
-    report = validate_cers_csv(csv(*[f"A,{A},2025,All,{i},t@x.org" for i in range(1, 31)]))
+    report = validate_cers_csv(THIRTY_SHORT_SSIDS)
     ssid = [
         finding for finding in report.extra_findings if "digit" in finding.message or "more rows" in finding.message
     ]
@@ -379,27 +393,27 @@ def test_repetitive_findings_are_summarised_after_twenty():
     assert ssid[-1].row == 21
 
 
-@pytest.mark.parametrize(
-    ("data", "severity", "text"),
-    [
-        (b"\xef\xbb\xbf" + csv(f"A,{A},2025,All,1234567890,t@x.org"), "warning", "byte order mark"),
-        (csv(f"Café,{A},2025,All,1234567890,").decode().encode("latin-1"), "error", "not UTF-8"),
-        (csv(f"A,{A},2025,All,1234567890,").decode().encode("utf-16"), "error", "UTF-16"),
-        (b"PK\x03\x04" + bytes(range(256)) * 4, "error", "Excel workbook (.xlsx)"),
-        (b"\r\n\r\n" + csv(f"A,{A},2025,All,1234567890,t@x.org"), "error", "starts with blank lines"),
-        (csv(f"A,{A},2025,All,1234567890,", "", f"A,{A},2025,All,,t@x.org"), "warning", "1 blank line(s)"),
-        (
-            HEADER.encode() + f"A,{A},2025,All,1234567890,\nA,{A},2025,All,,t@x.org\n".encode(),
-            "error",
-            "header with CRLF, row 1 with LF",
-        ),
-        (
-            HEADER.replace("\r\n", "\n").encode() + f"A,{A},2025,All,1234567890,\r\nA,{A},2025,All,,t@x.org\n".encode(),
-            "warning",
-            "CERS's loader removes the stray CRs",
-        ),
-    ],
-)
+FILE_CASES = [
+    (b"\xef\xbb\xbf" + csv(f"A,{A},2025,All,1234567890,t@x.org"), "warning", "byte order mark"),
+    (csv(f"Café,{A},2025,All,1234567890,").decode().encode("latin-1"), "error", "not UTF-8"),
+    (csv(f"A,{A},2025,All,1234567890,").decode().encode("utf-16"), "error", "UTF-16"),
+    (b"PK\x03\x04" + bytes(range(256)) * 4, "error", "Excel workbook (.xlsx)"),
+    (b"\r\n\r\n" + csv(f"A,{A},2025,All,1234567890,t@x.org"), "error", "starts with blank lines"),
+    (csv(f"A,{A},2025,All,1234567890,", "", f"A,{A},2025,All,,t@x.org"), "warning", "1 blank line(s)"),
+    (
+        HEADER.encode() + f"A,{A},2025,All,1234567890,\nA,{A},2025,All,,t@x.org\n".encode(),
+        "error",
+        "header with CRLF, row 1 with LF",
+    ),
+    (
+        HEADER.replace("\r\n", "\n").encode() + f"A,{A},2025,All,1234567890,\r\nA,{A},2025,All,,t@x.org\n".encode(),
+        "warning",
+        "CERS's loader removes the stray CRs",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "severity", "text"), FILE_CASES)
 def test_file_level_checks(data, severity, text):
     report = validate_cers_csv(data)
     found = [finding for finding in report.extra_findings if text in finding.message]
@@ -437,18 +451,20 @@ def test_sources_can_be_bytes_paths_or_binary_streams(tmp_path):
         validate_cers_csv(io.StringIO(data.decode()))  # type: ignore[arg-type]
 
 
+WRITER_ROWS = pl.DataFrame(
+    {
+        "group_name": ["Algebra I - Nguyen - 3", "algebra i - nguyen - 3", "Art", "Art", "Español"],
+        "school_natural_id": [A, A, B, B, A],
+        "school_year": [2025] * 5,
+        "subject_code": ["Math", None, "All", "All", "ELA"],
+        "student_ssid": ["1234567890", "0700000007", "", "4000000004", "0700000007"],
+        "group_user_login": [None, "nguyen@x.org", "adams@x.org", None, "diaz@x.org"],
+    }
+)
+
+
 def test_what_the_writer_writes_is_accepted():
-    rows = pl.DataFrame(
-        {
-            "group_name": ["Algebra I - Nguyen - 3", "algebra i - nguyen - 3", "Art", "Art", "Español"],
-            "school_natural_id": [A, A, B, B, A],
-            "school_year": [2025] * 5,
-            "subject_code": ["Math", None, "All", "All", "ELA"],
-            "student_ssid": ["1234567890", "0700000007", "", "4000000004", "0700000007"],
-            "group_user_login": [None, "nguyen@x.org", "adams@x.org", None, "diaz@x.org"],
-        }
-    )
-    report = validate_cers_csv(write_cers_csv(rows), schools={A, B}, school_years={2025})
+    report = validate_cers_csv(write_cers_csv(WRITER_ROWS), schools={A, B}, school_years={2025})
     assert report.accepted, report.to_text()
     assert report.cers_message() == f"2 groups accepted for {A}.\n1 group accepted for {B}."
 

@@ -20,19 +20,21 @@ def frame(*rows: tuple[str | None, str | None, int | None, str | None, str | Non
     )
 
 
+MIXED_ORDER = frame(
+    ("geometry", LINCOLN, 2025, "Math", "2000000002", None),
+    ("Algebra", RIVERDALE, 2025, "Math", "3000000003", ""),
+    ("Geometry", LINCOLN, 2024, "Math", "", "old@lincoln.example.org"),
+    ("algebra", LINCOLN, 2025, "Math", None, "Zed@lincoln.example.org"),
+    ("geometry", LINCOLN, 2025, "Math", "1000000001", None),
+    ("algebra", LINCOLN, 2025, "Math", "4000000004", None),
+    ("geometry", LINCOLN, 2025, "Math", None, "amy@lincoln.example.org"),
+    ("algebra", LINCOLN, 2025, "Math", None, "bob@lincoln.example.org"),
+    ("Algebra", RIVERDALE, 2025, "Math", "", "t@riverdale.example.org"),
+)
+
+
 def test_rows_are_ordered_by_school_year_and_group_ignoring_case_with_teachers_first():
-    rows = frame(
-        ("geometry", LINCOLN, 2025, "Math", "2000000002", None),
-        ("Algebra", RIVERDALE, 2025, "Math", "3000000003", ""),
-        ("Geometry", LINCOLN, 2024, "Math", "", "old@lincoln.example.org"),
-        ("algebra", LINCOLN, 2025, "Math", None, "Zed@lincoln.example.org"),
-        ("geometry", LINCOLN, 2025, "Math", "1000000001", None),
-        ("algebra", LINCOLN, 2025, "Math", "4000000004", None),
-        ("geometry", LINCOLN, 2025, "Math", None, "amy@lincoln.example.org"),
-        ("algebra", LINCOLN, 2025, "Math", None, "bob@lincoln.example.org"),
-        ("Algebra", RIVERDALE, 2025, "Math", "", "t@riverdale.example.org"),
-    )
-    assert write_cers_csv(rows) == HEADER + (
+    assert write_cers_csv(MIXED_ORDER) == HEADER + (
         b"Geometry,01612590130146,2024,Math,,old@lincoln.example.org\r\n"
         b"algebra,01612590130146,2025,Math,,bob@lincoln.example.org\r\n"
         b"algebra,01612590130146,2025,Math,,Zed@lincoln.example.org\r\n"
@@ -45,37 +47,43 @@ def test_rows_are_ordered_by_school_year_and_group_ignoring_case_with_teachers_f
     )
 
 
+CASE_VARIANTS = frame(
+    ("beta", LINCOLN, 2025, "All", "1000000001", None),
+    ("Alpha", LINCOLN, 2025, "All", "1000000001", None),
+    ("ALPHA", LINCOLN, 2025, "All", "2000000002", None),
+    ("alpha", LINCOLN, 2025, "All", "3000000003", None),
+)
+
+
 def test_names_that_differ_only_in_case_are_neighbours_in_a_fixed_order():
-    rows = frame(
-        ("beta", LINCOLN, 2025, "All", "1000000001", None),
-        ("Alpha", LINCOLN, 2025, "All", "1000000001", None),
-        ("ALPHA", LINCOLN, 2025, "All", "2000000002", None),
-        ("alpha", LINCOLN, 2025, "All", "3000000003", None),
-    )
-    assert [row[0] for row in order_cers_rows(rows).iter_rows()] == ["ALPHA", "Alpha", "alpha", "beta"]
+    assert [row[0] for row in order_cers_rows(CASE_VARIANTS).iter_rows()] == ["ALPHA", "Alpha", "alpha", "beta"]
+
+
+SHARP_S = frame(
+    ("Strict", LINCOLN, 2025, "All", "1000000001", None),
+    ("Straße", LINCOLN, 2025, "All", "1000000001", None),
+    ("Strasse B", LINCOLN, 2025, "All", "1000000001", None),
+)
 
 
 def test_casefold_orders_sharp_s_with_ss():
     # str.casefold("Straße") == "strasse"; polars' to_lowercase would leave the ß and sort it after "strict".
-    rows = frame(
-        ("Strict", LINCOLN, 2025, "All", "1000000001", None),
-        ("Straße", LINCOLN, 2025, "All", "1000000001", None),
-        ("Strasse B", LINCOLN, 2025, "All", "1000000001", None),
-    )
-    assert [row[0] for row in order_cers_rows(rows).iter_rows()] == ["Straße", "Strasse B", "Strict"]
+    assert [row[0] for row in order_cers_rows(SHARP_S).iter_rows()] == ["Straße", "Strasse B", "Strict"]
+
+
+HASH_SHARING = frame(
+    ("Straße", LINCOLN, 2025, "All", "1000000001", None),
+    ("algebra", LINCOLN, 2025, "Math", "2000000002", None),
+    ("ALGEBRA", LINCOLN, 2025, "", None, "amy@lincoln.example.org"),
+    ("Algebra", RIVERDALE, 2025, "Math", "3000000003", None),
+    ("Algebra", LINCOLN, 2024, "Math", "4000000004", None),
+    ("Strasse B", LINCOLN, 2025, "All", "5000000005", None),
+)
 
 
 def test_groups_sharing_a_hash_are_still_told_apart_by_their_text(monkeypatch: pytest.MonkeyPatch):
     # Rows find their group by a 64-bit hash; were every group to share one, the file must not change.
-    rows = frame(
-        ("Straße", LINCOLN, 2025, "All", "1000000001", None),
-        ("algebra", LINCOLN, 2025, "Math", "2000000002", None),
-        ("ALGEBRA", LINCOLN, 2025, "", None, "amy@lincoln.example.org"),
-        ("Algebra", RIVERDALE, 2025, "Math", "3000000003", None),
-        ("Algebra", LINCOLN, 2024, "Math", "4000000004", None),
-        ("Strasse B", LINCOLN, 2025, "All", "5000000005", None),
-    )
-    expected = write_cers_csv(rows)
+    expected = write_cers_csv(HASH_SHARING)
     lines = (
         "Algebra,01612590130146,2024,Math,4000000004,\r\n"
         "ALGEBRA,01612590130146,2025,Math,,amy@lincoln.example.org\r\n"
@@ -86,80 +94,92 @@ def test_groups_sharing_a_hash_are_still_told_apart_by_their_text(monkeypatch: p
     )
     assert expected == HEADER + lines.encode()
     monkeypatch.setattr(writer, "_group_hash", lambda: pl.lit(0, dtype=pl.UInt64))
-    assert write_cers_csv(rows) == expected
+    assert write_cers_csv(HASH_SHARING) == expected
+
+
+DUPLICATES = frame(
+    ("Algebra", LINCOLN, 2025, "Math", "1000000001", None),
+    ("Algebra", LINCOLN, 2025, None, "1000000001", ""),
+    ("Algebra", LINCOLN, 2025, "", None, "t@lincoln.example.org"),
+    ("Algebra", LINCOLN, 2025, None, None, "t@lincoln.example.org"),
+)
 
 
 def test_duplicates_appear_once_and_the_group_subject_is_on_every_row():
-    rows = frame(
-        ("Algebra", LINCOLN, 2025, "Math", "1000000001", None),
-        ("Algebra", LINCOLN, 2025, None, "1000000001", ""),
-        ("Algebra", LINCOLN, 2025, "", None, "t@lincoln.example.org"),
-        ("Algebra", LINCOLN, 2025, None, None, "t@lincoln.example.org"),
-    )
-    assert write_cers_csv(rows) == HEADER + (
+    assert write_cers_csv(DUPLICATES) == HEADER + (
         b"Algebra,01612590130146,2025,Math,,t@lincoln.example.org\r\nAlgebra,01612590130146,2025,Math,1000000001,\r\n"
     )
 
 
+BOTH_MEMBERS = frame(
+    ("Ms. Kenaston", "19647336108641", 2018, "All", "6237930655", "bkenasto@lausd.net"),
+    ("Ms. Kenaston", "19647336108641", 2018, "All", "6237930655", "mespi5@lausd.net"),
+)
+
+
 def test_a_row_with_both_members_becomes_a_teacher_row_and_a_student_row():
-    rows = frame(
-        ("Ms. Kenaston", "19647336108641", 2018, "All", "6237930655", "bkenasto@lausd.net"),
-        ("Ms. Kenaston", "19647336108641", 2018, "All", "6237930655", "mespi5@lausd.net"),
-    )
-    assert write_cers_csv(rows) == HEADER + (
+    assert write_cers_csv(BOTH_MEMBERS) == HEADER + (
         b"Ms. Kenaston,19647336108641,2018,All,,bkenasto@lausd.net\r\n"
         b"Ms. Kenaston,19647336108641,2018,All,,mespi5@lausd.net\r\n"
         b"Ms. Kenaston,19647336108641,2018,All,6237930655,\r\n"
     )
 
 
+GROUP_ONLY_ROWS = frame(
+    ("Empty", LINCOLN, 2025, "ELA", None, None),
+    ("Full", LINCOLN, 2025, "ELA", None, None),
+    ("full", LINCOLN, 2025, None, "1000000001", None),
+)
+
+
 def test_a_group_only_row_is_kept_only_for_a_group_without_members():
-    rows = frame(
-        ("Empty", LINCOLN, 2025, "ELA", None, None),
-        ("Full", LINCOLN, 2025, "ELA", None, None),
-        ("full", LINCOLN, 2025, None, "1000000001", None),
-    )
-    assert write_cers_csv(rows) == HEADER + (
+    assert write_cers_csv(GROUP_ONLY_ROWS) == HEADER + (
         b"Empty,01612590130146,2025,ELA,,\r\nfull,01612590130146,2025,ELA,1000000001,\r\n"
     )
 
 
+UNTRIMMED = pl.DataFrame(
+    {
+        "group_name": [" Algebra "],
+        "school_natural_id": [f" {LINCOLN}"],
+        "school_year": pl.Series([2025], dtype=pl.Int16),
+        "subject_code": ["Math "],
+        "student_ssid": [" 1000000001"],
+        "group_user_login": [None],
+    }
+)
+
+
 def test_values_are_trimmed_and_any_integer_year_type_works():
-    rows = pl.DataFrame(
-        {
-            "group_name": [" Algebra "],
-            "school_natural_id": [f" {LINCOLN}"],
-            "school_year": pl.Series([2025], dtype=pl.Int16),
-            "subject_code": ["Math "],
-            "student_ssid": [" 1000000001"],
-            "group_user_login": [None],
-        }
-    )
-    assert write_cers_csv(rows) == HEADER + b"Algebra,01612590130146,2025,Math,1000000001,\r\n"
+    assert write_cers_csv(UNTRIMMED) == HEADER + b"Algebra,01612590130146,2025,Math,1000000001,\r\n"
+
+
+SHORT_SSIDS = frame(
+    ("Test", LINCOLN, 2025, "All", "SSID010", None),
+    ("Test", LINCOLN, 2025, "All", "9", None),
+    ("Test", LINCOLN, 2025, "All", "10", None),
+)
 
 
 def test_students_are_ordered_alphabetically_when_ssids_are_not_all_ten_digits():
-    rows = frame(
-        ("Test", LINCOLN, 2025, "All", "SSID010", None),
-        ("Test", LINCOLN, 2025, "All", "9", None),
-        ("Test", LINCOLN, 2025, "All", "10", None),
-    )
-    assert [row[4] for row in order_cers_rows(rows).iter_rows()] == ["10", "9", "SSID010"]
+    assert [row[4] for row in order_cers_rows(SHORT_SSIDS).iter_rows()] == ["10", "9", "SSID010"]
+
+
+TWO_SCHOOLS = frame(
+    ("B", RIVERDALE, 2025, "ELA", "1000000001", None),
+    ("a", LINCOLN, 2025, "Math", None, "t@x.org"),
+    ("a", LINCOLN, 2025, "Math", "2000000002", "t@x.org"),
+)
 
 
 def test_order_cers_rows_is_exactly_what_is_written():
-    rows = frame(
-        ("B", RIVERDALE, 2025, "ELA", "1000000001", None),
-        ("a", LINCOLN, 2025, "Math", None, "t@x.org"),
-        ("a", LINCOLN, 2025, "Math", "2000000002", "t@x.org"),
-    )
-    ordered = order_cers_rows(rows)
+    ordered = order_cers_rows(TWO_SCHOOLS)
     assert ordered.columns == list(CERS_COLUMNS)
     assert ordered.schema["school_year"] == pl.Int64
     expected = HEADER + b"".join(
         ",".join(str(value) for value in row).encode() + b"\r\n" for row in ordered.iter_rows()
     )
-    assert write_cers_csv(rows) == expected
+    assert write_cers_csv(TWO_SCHOOLS) == expected
     assert ordered.rows() == [
         ("a", LINCOLN, 2025, "Math", "", "t@x.org"),
         ("a", LINCOLN, 2025, "Math", "2000000002", ""),
@@ -167,15 +187,15 @@ def test_order_cers_rows_is_exactly_what_is_written():
     ]
 
 
-@pytest.mark.parametrize(
-    ("name", "written"),
-    [
-        ("Smith, John", b'"Smith, John"'),
-        ('The "A" team', b'"The ""A"" team"'),
-        ("Two\r\nlines", b'"Two\r\nlines"'),
-        ("Back\\slash", b"Back\\slash"),
-    ],
-)
+NAMES_WRITTEN = [
+    ("Smith, John", b'"Smith, John"'),
+    ('The "A" team', b'"The ""A"" team"'),
+    ("Two\r\nlines", b'"Two\r\nlines"'),
+    ("Back\\slash", b"Back\\slash"),
+]
+
+
+@pytest.mark.parametrize(("name", "written"), NAMES_WRITTEN)
 def test_names_that_need_quotes_are_quoted_and_read_back_the_same(name, written):
     rows = frame((name, LINCOLN, 2025, "All", "1000000001", None))
     data = write_cers_csv(rows)
@@ -184,8 +204,11 @@ def test_names_that_need_quotes_are_quoted_and_read_back_the_same(name, written)
     assert report.cers_message() == "1 group accepted for 01612590130146."
 
 
+ACCENTED = frame(("Español 1 – Núñez", LINCOLN, 2025, "All", "1000000001", None))
+
+
 def test_the_file_is_utf8_without_bom_and_every_line_ends_in_crlf():
-    data = write_cers_csv(frame(("Español 1 – Núñez", LINCOLN, 2025, "All", "1000000001", None)))
+    data = write_cers_csv(ACCENTED)
     assert not data.startswith(b"\xef\xbb\xbf")
     assert data.decode("utf-8").startswith("group_name,")
     assert data.endswith(b"\r\n")
@@ -223,6 +246,10 @@ def test_rows_no_valid_file_can_be_written_from_are_refused(rows, error):
         write_cers_csv(rows)
 
 
+SUBJECT_IN_TWO_CASES = frame(
+    ("A", LINCOLN, 2025, "math", "1000000001", None), ("A", LINCOLN, 2025, "Math", "2000000002", None)
+)
+
+
 def test_the_same_subject_in_another_case_is_one_subject():
-    rows = frame(("A", LINCOLN, 2025, "math", "1000000001", None), ("A", LINCOLN, 2025, "Math", "2000000002", None))
-    assert {row[3] for row in order_cers_rows(rows).iter_rows()} == {"Math"}
+    assert {row[3] for row in order_cers_rows(SUBJECT_IN_TWO_CASES).iter_rows()} == {"Math"}
