@@ -170,7 +170,7 @@ class PreflightChecks:
         self._block: _Block | None = None
         self._raw_key: tuple[str, str, str] | None = None
         self._school: str | None = None
-        self._school_groups: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
+        self._school_groups: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
         self._cross_rows = 0
         self._first_cross = 0
         self._stopped_at: int | None = None
@@ -260,10 +260,10 @@ class PreflightChecks:
             self._years_seen.add(year)
             if (problem := school_year_problem(year, years_given=self._years_given)) is not None:
                 log.found(row, problem)
-        spellings = self._school_groups.setdefault(identity, set())
+        spellings = self._school_groups.setdefault(identity, {})  # in the order first seen
         if spellings and (group, year) not in spellings:
             log.found(row, group_split_problem(group, next(iter(spellings))[0]))
-        spellings.add((group, year))
+        spellings[(group, year)] = None
         self._block = _Block(identity=identity, name=group, first_row=row)
         self.groups += 1
         if group.strip():

@@ -674,20 +674,20 @@ class _OurChecks:
         )
 
     def _splits(self) -> pl.DataFrame:
-        """One group in blocks apart at one school, replayed with the streaming checks' own sets (so
-        that the spelling named as the first one is the same)."""
+        """One group in blocks apart at one school, replayed as the streaming checks do (the
+        spelling named is the first one written)."""
         school = pl.col("school_natural_id")
         identity = ("_school_ident", "_name_ident", "_year")
         blocks = self._written.blocks.with_columns(_segment=school.ne(school.shift(1)).fill_null(True).cum_sum())
         again = blocks.filter(pl.len().over("_segment", *identity) > 1)
         found = []
-        spellings: dict[tuple[object, ...], set[tuple[str, str]]] = {}
+        spellings: dict[tuple[object, ...], dict[tuple[str, str], None]] = {}
         for row, group, *key in again.select("first_row", "group_name", "_segment", *identity).iter_rows():
             year = key[-1]  # the year as written: its identity is itself
-            seen = spellings.setdefault(tuple(key), set())
+            seen = spellings.setdefault(tuple(key), {})  # in the order first seen, as the streaming check
             if seen and (group, year) not in seen:
                 found.append((row, _AT_SPLIT, 0, row, group_split_problem(group, next(iter(seen))[0])))
-            seen.add((group, year))
+            seen[(group, year)] = None
         return self._events(found)
 
     def _names(self) -> pl.DataFrame:

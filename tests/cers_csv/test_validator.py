@@ -671,3 +671,27 @@ def test_fixture_of_the_reference_test_file_with_cr_line_endings():
     report = validate_cers_csv(FIXTURES / "cross_product_cr.csv")
     assert report.cers_message() == "1 group accepted for 19647336108641."
     assert any("cross-product layout" in finding.message for finding in report.warnings)
+
+
+def test_a_group_split_three_ways_is_named_after_its_first_spelling_every_run():
+    """Which spelling the finding names must not depend on Python's hash seed."""
+    import subprocess
+    import sys
+
+    script = (
+        "from cers_core.cers_csv import validate_cers_csv\n"
+        "rows = [('Algebra', 'a@x.org'), ('Biology', 'b@x.org'), ('ALGEBRA', 'c@x.org'),"
+        " ('Chemistry', 'd@x.org'), ('algebra', 'e@x.org')]\n"
+        "text = 'group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\\r\\n'\n"
+        "text += ''.join(f'{g},01612590130146,2027,All,,{t}\\r\\n' for g, t in rows)\n"
+        "report = validate_cers_csv(text.encode())\n"
+        "print([f.message.split(' is the same')[0] + ' ~ ' + f.message.split('as ')[1].split(' earlier')[0]"
+        " for f in report.warnings if 'same CERS group' in f.message])\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={"PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for seed in range(6)
+    }
+    assert seen == {"[\"Group 'ALGEBRA' ~ 'Algebra'\", \"Group 'algebra' ~ 'Algebra'\"]"}
