@@ -388,7 +388,7 @@ class CersRules:
         if students > MAX_STUDENTS:
             self._fail_once(
                 row,
-                f"School [{school}] Group [{group}] contains {students} students.  "
+                f"School [{_java(school)}] Group [{_java(group)}] contains {students} students.  "
                 f"Maximum students allowed per group is {MAX_STUDENTS}",
                 f"CERS counts rows with an SSID, not students, and allows {MAX_STUDENTS} in a group. Remove repeated "
                 "student rows (one row per student, teachers on rows of their own), or split the group.",
@@ -440,8 +440,14 @@ class CersRules:
 
 
 def _success(row: int, groups: int, school: str | None) -> Finding:
-    message = f"{groups} group{'' if groups == 1 else 's'} accepted for {school}."
+    message = f"{groups} group{'' if groups == 1 else 's'} accepted for {_java(school)}."
     return _cers(row, message, _FIX_SUCCESS_LINE)
+
+
+def _java(value: str | None) -> str:
+    """A value as Java's string concatenation writes it: ``null`` for a missing one (RDW writes
+    ``School [null]`` when a large group is reported after an unknown school's rows)."""
+    return "null" if value is None else value
 
 
 def _year_fix(text: str) -> str:

@@ -45,6 +45,12 @@ a group split in two by case/spaces  warning   CERS does not catch it and merges
 group without teacher / students     warning   nobody (else) sees it / an empty group
 ===================================  ========  =====================================================
 
+An error means CERS would reject the file or accept it "but not as meant" (see
+``cers_core.cers_csv.report.Verdict``). The school id and school year errors are the first kind
+(``Finding.rejected_by_cers``): CERS refuses a school or a year it does not know, which its
+rules as ported here cannot tell without CERS's configuration. The others are the second kind:
+CERS takes the file and stores something else than it means.
+
 Each check reports its first :data:`PER_CHECK` rows, then one line saying how many more
 rows have the same problem. State is kept per group and per school only.
 """
@@ -108,13 +114,26 @@ class _Log:
         self.findings: list[Finding] = []
         self._counts: Counter[str] = Counter()
         self._severity: dict[str, Severity] = {}
+        self._rejected: dict[str, bool] = {}
         self._first_untold: dict[str, int] = {}
 
-    def add(self, check: str, row: int, severity: Severity, message: str, fix: str) -> None:
+    def add(
+        self, check: str, row: int, severity: Severity, message: str, fix: str, *, rejected_by_cers: bool = False
+    ) -> None:
         self._counts[check] += 1
         if self._counts[check] <= PER_CHECK:
             self._severity[check] = severity
-            self.findings.append(Finding(row=row, message=message, severity=severity, source="check", fix=fix))
+            self._rejected[check] = rejected_by_cers
+            self.findings.append(
+                Finding(
+                    row=row,
+                    message=message,
+                    severity=severity,
+                    source="check",
+                    fix=fix,
+                    rejected_by_cers=rejected_by_cers,
+                )
+            )
         elif check not in self._first_untold:
             self._first_untold[check] = row
 
@@ -128,6 +147,7 @@ class _Log:
                 severity=self._severity[check],
                 source="check",
                 fix="The same fix as for the rows above.",
+                rejected_by_cers=self._rejected[check],
             )
             for check, row in self._first_untold.items()
         ]
@@ -471,7 +491,8 @@ class PreflightChecks:
         else:
             problem = "is not a 14-digit CDS code"
             fix = "Use the school's 14-digit CDS code (county, district, school)."
-        self._log.add("school_id", row, "error", f"School id {school!r} {problem}.", fix)
+        # Not a school's CDS code: CERS knows no such school ("School [...] can not be found").
+        self._log.add("school_id", row, "error", f"School id {school!r} {problem}.", fix, rejected_by_cers=True)
 
     def _year(self, row: int, text: str) -> None:
         year = parse_int(text)
@@ -484,6 +505,7 @@ class PreflightChecks:
             f"School year {year} looks wrong; CERS wants the year the school year ends "
             "and would answer 'Invalid school year'.",
             "Write the end year, e.g. 2025 for 2024-25.",
+            rejected_by_cers=True,
         )
 
     def _subject(self, row: int, subject: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cers_core.cers_csv import CERS_COLUMNS, Finding, ValidationReport, validate_cers_csv, write_cers_csv
+from cers_core.cers_csv import CERS_COLUMNS, Finding, ValidationReport, Verdict, validate_cers_csv, write_cers_csv
 from cers_core.cers_csv.commons_csv import CommonsCsvReader, CsvSyntaxError
 from cers_core.cers_csv.java_text import JAVA_WHITESPACE, fold_case, is_blank, parse_int, strip_to_null
 from cers_core.errors import InvalidFile
@@ -222,7 +222,7 @@ def test_at_most_100_failure_lines_then_a_count():
     assert lines[100] == "With 50 additional validation failures"
     assert report.cers_failure_count == 150
     text = report.to_text()
-    assert text.startswith("REJECTED: CERS would not accept this file (150 errors, ")
+    assert text.startswith("CERS would reject this file (150 errors, ")
     assert "… and 50 more failures from CERS." in text
 
 
@@ -291,7 +291,8 @@ def test_whitespace_after_a_closing_quote_is_skipped_as_in_commons_csv():
 def test_to_text_gives_the_verdict_then_errors_then_warnings():
     report = validate_cers_csv(csv(f"A,{A},2025,All,123456789,", f"A,{A},2025,All,1234567890,Mr Smith"))
     text = report.to_text()
-    assert text.startswith("REJECTED: CERS would not accept this file (2 errors, 1 warning).")
+    assert text.startswith("CERS would accept this file, but not as meant (2 errors, 1 warning).")
+    assert report.verdict is Verdict.not_as_meant
     assert text.index("Errors:") < text.index("Warnings:") < text.index("What CERS would answer:")
     assert "[check, row 1] SSID '123456789' has 9 digits" in text
     assert "Fix: Write it as 0123456789." in text
@@ -301,7 +302,8 @@ def test_to_text_gives_the_verdict_then_errors_then_warnings():
 def test_an_accepted_file_says_so():
     report = validate_cers_csv(csv(f"A,{A},2025,All,,t@x.org", f"A,{A},2025,All,1234567890,"))
     assert report.accepted and report.errors == [] and report.warnings == []
-    assert report.to_text().startswith("ACCEPTED: CERS would accept this file (0 errors, 0 warnings).")
+    assert report.to_text().startswith("CERS would accept this file (0 errors, 0 warnings).")
+    assert report.verdict is Verdict.accepted
 
 
 def test_findings_are_frozen_and_carry_a_fix():
@@ -655,3 +657,47 @@ def test_fixture_of_the_reference_test_file_with_cr_line_endings():
     report = validate_cers_csv(FIXTURES / "cross_product_cr.csv")
     assert report.cers_message() == "1 group accepted for 19647336108641."
     assert any("cross-product layout" in finding.message for finding in report.warnings)
+
+
+# -- the three verdicts --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "verdict"),
+    [
+        (csv(f"A,{A},2025,All,,t@x.org", f"A,{A},2025,All,1234567890,"), Verdict.accepted),
+        # CERS takes these, but stores something else than the file means:
+        (csv(f"Caf\xe9,{A},2025,All,,t@x.org", f"Caf\xe9,{A},2025,All,1234567890,").replace(b"\xc3\xa9", b"\xe9"),
+         Verdict.not_as_meant),  # Latin-1: "Café" is stored as "Caf�"
+        (csv(f'"Algebra ""Honors""",{A},2025,All,,t@x.org', f'"Algebra ""Honors""",{A},2025,All,1234567890,'),
+         Verdict.not_as_meant),  # a quote in a group name
+        (csv(f"A,{A},2025,All,123456789,", f"A,{A},2025,All,,t@x.org"), Verdict.not_as_meant),  # a phantom student
+        # CERS refuses these:
+        (csv(f"A,{A},2025,Science,1234567890,"), Verdict.rejected),  # its own failure
+        (csv(f"A,{A[1:]},2025,All,1234567890,"), Verdict.rejected),  # 13 digits: no school CERS knows
+        (csv(f"A,{A},25,All,1234567890,"), Verdict.rejected),  # no school year CERS has
+    ],
+)  # fmt: skip
+def test_three_verdicts(data: bytes, verdict: Verdict) -> None:
+    report = validate_cers_csv(data)
+    assert report.verdict is verdict
+    assert report.to_text().startswith(verdict.headline + " (")
+    assert report.accepted is (verdict is Verdict.accepted)
+
+
+def test_not_as_meant_says_so_above_what_cers_would_answer() -> None:
+    report = validate_cers_csv(csv(f'"Algebra ""Honors""",{A},2025,All,1234567890,t@x.org'))
+    text = report.to_text()
+    assert text.startswith("CERS would accept this file, but not as meant (1 error, 1 warning).")
+    assert "REJECTED" not in text and "What CERS would store differs from what the file means" in text
+    assert text.rstrip().endswith(f"1 group accepted for {A}.")
+
+
+def test_a_large_group_before_an_unknown_schools_last_rows_is_reported_under_null() -> None:
+    """RDW concatenates a Java null: ``School [null]``, never Python's ``None``."""
+    big = [f"Big,{A},2025,All,{n:010d}," for n in range(201)]
+    report = validate_cers_csv(csv(*big, "X,99999999999999,2025,All,1234567890,"), schools={A})
+    assert cers(report)[-1] == (
+        202,
+        "School [null] Group [Big] contains 201 students.  Maximum students allowed per group is 200",
+    )
