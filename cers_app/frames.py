@@ -71,6 +71,7 @@ def problem_report(export: GroupExport) -> pl.DataFrame:
         "person": "Person",
         "local_id": "Local ID",
         "school": "School",
+        "school_id": "School sourcedId",
         "section": "Section",
         "code": "Code",
         "class_id": "Section sourcedId",

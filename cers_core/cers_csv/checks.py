@@ -314,7 +314,8 @@ class PreflightChecks:
                 last_row,
                 "error",
                 f"Group {name!r} has {students:,} students; CERS allows 200 in a group.",
-                "Split the section into smaller groups (e.g. turn on splitting large sections).",
+                "Split the section into smaller groups (in this tool: the switch on the Section Groups page, or "
+                "--split-large on the command line).",
             )
         elif block.ssid_rows > 200:
             self._log.add(
