@@ -19,6 +19,8 @@ from cers_core.coverage import MAX_STUDENTS, group_sizes, problems_by_kind, reas
 __all__ = ["show_coverage"]
 
 _SEVERITY_COLOURS = alt.Scale(domain=["error", "warning", "info"], range=["#d62728", "#ff9f0e", "#9e9e9e"])
+_LEGEND = alt.Legend(orient="bottom", direction="vertical", labelLimit=0, title=None)
+_LABELS = alt.Axis(labelLimit=320)
 
 
 def show_coverage(export: GroupExport, key: str) -> None:
@@ -37,17 +39,12 @@ def show_coverage(export: GroupExport, key: str) -> None:
         "A teacher sees in CERS the results of the students in their groups: a student in no group is seen by "
         "no teacher, a teacher in no group sees nobody, and a group without a teacher is seen by administrators only."
     )
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Who is in no group, and why**")
-        _reasons_chart(export, several=schools.height > 1)
-    with right:
-        st.markdown(f"**Group sizes** (CERS takes at most {MAX_STUDENTS} students in a group)")
-        _sizes_chart(export)
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Problems by kind**")
-        _problems_chart(export)
+    st.markdown("**Who is in no group, and why**")
+    _reasons_chart(export, several=schools.height > 1)
+    st.markdown(f"**Group sizes** (CERS takes at most {MAX_STUDENTS} students in a group)")
+    _sizes_chart(export)
+    st.markdown("**Problems by kind**")
+    _problems_chart(export)
     if schools.height > 1:
         st.markdown("**By school**")
         st.dataframe(coverage_frame(export), hide_index=True, key=f"{key}_coverage_schools")
@@ -65,12 +62,26 @@ def _reasons_chart(export: GroupExport, *, several: bool) -> None:
     people = alt.X("people:Q", title="people", axis=alt.Axis(tickMinStep=1))
     tooltip = ["school:N", "role:N", "why:N", "people:Q"]
     if several:
-        chart = alt.Chart(reasons).mark_bar().encode(
-            y=alt.Y("school:N", title=None), x=people, color=alt.Color("why:N", title=None), tooltip=tooltip
+        chart = (
+            alt.Chart(reasons)
+            .mark_bar()
+            .encode(
+                y=alt.Y("school:N", title=None, axis=_LABELS),
+                x=people,
+                color=alt.Color("why:N", legend=_LEGEND),
+                tooltip=tooltip,
+            )
         )
     else:
-        chart = alt.Chart(reasons).mark_bar().encode(
-            y=alt.Y("why:N", title=None, sort="-x"), x=people, color=alt.Color("role:N", title=None), tooltip=tooltip
+        chart = (
+            alt.Chart(reasons)
+            .mark_bar()
+            .encode(
+                y=alt.Y("why:N", title=None, sort="-x", axis=_LABELS),
+                x=people,
+                color=alt.Color("role:N", legend=_LEGEND),
+                tooltip=tooltip,
+            )
         )
     st.altair_chart(chart.properties(height=alt.Step(28)), width="stretch")
 
@@ -106,9 +117,9 @@ def _problems_chart(export: GroupExport) -> None:
         alt.Chart(kinds)
         .mark_bar()
         .encode(
-            y=alt.Y("code:N", title=None, sort=None),
+            y=alt.Y("code:N", title=None, sort=None, axis=_LABELS),
             x=alt.X("problems:Q", title="problems", axis=alt.Axis(tickMinStep=1)),
-            color=alt.Color("severity:N", scale=_SEVERITY_COLOURS, title=None),
+            color=alt.Color("severity:N", scale=_SEVERITY_COLOURS, legend=_LEGEND),
             tooltip=["severity:N", "code:N", "problems:Q"],
         )
     )

@@ -37,10 +37,13 @@ class GroupsView:
     {'connection': '3', 'mode': 'school', 'school': 'org-1', 'day': '2026-11-28'}
 
     A part the URL leaves out, or gives in a form that cannot be read, is taken from ``before``
-    (the view the session had), so a link that names only a connection keeps the day and school:
+    (the view the session had), so a link that names only a connection keeps the day (and the school, if it is the same
+    connection):
 
-    >>> GroupsView.from_params({"connection": "7", "day": "yesterday"}, before=view)
-    GroupsView(connection=7, district=False, school='org-1', day=datetime.date(2026, 11, 28))
+    >>> GroupsView.from_params({"day": "yesterday"}, before=view)
+    GroupsView(connection=3, district=False, school='org-1', day=datetime.date(2026, 11, 28))
+    >>> GroupsView.from_params({"connection": "7"}, before=view)  # another connection: not its school
+    GroupsView(connection=7, district=False, school=None, day=datetime.date(2026, 11, 28))
     >>> GroupsView.from_params({"mode": "district", "school": ""}, before=view)
     GroupsView(connection=3, district=True, school=None, day=datetime.date(2026, 11, 28))
     """
@@ -60,10 +63,12 @@ class GroupsView:
         except ValueError:
             day = before.day
         mode = params.get("mode")
+        chosen = int(connection) if connection.isdigit() else before.connection
+        kept_school = before.school if chosen == before.connection else None  # a school of another connection
         return cls(
-            connection=int(connection) if connection.isdigit() else before.connection,
+            connection=chosen,
             district=mode == "district" if mode in ("school", "district") else before.district,
-            school=(params["school"] or None) if "school" in params else before.school,
+            school=(params["school"] or None) if "school" in params else kept_school,
             day=day,
         )
 

@@ -4,20 +4,25 @@ Streamlit renders Markdown in titles, labels, captions, status labels and messag
 named ``[Sign in again](https://evil.example)`` would become a live link there, and
 ``![x](https://evil.example/x.png)`` would make the browser fetch an image. Every such text goes
 through :func:`escape_markdown` first: each ASCII punctuation character gets a backslash, which
-CommonMark reads as that character itself, so no link, image, autolink (``https://…``,
-``www.…``), emphasis, heading, HTML tag or LaTeX (``$…$``) can form. Grids (``st.dataframe``),
-``st.code`` and ``st.text`` show text as it is and need nothing.
+CommonMark reads as that character itself, so no link, image, emphasis, heading, HTML tag or
+LaTeX (``$…$``) can form. GitHub's autolinks (``https://…``, ``www.…``, ``name@host``) are
+found after escapes are read, so an invisible word joiner (U+2060) also goes after each ``:``
+and ``@`` and inside ``www.``: the text looks the same, and no address in it is one any more
+(nor is ``:red[…]``, Streamlit's colour directive). Grids (``st.dataframe``), ``st.code`` and
+``st.text`` show text as it is and need nothing.
 
->>> escape_markdown("[Sign in again](https://evil.example)")
-'\\\\[Sign in again\\\\]\\\\(https\\\\:\\\\/\\\\/evil\\\\.example\\\\)'
+>>> escape_markdown("[Sign in again](https://evil.example)").replace(JOINER, "+")
+'\\\\[Sign in again\\\\]\\\\(https\\\\:+\\\\/\\\\/evil\\\\.example\\\\)'
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["escape_markdown", "inline_code"]
+__all__ = ["JOINER", "escape_markdown", "inline_code"]
 
+JOINER = "\u2060"  # WORD JOINER: invisible, and not part of any address
+_BREAKS = re.compile(r"(?<=[:@])|(?<=[Ww]{3})(?=\.)")
 _PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 
@@ -29,7 +34,8 @@ def escape_markdown(text: object) -> str:
     >>> escape_markdown("Algebra *I* <b>\\n# Period 3")
     'Algebra \\\\*I\\\\* \\\\<b\\\\> \\\\# Period 3'
     """
-    return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
+    joined = _BREAKS.sub(JOINER, _LINE_BREAKS.sub(" ", str(text)))
+    return _PUNCTUATION.sub(r"\\\1", joined)
 
 
 def inline_code(text: object) -> str:

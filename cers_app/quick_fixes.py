@@ -43,7 +43,7 @@ def cds_inputs(ctx: AppContext, saved: SavedConnection, schools: pl.DataFrame) -
             st.markdown(f"**{escape_markdown(name)}** · sourcedId {inline_code(sourced_id)} · no CDS code")
             row = st.container(horizontal=True, vertical_alignment="bottom")
             row.text_input(
-                f"CDS code of {escape_markdown(name)}",
+                "CDS code",
                 key=f"sg_cds_{_safe(sourced_id)}",
                 placeholder="14 digits, e.g. 19647331930924",
                 max_chars=14,

@@ -41,6 +41,7 @@ def choose_school(schools: pl.DataFrame, *, chosen: str | None, query: str) -> s
             selection_mode="single-row",
             selection_default={"selection": {"rows": [where]}} if where is not None else None,
             hide_index=True,
+            placeholder="none",
             height=min(400, 38 + _ROW_HEIGHT * max(shown.height, 1)),
             column_config={
                 "School": st.column_config.TextColumn(width="large"),

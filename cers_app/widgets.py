@@ -17,9 +17,7 @@ GRID_ROWS = 50  # rows a grid shows (and sends to the browser) at a time
 _ROW_HEIGHT, _HEADER_HEIGHT = 35, 38
 
 
-def paged_grid(
-    frame: pl.DataFrame, key: str, noun: str, *, column_config: dict[str, Any] | None = None
-) -> None:
+def paged_grid(frame: pl.DataFrame, key: str, noun: str, *, column_config: dict[str, Any] | None = None) -> None:
     """One page of a frame, with a page picker when there is more than one: never more rows to
     the browser than shown, and every row within reach. The grid is as tall as its page, so the
     page scrolls, not a box inside it."""

@@ -18,14 +18,14 @@ from cers_core.wording import count
 ctx = context.setup("Section Groups")
 st.title("Download a CERS Section Group")
 
-# The file's own columns, each wide enough to read whole at 1280 pixels.
+# The file's own columns, each readable within the 820 pixels the page has at a width of 1280.
 PREVIEW_COLUMNS = {
-    "group_name": st.column_config.TextColumn(width=300),
-    "school_natural_id": st.column_config.TextColumn(width=140),
-    "school_year": st.column_config.NumberColumn(width=95, format="plain"),
-    "subject_code": st.column_config.TextColumn(width=105),
-    "student_ssid": st.column_config.TextColumn(width=115),
-    "group_user_login": st.column_config.TextColumn(width=270),
+    "group_name": st.column_config.TextColumn(width=200),
+    "school_natural_id": st.column_config.TextColumn(width=122),
+    "school_year": st.column_config.NumberColumn(width=88, format="plain"),
+    "subject_code": st.column_config.TextColumn(width=96),
+    "student_ssid": st.column_config.TextColumn(width=94),
+    "group_user_login": st.column_config.TextColumn(width=216),
 }
 SPLIT_CODES = ("group_over_200", "group_split")
 
@@ -184,7 +184,7 @@ if scope == ONE_SCHOOL:
     remember_view()
     if chosen is not None:
         name = schools.filter(pl.col("sourced_id") == chosen)["name"][0]
-        st.subheader(escape_markdown(name))
+        st.subheader(escape_markdown(name), anchor=False)
         _show(_load((chosen,), name), name, "school")
 else:
     remember_view()

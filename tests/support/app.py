@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from cers_app.markup import JOINER
 from cers_app.school_choice import TABLE_KEY
 from cers_core.settings import GroupOptions
 from cers_core.store import Store, resolve_secret_keys
 from cers_demo import DemoServer
 from tests.support import ROOT
 
-__all__ = ["choose_school", "open_section_groups", "open_store", "save_connection", "school_table", "tick_school"]
+__all__ = [
+    "choose_school",
+    "open_section_groups",
+    "open_store",
+    "save_connection",
+    "school_table",
+    "shown",
+    "tick_school",
+]
+
+
+def shown(markdown: str) -> str:
+    """The text a Markdown source escaped by ``cers_app.markup.escape_markdown`` shows on the page."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(JOINER, "")
 
 
 def open_store(data_dir: Path) -> Store:
