@@ -47,7 +47,7 @@ def show_coverage(export: GroupExport, key: str) -> None:
     _problems_chart(export)
     if schools.height > 1:
         st.markdown("**By school**")
-        st.dataframe(coverage_frame(export), hide_index=True, key=f"{key}_coverage_schools")
+        st.dataframe(coverage_frame(export), hide_index=True, key=f"{key}_coverage_schools", placeholder="none")
     people = not_in_group_frame(export)
     if people.height:
         st.markdown("**Everyone in no group**")

@@ -10,7 +10,8 @@ import polars as pl
 from cers_core import GroupDiff, GroupExport
 from cers_core.cers_csv import ValidationReport
 from cers_core.cers_import import ImportResult
-from cers_core.coverage import REASONS, school_coverage
+from cers_core.coverage import school_coverage
+from cers_core.enrolled import REASONS
 from cers_core.store import DownloadRecord
 
 __all__ = [

@@ -6,10 +6,10 @@ named ``[Sign in again](https://evil.example)`` would become a live link there, 
 through :func:`escape_markdown` first: each ASCII punctuation character gets a backslash, which
 CommonMark reads as that character itself, so no link, image, emphasis, heading, HTML tag or
 LaTeX (``$…$``) can form. GitHub's autolinks (``https://…``, ``www.…``, ``name@host``) are
-found after escapes are read, so an invisible word joiner (U+2060) also goes after each ``:``
-and ``@`` and inside ``www.``: the text looks the same, and no address in it is one any more
-(nor is ``:red[…]``, Streamlit's colour directive). Grids (``st.dataframe``), ``st.code`` and
-``st.text`` show text as it is and need nothing.
+found after escapes are read, so an invisible word joiner (U+2060) also goes after each ``@``,
+after a ``:`` that a letter or a ``/`` follows, and inside ``www.``: the text looks the same,
+and no address in it is one any more (nor is ``:red[…]``, Streamlit's colour directive). Grids
+(``st.dataframe``), ``st.code`` and ``st.text`` show text as it is and need nothing.
 
 >>> escape_markdown("[Sign in again](https://evil.example)").replace(JOINER, "+")
 '\\\\[Sign in again\\\\]\\\\(https\\\\:+\\\\/\\\\/evil\\\\.example\\\\)'
@@ -22,7 +22,7 @@ import re
 __all__ = ["JOINER", "escape_markdown", "inline_code"]
 
 JOINER = "\u2060"  # WORD JOINER: invisible, and not part of any address
-_BREAKS = re.compile(r"(?<=[:@])|(?<=[Ww]{3})(?=\.)")
+_BREAKS = re.compile(r"(?<=@)|(?<=:)(?=[/A-Za-z])|(?<=[Ww]{3})(?=\.)")
 _PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
 _LINE_BREAKS = re.compile(r"[\r\n]+")
 

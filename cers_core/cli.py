@@ -45,7 +45,6 @@ from cers_core.cli_upload import (
     upload_export,
 )
 from cers_core.config import Config, load_config, variable_name
-from cers_core.coverage import coverage_report, summary_lines
 from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
 from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
 from cers_core.settings import (
@@ -287,6 +286,8 @@ def _report(result: GroupExport, stream: TextIO) -> None:
     who is in no group, and the verdict. Text from the SIS is printed with its control characters
     escaped (see ``cers_core.wording.printable``)."""
 
+    from cers_core.coverage import summary_lines  # loaded with the builder, which the export has run
+
     def say(text: str) -> None:
         print(printable(text), file=stream)
 
@@ -378,6 +379,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(result.csv_bytes.decode("utf-8"))
     _report(result, err)
     if args.report_json is not None:
+        from cers_core.coverage import coverage_report
+
         _write_atomically(args.report_json, json.dumps(coverage_report(result), indent=2).encode("utf-8"))
     if upload is not None:
         return upload_export(upload, result, wait=args.upload_wait, err=err)

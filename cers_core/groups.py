@@ -24,7 +24,7 @@ from datetime import date
 
 import polars as pl
 
-from cers_core.coverage import enrolled_people
+from cers_core.enrolled import enrolled_people
 from cers_core.group_names import casefold, clean_value, finish_name, join_values, with_suffix
 from cers_core.identifiers import cds_code, ssids, teacher_login
 from cers_core.problems import Problems
