@@ -43,6 +43,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Final
 
+from cers_core import wording
 from cers_core.cers_csv.commons_csv import CsvSyntaxError
 from cers_core.cers_csv.java_text import JAVA_WHITESPACE, fold_case, is_blank, parse_int, strip_to_null
 from cers_core.cers_csv.report import Finding
@@ -272,8 +273,8 @@ class CersRules:
             if self._index.get(name) is None:
                 return f"The header has no column named {name}. {_EXACT_HEADER_FIX}"
         return (
-            f"Row {row} has only {len(values)} value(s); every row needs the six columns, with empty values "
-            f"left empty between commas (e.g. Algebra,01612590130146,2025,All,,teacher@example.org)."
+            f"Row {row} has only {wording.count(len(values), 'value')}; every row needs the six columns, with "
+            f"empty values left empty between commas (e.g. Algebra,01612590130146,2025,All,,teacher@example.org)."
         )
 
     def _checked(self, row: int, values: list[str], school: str, group: str, year_text: str, subject_text: str) -> None:

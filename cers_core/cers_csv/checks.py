@@ -63,6 +63,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Final
 
+from cers_core import wording
 from cers_core.cers_csv.commons_csv import EOL_NAMES, MAX_FIELD_CHARS, CommonsCsvReader, TextFacts
 from cers_core.cers_csv.java_text import parse_int
 from cers_core.cers_csv.report import Finding, Severity
@@ -281,7 +282,8 @@ class PreflightChecks:
                 "cross_product",
                 self._first_cross,
                 "warning",
-                f"{self._cross_rows:,} row(s) hold both a student SSID and a teacher login (cross-product layout); "
+                f"{wording.count(self._cross_rows, 'row')} {'holds' if self._cross_rows == 1 else 'hold'} both a "
+                "student SSID and a teacher login (cross-product layout); "
                 "CERS counts each of them toward the 200-student limit.",
                 "Give each teacher a row with an empty student_ssid, and each student a row with an empty "
                 "group_user_login.",
@@ -332,7 +334,7 @@ class PreflightChecks:
                 "repeated_rows",
                 block.first_repeat,
                 "warning",
-                f"Group {name!r} lists the same student or teacher again on {block.repeats} row(s).",
+                f"Group {name!r} lists the same student or teacher again on {wording.count(block.repeats, 'row')}.",
                 "Remove the repeated rows; CERS keeps one, but counts every student row toward the 200 limit.",
             )
         if block.name.strip():
@@ -409,7 +411,7 @@ class PreflightChecks:
                 "blank_lines",
                 reader.first_blank_after or 0,
                 "warning",
-                f"The file has {reader.blank_lines:,} blank line(s), the first after row "
+                f"The file has {wording.count(reader.blank_lines, 'blank line')}, the first after row "
                 f"{reader.first_blank_after or 0:,}. CERS skips them.",
                 "Delete the blank lines.",
             )
@@ -419,7 +421,8 @@ class PreflightChecks:
                 "huge_values",
                 0,
                 "error",
-                f"{reader.long_values:,} value(s) are longer than {MAX_FIELD_CHARS:,} characters (a double quote "
+                f"{wording.count(reader.long_values, 'value')} {'is' if reader.long_values == 1 else 'are'} "
+                f"longer than {MAX_FIELD_CHARS:,} characters (a double quote "
                 "opened and never closed?).",
                 "Open the file in a text editor and look for a stray double quote.",
             )
@@ -454,7 +457,7 @@ class PreflightChecks:
                 "short_rows",
                 row,
                 "warning",
-                f"Row has {count} value(s); CERS files have 6 (the loader maps values by position).",
+                f"Row has {wording.count(count, 'value')}; CERS files have 6 (the loader maps values by position).",
                 "Add the missing commas so that every row has six values, empty ones left empty.",
             )
         else:

@@ -344,7 +344,7 @@ def test_findings_are_frozen_and_carry_a_fix():
         ([f"A,{A},1718,All,1234567890,"], 1, "error", "School year 1718 looks wrong"),
         ([f"A,{A},2025,All,1234567890,", f"A,{A},2025,All,1234567890,"], 2, "warning", "lists the same student"),
         ([f"A,{A},2025,All,1234567890,t@x.org"], 1, "warning", "cross-product layout"),
-        ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 value(s); CERS files have 6"),
+        ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 values; CERS files have 6"),
         ([f"A,{A},2025,All,1234567890,,"], 1, "warning", "Row has 7 values"),
         (
             [f"A,{A},2025,All,1234567890,", f"B,{A},2025,All,1234567890,", f"a,{A},2025,All,2234567890,"],
@@ -389,7 +389,7 @@ def test_repetitive_findings_are_summarised_after_twenty():
         (csv(f"A,{A},2025,All,1234567890,").decode().encode("utf-16"), "error", "UTF-16"),
         (b"PK\x03\x04" + bytes(range(256)) * 4, "error", "Excel workbook (.xlsx)"),
         (b"\r\n\r\n" + csv(f"A,{A},2025,All,1234567890,t@x.org"), "error", "starts with blank lines"),
-        (csv(f"A,{A},2025,All,1234567890,", "", f"A,{A},2025,All,,t@x.org"), "warning", "1 blank line(s)"),
+        (csv(f"A,{A},2025,All,1234567890,", "", f"A,{A},2025,All,,t@x.org"), "warning", "1 blank line, the first"),
         (
             HEADER.encode() + f"A,{A},2025,All,1234567890,\nA,{A},2025,All,,t@x.org\n".encode(),
             "error",
