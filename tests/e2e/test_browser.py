@@ -308,6 +308,11 @@ def test_the_seed_flow_against_an_unfamiliar_provider(
     download_button = page.locator(".st-key-school_download button")
     expect(download_button).to_be_enabled(timeout=60_000)
     expect(page.get_by_text("CERS would accept this file.")).to_be_visible()
+    # The preview at 1280 pixels: every column in view, and the page's rows without a scroll box of their own.
+    preview = page.locator("[role='tabpanel']:visible [data-testid='stDataFrameResizable'] .dvn-scroller").first
+    preview.wait_for()
+    sizes = preview.evaluate("e => [e.scrollWidth, e.clientWidth, e.scrollHeight, e.clientHeight]")
+    assert sizes[0] <= sizes[1] + 1 and sizes[2] <= sizes[3] + 1, sizes
     snap(page, "5_section_groups", height=1500)
     downloaded, file_name = download(page, "school_download")
 
