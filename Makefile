@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test screenshots lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The README's pictures, taken by the browser test in Chromium (docs/screenshots/); not by make test.
+screenshots: $(STAMP)
+	CERS_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_browser.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -16,11 +16,12 @@ from cers_app.access import Role
 from cers_app.context import AppContext
 from cers_app.demo import import_connections
 from cers_app.frames import changes_groups_frame, changes_people_frame, failures_frame
+from cers_app.markup import escape_markdown
 from cers_app.widgets import paged_grid
 from cers_core import GroupDiff, GroupExport
 from cers_core.cers_import import ImportResult, UploadContext, upload_group_file
 from cers_core.errors import CersError, UploadError
-from cers_core.history import changes_since, kept_files_for, record_file_left
+from cers_core.history import Comparison, changes_since, kept_files_for, record_file_left
 from cers_core.store import SavedConnection, SavedImportConnection
 
 __all__ = ["download_and_keep", "send_to_cers", "show_changes", "show_diff", "show_send"]
@@ -37,7 +38,7 @@ def download_and_keep(ctx: AppContext, saved: SavedConnection, label: str, expor
     st.session_state.pop(_CHANGES_KEY, None)  # the next comparison is with this file
 
 
-def _changes(ctx: AppContext, saved: SavedConnection, export: GroupExport) -> tuple[GroupDiff, str] | None:
+def _changes(ctx: AppContext, saved: SavedConnection, export: GroupExport) -> Comparison | None:
     """``changes_since`` the kept files, compared once per file and kept files in this session."""
     kept = kept_files_for(ctx.store, saved.id, export)
     key = (saved.id, hashlib.sha256(export.csv_bytes).hexdigest(), tuple(k.sha256 for k in kept))
@@ -73,9 +74,10 @@ def send_to_cers(
     return result
 
 
-def show_diff(diff: GroupDiff, key: str) -> None:
-    """A difference: the summary in sentences, then the groups and the people in grids."""
-    summary = diff.summary()
+def show_diff(diff: GroupDiff, key: str, *, sent: bool = True) -> None:
+    """A difference: the summary in sentences, then the groups and the people in grids; ``sent``
+    says the earlier file was sent to CERS (see ``GroupDiff.summary``)."""
+    summary = diff.summary(sent=sent)
     st.markdown(summary[0])
     for line in summary[1:]:
         if "CERS keeps such groups" in line or "renamed" in line:
@@ -98,17 +100,20 @@ def show_changes(ctx: AppContext, saved: SavedConnection, export: GroupExport, k
     try:
         found = _changes(ctx, saved, export)
     except CersError as error:
-        st.warning(f"The earlier file could not be compared: {error}")
+        st.warning(f"The earlier file could not be compared: {escape_markdown(error)}")
         return
     if found is None:
         st.caption(
-            "No earlier file of these schools was downloaded or sent from this connection. Once you download or "
-            "send this one, the next file will be compared with it."
+            "No earlier file of these schools was sent or downloaded from this connection, so this one cannot be "
+            "compared: CERS may hold groups of these schools that this page does not know about. Once a file is "
+            "sent (or downloaded), the next one is compared with it."
         )
         return
-    diff, note = found
-    st.caption(note)
-    show_diff(diff, key)
+    if found.sent:
+        st.caption(found.note)
+    else:
+        st.info(found.note, icon=":material/help:")
+    show_diff(found.diff, key, sent=found.sent)
 
 
 def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, label: str, key: str) -> None:
@@ -136,8 +141,13 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
     may_send = ctx.visitor.may(Role.administrator)
     if not may_send:
         st.caption("Only administrators send files to CERS; download the file, or ask one of them.")
+    elif export.file_accepted and not export.accepted:
+        st.caption(
+            "Sending is off while a school is left out of the file (see above): add its CDS code first, as the "
+            "command line's export --upload does. The file can be downloaded meanwhile."
+        )
     elif not export.accepted:
-        st.caption("Sending is off: CERS would reject this file (see above).")
+        st.caption("Sending is off: CERS would not take this file as it is (see above).")
     st.caption(
         "CERS replaces the members of every group in the file with exactly these teachers and students; "
         "groups not in the file stay as they are."
@@ -149,10 +159,10 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
         icon=":material/cloud_upload:",
         disabled=not (export.accepted and may_send),  # Streamlit discards a forged click on a disabled button
     ):
-        status = st.status(f"Sending the file to CERS ({target.name})…", expanded=True)
+        status = st.status(f"Sending the file to CERS ({escape_markdown(target.name)})…", expanded=True)
         try:
             result: ImportResult | str = send_to_cers(
-                ctx, saved, target, export, label=label, on_progress=lambda text: status.write(text)
+                ctx, saved, target, export, label=label, on_progress=lambda text: status.text(text)
             )
             status.update(label="CERS answered.", state="complete", expanded=False)
         except UploadError as error:
@@ -161,13 +171,13 @@ def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, labe
         sent[result_key] = result
     outcome = sent.get(result_key)
     if isinstance(outcome, str):
-        st.error(outcome, icon=":material/cloud_off:")
+        st.error(escape_markdown(outcome), icon=":material/cloud_off:")
     elif outcome is not None:
         _show_result(outcome, key)
 
 
 def _show_result(result: ImportResult, key: str) -> None:
-    headline = f"**{result.status}** · {result.headline()}"
+    headline = f"**{escape_markdown(result.status)}** · {escape_markdown(result.headline())}"
     if result.succeeded and result.already_processed:
         st.info(headline, icon=":material/content_copy:")
     elif result.succeeded:
@@ -177,11 +187,11 @@ def _show_result(result: ImportResult, key: str) -> None:
     else:
         st.error(headline, icon=":material/block:")
     for note in result.notes:
-        st.caption(note)
+        st.caption(escape_markdown(note))
     if result.rejected and result.failures.height:
         st.markdown("What CERS reported, and where it is in the file:")
         paged_grid(failures_frame(result), f"{key}_failures_page", "Failures")
     if result.message:
         with st.expander("CERS's own message"):
             st.code(result.message, language=None)
-    st.caption(f"Import {result.import_id} · batch {result.batch}")
+    st.caption(f"Import {escape_markdown(result.import_id)} · batch {escape_markdown(result.batch)}")

@@ -10,17 +10,21 @@ import polars as pl
 from cers_core import GroupDiff, GroupExport
 from cers_core.cers_csv import ValidationReport
 from cers_core.cers_import import ImportResult
+from cers_core.coverage import school_coverage
+from cers_core.enrolled import REASONS
 from cers_core.store import DownloadRecord
 
 __all__ = [
     "changes_groups_frame",
     "changes_people_frame",
+    "coverage_frame",
     "download_log_frame",
     "export_summary",
     "failures_frame",
     "find_schools",
     "findings_frame",
     "group_summary",
+    "not_in_group_frame",
     "page_of",
     "problem_report",
     "rejection_reasons",
@@ -71,6 +75,7 @@ def problem_report(export: GroupExport) -> pl.DataFrame:
         "person": "Person",
         "local_id": "Local ID",
         "school": "School",
+        "school_id": "School sourcedId",
         "section": "Section",
         "code": "Code",
         "class_id": "Section sourcedId",
@@ -79,21 +84,52 @@ def problem_report(export: GroupExport) -> pl.DataFrame:
     return export.problems.select(pl.col(name).alias(label) for name, label in columns.items())
 
 
-def rejection_reasons(export: GroupExport, *, limit: int = 5) -> str:
-    """Why CERS would reject a file, as a short Markdown list.
+def rejection_reasons(export: GroupExport, *, limit: int = 5) -> list[str]:
+    """Why CERS would not take the file as it is, one line each (plain text, at most ``limit``).
 
     The report's errors say it in the roster's terms (which group, what to do); the
-    validator's findings are the fallback when the report has none.
+    validator's findings are the fallback when the report has none. Schools left out for want
+    of a CDS code are not here: the page names each with its sourcedId (``schools_left_out``).
     """
-    errors = export.problems.filter(pl.col("severity") == "error")
+    errors = export.problems.filter((pl.col("severity") == "error") & (pl.col("code") != "school_without_cds"))
     reasons = [
         f"{group}: {message}" if group else message
         for group, message in errors.select("group_name", "message").iter_rows()
     ] or [f"{finding.message} {finding.fix}" for finding in export.validation.errors]
     distinct = list(dict.fromkeys(reasons))
-    shown = [f"- {reason}" for reason in distinct[:limit]]
-    more = len(distinct) - len(shown)
-    return "\n".join(shown + ([f"- … and {more:,} more in the problem report."] if more > 0 else []))
+    more = len(distinct) - limit
+    return distinct[:limit] + ([f"… and {more:,} more in the problem report."] if more > 0 else [])
+
+
+def coverage_frame(export: GroupExport) -> pl.DataFrame:
+    """Per school: students and teachers enrolled and how many are in no group, groups, groups
+    without a teacher, the largest group (``cers_core.coverage.school_coverage``, in the analyst's words)."""
+    labels = {
+        "school": "School",
+        "sourced_id": "sourcedId",
+        "cds": "CDS code",
+        "students": "Students",
+        "students_in_no_group": "Students in no group",
+        "teachers": "Teachers",
+        "teachers_in_no_group": "Teachers in no group",
+        "groups": "Groups",
+        "groups_without_teacher": "Groups without a teacher",
+        "largest_group": "Largest group",
+    }
+    return school_coverage(export).select(pl.col(name).alias(label) for name, label in labels.items())
+
+
+def not_in_group_frame(export: GroupExport) -> pl.DataFrame:
+    """Who is in no group, and why: school, role, person, local id, the reason in words, sourcedId."""
+    names = export.schools.select(school_id="sourced_id", School=pl.coalesce("name", "sourced_id"))
+    return export.not_in_group.join(names, on="school_id", how="left").select(
+        "School",
+        Role="role",
+        Person="person",
+        **{"Local ID": "local_id"},
+        Why=pl.col("reason").replace_strict(REASONS, default=pl.col("reason")),
+        **{"User sourcedId": "user_id"},
+    )
 
 
 def download_log_frame(records: list[DownloadRecord]) -> pl.DataFrame:

@@ -9,10 +9,17 @@ import streamlit as st
 
 from cers_app.context import AppContext
 from cers_core.cers_import import check_import_connection
-from cers_core.settings import CersImportPublic, CersImportSettings
+from cers_core.settings import CersImportPublic, CersImportSettings, moved_urls, secret_moved_message
 from cers_core.store import ConnectionInvalid, SavedImportConnection
 
-__all__ = ["IMPORT_FORM_KEYS", "import_form_errors", "load_import_form", "save_import_form", "test_import_form"]
+__all__ = [
+    "IMPORT_FORM_KEYS",
+    "import_form_errors",
+    "load_import_form",
+    "save_import_form",
+    "secret_origin_note",
+    "test_import_form",
+]
 
 IMPORT_FORM_KEYS: dict[str, str] = {
     name: f"imp_{name}"
@@ -62,6 +69,25 @@ def save_import_form(ctx: AppContext, connection_id: int | None) -> SavedImportC
     st.session_state[IMPORT_FORM_KEYS["client_secret"]] = ""
     st.session_state[IMPORT_FORM_KEYS["password"]] = ""
     return saved
+
+
+def secret_origin_note(ctx: AppContext, connection_id: int | None) -> str | None:
+    """Why the saved secrets will not be used, when the form's URLs now point to another server
+    than when they were saved and their boxes are blank (``resolve_secret``'s rule)."""
+    if connection_id is None:
+        return None
+    saved = ctx.store.import_connection(connection_id)
+    moved = moved_urls(
+        {"Import URL": _form("import_url"), "Token URL": _form("token_url")},
+        {"Import URL": saved.settings.import_url, "Token URL": saved.settings.token_url},
+    )
+    dropped = [
+        label
+        for label, name, kept in (("Client Secret", "client_secret", saved.has_client_secret),
+                                  ("password", "password", saved.has_password))
+        if kept and not _form(name).strip()
+    ]  # fmt: skip
+    return secret_moved_message(moved, " and the ".join(dropped)) if moved and dropped else None
 
 
 def _form_settings(ctx: AppContext, connection_id: int | None) -> CersImportSettings:

@@ -20,7 +20,14 @@ from cers_app.loading import QUICK_CHECK, fetch_school_roster
 from cers_app.session import session_data
 from cers_core import ExportContext, example_group_name, list_schools
 from cers_core.errors import CersError
-from cers_core.settings import ClassTypes, GroupOptions, OneRosterPublic, OneRosterSettings
+from cers_core.settings import (
+    ClassTypes,
+    GroupOptions,
+    OneRosterPublic,
+    OneRosterSettings,
+    moved_urls,
+    secret_moved_message,
+)
 from cers_core.store import ConnectionInvalid, SavedConnection, field_messages
 
 __all__ = [
@@ -31,6 +38,7 @@ __all__ = [
     "group_options_from_form",
     "load_form",
     "save_form",
+    "secret_origin_note",
     "test_connection",
     "token_host_note",
 ]
@@ -149,6 +157,19 @@ def token_host_note() -> str | None:
             f"The Token URL is on {token}, not on the Base URL's host {base}. That is allowed; check it is your SIS's."
         )
     return None
+
+
+def secret_origin_note(ctx: AppContext, connection_id: int | None) -> str | None:
+    """Why the saved Client Secret will not be used, when the form's URLs now point to another
+    server than when it was saved and the secret box is blank (``resolve_secret``'s rule)."""
+    if connection_id is None or str(_form("client_secret") or "").strip():
+        return None
+    saved = ctx.store.connection(connection_id).settings
+    moved = moved_urls(
+        {"Base URL": str(_form("base_url") or ""), "Token URL": str(_form("token_url") or "")},
+        {"Base URL": saved.base_url, "Token URL": saved.token_url},
+    )
+    return secret_moved_message(moved, "Client Secret") if moved else None
 
 
 def form_settings(ctx: AppContext, connection_id: int | None) -> OneRosterSettings:

@@ -13,18 +13,26 @@ from cers_app.frames import page_of
 
 __all__ = ["GRID_ROWS", "ask_first_button", "paged_grid"]
 
-GRID_ROWS = 100  # rows a grid shows (and sends to the browser) at a time
+GRID_ROWS = 50  # rows a grid shows (and sends to the browser) at a time
+_ROW_HEIGHT, _HEADER_HEIGHT = 35, 38
 
 
-def paged_grid(frame: pl.DataFrame, key: str, noun: str) -> None:
+def paged_grid(frame: pl.DataFrame, key: str, noun: str, *, column_config: dict[str, Any] | None = None) -> None:
     """One page of a frame, with a page picker when there is more than one: never more rows to
-    the browser than shown, and every row within reach."""
+    the browser than shown, and every row within reach. The grid is as tall as its page, so the
+    page scrolls, not a box inside it."""
     pages = max(1, -(-frame.height // GRID_ROWS))
     page = 1
     if pages > 1:
-        page = int(st.number_input(f"Page (of {pages})", 1, pages, key=key, width=160))
+        page = int(st.number_input(f"Page (of {pages:,})", 1, pages, key=key, width=160))
     first = (page - 1) * GRID_ROWS
-    st.dataframe(page_of(frame, page, GRID_ROWS), hide_index=True)
+    shown = page_of(frame, page, GRID_ROWS)
+    st.dataframe(
+        shown,
+        hide_index=True,
+        height=_HEADER_HEIGHT + _ROW_HEIGHT * max(shown.height, 1) + 2,
+        column_config=column_config,
+    )
     if frame.height:
         st.caption(f"{noun} {first + 1:,}–{min(first + GRID_ROWS, frame.height):,} of {frame.height:,}")
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+import polars as pl
 from pydantic import ValidationError
 
 from cers_core.cli_upload import (
@@ -56,6 +58,7 @@ from cers_core.settings import (
     GroupOptions,
     OneRosterSettings,
 )
+from cers_core.wording import count, printable
 
 if TYPE_CHECKING:
     from cers_core.oneroster.client import FetchProgress
@@ -171,12 +174,21 @@ def _parser(*, demo: bool = False) -> argparse.ArgumentParser:
     export.add_argument("--cds", action="append", default=[], metavar="SOURCEDID=CDS", help="a school's CDS code")
     export.add_argument("--split-large", action="store_true", help="split groups over 200 students into parts")
     export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: standard output)")
+    export.add_argument(
+        "--report-json",
+        type=Path,
+        metavar="FILE",
+        help="also write the report as JSON: verdict, schools left out, coverage, group sizes, problems by kind",
+    )
     add_upload_arguments(export)
 
     validate = commands.add_parser("validate", help="check a CERS group file as CERS would")
     validate.add_argument("file", type=Path)
     validate.add_argument("--school-year", type=_year, action="append", metavar="YYYY", help="years CERS knows")
     validate.add_argument("--schools", type=_comma_list, metavar="CDS,CDS", help="schools you may upload for")
+    validate.add_argument(
+        "--strict", action="store_true", help="exit 1 also when CERS would accept the file but not as meant"
+    )
 
     add_diff_command(commands)
     for name, help_text in DEMO_COMMANDS.items():
@@ -290,19 +302,32 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _report(result: GroupExport, stream: TextIO) -> None:
+    """The export's report on standard error: counts, the schools left out, errors and warnings,
+    who is in no group, and the verdict. Text from the SIS is printed with its control characters
+    escaped (see ``cers_core.wording.printable``)."""
+
+    from cers_core.coverage import summary_lines  # loaded with the builder, which the export has run
+
+    def say(text: str) -> None:
+        print(printable(text), file=stream)
+
     groups = result.groups
-    print(
-        f"{groups.height} groups, {int(groups['teachers'].sum() or 0)} teacher rows, "
-        f"{int(groups['students'].sum() or 0)} student rows, from {result.schools.height} school(s); "
-        f"{result.requests} requests.",
-        file=stream,
+    say(
+        f"{count(groups.height, 'group')}, {count(int(groups['teachers'].sum() or 0), 'teacher row')}, "
+        f"{count(int(groups['students'].sum() or 0), 'student row')}, from {count(result.schools.height, 'school')}; "
+        f"{count(result.requests, 'request')}."
     )
-    problems = result.problems
+    left_out = result.schools_left_out
+    if left_out.height:
+        say(f"SCHOOLS LEFT OUT OF THE FILE ({left_out.height:,}): no CDS code; give each one with --cds:")
+        for school in left_out.iter_rows(named=True):
+            say(f"  - {school['name']} (sourcedId {school['sourced_id']}): --cds {school['sourced_id']}=<its CDS code>")
+    problems = result.problems.filter(pl.col("code") != "school_without_cds")
     for severity in ("error", "warning"):
         rows = problems.filter(problems["severity"] == severity)
         if rows.height == 0:
             continue
-        print(f"{severity.upper()}S ({rows.height}):", file=stream)
+        say(f"{severity.upper()}S ({rows.height:,}):")
         shown = rows if severity == "error" else rows.head(_WARNINGS_SHOWN)
         for row in shown.iter_rows(named=True):
             where = " / ".join(str(row[k]) for k in ("school", "group_name", "section") if row[k])
@@ -311,23 +336,39 @@ def _report(result: GroupExport, stream: TextIO) -> None:
                 if row["person"]
                 else ""
             )
-            print(f"  - [{where}]{who}: {row['message']}", file=stream)
+            say(f"  - [{where}]{who}: {row['message']}")
         if rows.height > shown.height:
-            print(f"  … and {rows.height - shown.height} more {severity}s.", file=stream)
+            say(f"  … and {count(rows.height - shown.height, 'more ' + severity)}.")
     info = problems.filter(problems["severity"] == "info").group_by("code").len().sort("code")
     if info.height:
-        print("Also left out (expected): " + ", ".join(f"{c} {n}" for c, n in info.iter_rows()), file=stream)
+        say("Also left out (expected): " + ", ".join(f"{c} {n:,}" for c, n in info.iter_rows()))
+    for line in summary_lines(result):
+        say(line)
     for finding in result.validation.errors:
-        print(f"VALIDATOR: Row {finding.row}: {finding.message}", file=stream)
-    verdict = "CERS would accept this file." if result.accepted else "CERS would REJECT this file (see errors above)."
-    print(verdict, file=stream)
+        say(f"VALIDATOR: Row {finding.row:,}: {finding.message}")
+    say(_verdict(result))
+
+
+def _verdict(result: GroupExport) -> str:
+    """The last line of an export's report: the file's verdict, and the schools it lacks."""
+    from cers_core.cers_csv import Verdict  # loaded by the export already
+
+    verdict = result.validation.verdict
+    if result.groups.height == 0:
+        return "No file for CERS: no school could be exported (see above)."
+    words = verdict.headline + ("." if verdict is Verdict.accepted else " (see the errors above).")
+    left = result.schools_left_out.height
+    if left:
+        words += f" It holds the other schools; {count(left, 'school')} left out (see above)."
+    return words
 
 
 def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
     config = load_config()
     schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
     for row in schools.iter_rows(named=True):
-        print(f"{row['name']}\t{row['sourced_id']}\t{row['cds'] or '(no CDS code)'}", file=out)
+        values = (row["name"], row["sourced_id"], row["cds"] or "(no CDS code)")
+        print("\t".join(printable(value) for value in values), file=out)  # a tab in a name is escaped too
     return EXIT_OK
 
 
@@ -358,6 +399,10 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             out.write(result.csv_bytes.decode("utf-8"))
     _report(result, err)
+    if args.report_json is not None:
+        from cers_core.coverage import coverage_report
+
+        _write_atomically(args.report_json, json.dumps(coverage_report(result), indent=2).encode("utf-8"))
     if upload is not None:
         return upload_export(upload, result, wait=args.upload_wait, err=err, egress=egress)
     return EXIT_OK if result.accepted else EXIT_REJECTED
@@ -367,11 +412,12 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     path: Path = args.file
     if not path.is_file():
         raise InvalidFile(f"There is no file at {path}.", hint="Check the path and try again.")
-    from cers_core.cers_csv import validate_cers_csv  # only this command needs it: an export starts without
+    from cers_core.cers_csv import Verdict, validate_cers_csv  # only this command needs it: an export starts without
 
     report = validate_cers_csv(path, school_years=args.school_year, schools=args.schools)
-    print(report.to_text(), file=out)
-    return EXIT_OK if report.accepted else EXIT_REJECTED
+    print(printable(report.to_text(), keep="\n"), file=out)  # values from the file, escaped
+    failing = {Verdict.rejected, Verdict.not_as_meant} if args.strict else {Verdict.rejected}
+    return EXIT_REJECTED if report.verdict in failing else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -155,7 +155,8 @@ class GroupExport:
 
     ``rows`` are exactly the file's rows, in file order; ``groups`` has one row per group;
     ``problems`` is the report (errors first); ``validation`` is our validator's verdict on
-    ``csv_bytes``, as CERS would judge them.
+    ``csv_bytes``, as CERS would judge them; ``enrolled`` and ``not_in_group`` say who will not
+    see results (see ``cers_core.coverage``).
     """
 
     rows: pl.DataFrame
@@ -166,6 +167,8 @@ class GroupExport:
     schools: pl.DataFrame
     as_of: date
     requests: int
+    enrolled: pl.DataFrame
+    not_in_group: pl.DataFrame
 
     @property
     def has_errors(self) -> bool:
@@ -174,8 +177,20 @@ class GroupExport:
 
     @property
     def accepted(self) -> bool:
-        """CERS would accept this file as it is."""
+        """CERS would accept this file as it is, and no school asked for was left out of it."""
         return not self.has_errors
+
+    @property
+    def schools_left_out(self) -> pl.DataFrame:
+        """The schools left out of the file for want of a CDS code (``sourced_id``, ``name``):
+        the file holds the others, which CERS may accept (``file_accepted``)."""
+        left = self.problems.filter(pl.col("code") == "school_without_cds")
+        return left.select(sourced_id="school_id", name="school").unique("sourced_id", maintain_order=True)
+
+    @property
+    def file_accepted(self) -> bool:
+        """CERS would accept the file as written (groups in it), whether or not a school was left out."""
+        return self.validation.accepted and self.groups.height > 0
 
     def file_name(self, day: date | None = None) -> str:
         cds = self.schools["cds"][0] if self.schools.height == 1 else None
@@ -249,6 +264,8 @@ def export_section_groups(
         schools=chosen,
         as_of=day,
         requests=requests,
+        enrolled=built.enrolled,
+        not_in_group=built.not_in_group,
     )
     if context.snapshot is not None:
         with _LAST_MADE_LOCK:

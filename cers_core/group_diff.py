@@ -180,16 +180,25 @@ class GroupDiff:
         by_change = dict(self.groups.group_by("change").len().iter_rows())
         return {kind: int(by_change.get(kind, 0)) for kind in _CHANGE_ORDER} | {"unchanged": self.unchanged}
 
-    def summary(self) -> list[str]:
-        """The difference in a few plain sentences, what CERS will do and what to do about it."""
+    def summary(self, *, sent: bool = True) -> list[str]:
+        """The difference in a few plain sentences, what CERS will do and what to do about it.
+
+        ``sent`` says the earlier file was sent to CERS; when it may not have been (it was only
+        downloaded), an unchanged file is not said to change nothing in CERS.
+        """
         counts = self.counts()
         lines = [
             f"The earlier file had {_n(self.old_groups, 'group')}, this one has {self.new_groups:,}: "
             f"{counts['added']:,} added, {counts['disappears']:,} no longer in the file, {counts['renamed']:,} "
             f"renamed, {counts['changed']:,} with other members, {counts['unchanged']:,} unchanged."
         ]
-        if not self.has_changes:
+        if not self.has_changes and sent:
             lines.append("Nothing changes in CERS: every group has the same name and members as before.")
+        elif not self.has_changes:
+            lines.append(
+                "Every group has the same name and members as in the earlier file. If that file was uploaded to "
+                "CERS, nothing changes there; if it was not, sending this one creates these groups."
+            )
         if counts["disappears"]:
             lines.append(
                 f"{_n(counts['disappears'], 'group')} of the earlier file {_are(counts['disappears'])} not in this "

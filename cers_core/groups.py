@@ -24,11 +24,13 @@ from datetime import date
 
 import polars as pl
 
+from cers_core.enrolled import enrolled_people
 from cers_core.group_names import casefold, clean_value, finish_name, join_values, with_suffix
 from cers_core.identifiers import cds_code, ssids, teacher_login
 from cers_core.problems import Problems
 from cers_core.roster import Roster
 from cers_core.settings import ClassTypes, GroupNameField, GroupOptions
+from cers_core.wording import count
 
 __all__ = ["MAX_STUDENTS_PER_GROUP", "SectionGroups", "build_section_groups"]
 
@@ -45,12 +47,16 @@ class SectionGroups:
     - ``rows``: the CERS rows (the six CERS columns), not yet in file order;
     - ``groups``: one row per group: ``school_natural_id, school_name, school_year,
       group_name, subject_code, class_id, teachers, students``;
-    - ``problems``: the report (see ``cers_core.problems``), errors first.
+    - ``problems``: the report (see ``cers_core.problems``), errors first;
+    - ``enrolled`` and ``not_in_group``: how many teachers and students each school has on the
+      day, and who of them is in no group, and why (see ``cers_core.coverage``).
     """
 
     rows: pl.DataFrame
     groups: pl.DataFrame
     problems: pl.DataFrame
+    enrolled: pl.DataFrame
+    not_in_group: pl.DataFrame
 
     @property
     def has_errors(self) -> bool:
@@ -88,12 +94,7 @@ def _selected_classes(
     roster: Roster, sessions: pl.DataFrame, options: GroupOptions, as_of: date, school_year: int | None
 ) -> pl.DataFrame:
     """Sections in scope, with their ``school_year`` and ``term_titles``."""
-    classes = _active(roster.classes).with_row_index("class_order")
-    is_homeroom = pl.col("class_type").fill_null("") == "homeroom"
-    if options.class_types is ClassTypes.scheduled:
-        classes = classes.filter(~is_homeroom)
-    elif options.class_types is ClassTypes.homeroom:
-        classes = classes.filter(is_homeroom)
+    classes = _active(roster.classes).with_row_index("class_order").filter(_class_type_kept(options))
     class_terms = (
         classes.select("sourced_id", "term_ids")
         .explode("term_ids")
@@ -121,6 +122,16 @@ def _selected_classes(
     )
 
 
+def _class_type_kept(options: GroupOptions) -> pl.Expr:
+    """True for the sections of the class types chosen (a missing or ``ext:`` type counts as scheduled)."""
+    is_homeroom = pl.col("class_type").fill_null("") == "homeroom"
+    if options.class_types is ClassTypes.scheduled:
+        return ~is_homeroom
+    if options.class_types is ClassTypes.homeroom:
+        return is_homeroom
+    return pl.lit(True)
+
+
 def _people(roster: Roster) -> pl.DataFrame:
     """Who each user is, for the report and for group names: joined only where needed."""
     return roster.users.select("given_name", "family_name", user_id="sourced_id", local_id="identifier")
@@ -132,8 +143,9 @@ def _members(
     options: GroupOptions,
     problems: Problems,
     window: tuple[date, date | None],
-) -> pl.DataFrame:
-    """Current teacher and student enrollments of the sections, with login or SSID; the rest reported.
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Current teacher and student enrollments of the sections, with login or SSID; the rest reported
+    (and returned, with the reason each was left out, for :mod:`cers_core.coverage`).
 
     The reason an enrollment is left out is decided on narrow columns; names and the section's
     school are joined only to the enrollments left out. A district has two million enrollments:
@@ -196,7 +208,9 @@ def _members(
         key=pl.when(is_student).then(pl.col("ssid")).otherwise(pl.col("login")),
     )
     # A person enrolled twice in a section (or two records with one SSID) is one member.
-    return members.unique(["class_id", "role", "key"], keep="first")
+    return members.unique(["class_id", "role", "key"], keep="first"), left_out.select(
+        "class_id", "user_id", "role", "reason"
+    )
 
 
 def _current(window: tuple[date, date | None]) -> pl.Expr:
@@ -417,7 +431,7 @@ def build_section_groups(
     )
     classes = _selected_classes(roster, sessions, options, day, school_year).join(schools, on="school_id", how="inner")
     window = (day, None) if school_year is None else _school_year_window(sessions, school_year)
-    members = _members(roster, classes, options, problems, window)
+    members, left_out = _members(roster, classes, options, problems, window)
     _unknown_sections(roster, window, problems)
 
     counts = members.group_by("class_id").agg(
@@ -437,6 +451,7 @@ def build_section_groups(
         .with_columns(pl.col("students", "teachers").fill_null(0), term_titles=pl.col("term_titles").fill_null([]))
     )
     sections = _with_group_names(sections.with_columns(subject_code=_subject(options)), options)
+    selected = sections.select("sourced_id", "students", "cds")
     empty = sections.filter(pl.col("students") == 0).with_columns(class_id="sourced_id").drop("group_name")
     problems.add(empty, "info", "no_students", "Section left out: it has no students with a valid SSID.")
     sections = sections.filter(pl.col("students") > 0)
@@ -449,7 +464,7 @@ def build_section_groups(
             "error",
             "school_without_cds",
             f"School left out of the file: its identifier is not a 14-digit CDS code and no CDS code was "
-            f"mapped for it ({school['len']} sections with students). Add its CDS code in the connection's "
+            f"mapped for it ({count(school['len'], 'section')} with students). Add its CDS code in the connection's "
             "advanced settings (CDS mapping).",
         )
     sections = _make_unique(sections.filter(pl.col("cds").is_not_null()), problems)
@@ -461,6 +476,20 @@ def build_section_groups(
         "Group kept without a teacher: no teacher of this section has a usable login, so nobody will see it in CERS.",
     )
 
+    enrolled, not_in_group = enrolled_people(
+        enrollments=roster.enrollments.filter(
+            pl.col("role").is_in(["teacher", "student"])
+            & (pl.col("status").is_null() | (pl.col("status") != "tobedeleted"))
+            & _current(window)
+        ),
+        classes=roster.classes,
+        selected=selected,
+        grouped=sections["sourced_id"],
+        left_out=left_out,
+        schools=schools["school_id"],
+        people=_people(roster),
+        class_type_kept=_class_type_kept(options),
+    )
     group_members = members.join(
         sections.select("sourced_id", "group_name", "cds", "school_year", "subject_code", "students"),
         left_on="class_id",
@@ -479,7 +508,13 @@ def build_section_groups(
     )
     summary = _group_summary(sections, split_members)
     names = summary.select("class_id", "group_name").unique("class_id", keep="first", maintain_order=True)
-    return SectionGroups(rows=rows.select(_CERS_COLUMNS), groups=summary, problems=problems.frame(names))
+    return SectionGroups(
+        rows=rows.select(_CERS_COLUMNS),
+        groups=summary,
+        problems=problems.frame(names),
+        enrolled=enrolled,
+        not_in_group=not_in_group,
+    )
 
 
 def _group_summary(sections: pl.DataFrame, split_members: pl.DataFrame) -> pl.DataFrame:
@@ -531,7 +566,8 @@ def _handle_large(
             "group_over_200",
             pl.format(
                 "Group has {} students; CERS rejects the whole file when a group has over 200. "
-                "Turn on splitting large sections, or correct the roster.",
+                "Split large sections (the switch beside this message on the Section Groups page, or --split-large "
+                "on the command line), or correct the roster.",
                 pl.col("students"),
             ),
         )

@@ -3,21 +3,23 @@
 Every file that leaves (downloaded, or sent to CERS) is logged (when, who, connection, school,
 rows, SHA-256: no student data) and kept per school, encrypted, with the sections its groups were
 made from (see ``cers_core.store``), so that the next file of the same schools can be compared
-with it (:func:`changes_since`, a :class:`~cers_core.group_diff.GroupDiff`).
+with it (:func:`changes_since`, a :class:`~cers_core.group_diff.GroupDiff`). Per school the
+file kept is the last one sent to CERS, else the last one downloaded: a comparison says which,
+since a file that was only downloaded may never have reached CERS.
 
 Example::
 
     record_file_left(store, saved, export, label="Lincoln High", how="download", who="analyst@district.org")
     found = changes_since(kept_files_for(store, saved.id, later_export), later_export)
     if found is not None:
-        diff, note = found
-        print(note, diff.to_text())
+        print(found.note, found.diff.to_text())
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
@@ -27,8 +29,9 @@ from cers_core.cers_csv.writer import write_ordered_rows
 from cers_core.export import GroupExport
 from cers_core.group_diff import GroupDiff, diff_group_files, group_file
 from cers_core.store import KeptFile, SavedConnection, Store
+from cers_core.wording import count
 
-__all__ = ["changes_since", "export_schools", "kept_files_for", "record_file_left"]
+__all__ = ["Comparison", "changes_since", "export_schools", "kept_files_for", "record_file_left"]
 
 
 def export_schools(export: GroupExport) -> list[str]:
@@ -78,9 +81,23 @@ def kept_files_for(store: Store, connection_id: int, export: GroupExport) -> lis
     return [kept for kept in found if kept is not None]
 
 
-def changes_since(kept: Sequence[KeptFile], export: GroupExport) -> tuple[GroupDiff, str] | None:
-    """What this export changes compared with ``kept`` (its schools' kept files), and a sentence
-    saying which files those are; None when no file was kept for any of its schools."""
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """What an export changes compared with the files kept for its schools, and which files those are.
+
+    ``sent`` is True when every file compared with was sent to CERS: only then is the difference
+    what CERS will do. Otherwise some were only downloaded, and may never have been uploaded.
+    """
+
+    diff: GroupDiff
+    note: str
+    sent: bool
+
+
+def changes_since(kept: Sequence[KeptFile], export: GroupExport) -> Comparison | None:
+    """What this export changes compared with ``kept`` (its schools' kept files: the last sent to
+    CERS, else the last downloaded), and a sentence saying which files those are; None when no
+    file was kept for any of its schools."""
     schools = export_schools(export)
     if not kept:
         return None
@@ -94,11 +111,31 @@ def changes_since(kept: Sequence[KeptFile], export: GroupExport) -> tuple[GroupD
     old_rows = pl.concat([read_group_rows(k.csv_bytes).drop("row") for k in kept])
     old = group_file(old_rows, sections=old_sections)
     new = group_file(export.rows.filter(pl.col("school_natural_id").is_in(list(compared))), sections=export.groups)
-    when = max(kept, key=lambda k: k.at)
-    verb = "sent to CERS" if when.how == "upload" else "downloaded"
+    sent = [k for k in kept if k.how == "upload"]
+    downloaded = [k for k in kept if k.how != "upload"]
+    note = _which_files(sent, downloaded)
     missing = len(schools) - len(kept)
-    note = f"Compared with the file last {verb} for {'these schools' if len(kept) > 1 else 'this school'} "
-    note += f"({when.at:%Y-%m-%d %H:%M} UTC)."
     if missing:
-        note += f" {missing:,} of the schools have no earlier file and are left out of the comparison."
-    return diff_group_files(old, new), note
+        has = "has" if missing == 1 else "have"
+        note += f" {count(missing, 'school')} of this file {has} no earlier file: left out of the comparison."
+    return Comparison(diff=diff_group_files(old, new), note=note, sent=not downloaded)
+
+
+def _which_files(sent: Sequence[KeptFile], downloaded: Sequence[KeptFile]) -> str:
+    """Which files a comparison is with, and whether CERS may never have had them."""
+
+    def when(kept: Sequence[KeptFile]) -> str:
+        return f"{max(k.at for k in kept):%Y-%m-%d %H:%M} UTC"
+
+    def schools(kept: Sequence[KeptFile]) -> str:
+        return "this school" if len(kept) == 1 else count(len(kept), "school")
+
+    if not downloaded:
+        return f"Compared with the file last sent to CERS for {schools(sent)} ({when(sent)})."
+    never = "which may never have been uploaded to CERS: none was sent from here"
+    if not sent:
+        return f"Compared with the file last downloaded for {schools(downloaded)} ({when(downloaded)}), {never}."
+    return (
+        f"Compared with the file last sent to CERS for {schools(sent)} ({when(sent)}) and, for "
+        f"{schools(downloaded)}, the file last downloaded ({when(downloaded)}), {never} for those."
+    )

@@ -81,8 +81,33 @@ def sample_roster() -> Roster:
 
 
 def example_group_name(options: GroupOptions, roster: Roster | None = None, *, as_of: date | None = None) -> str:
-    """The name the first group would get with these options (from ``roster``, else the sample)."""
+    """The name the first group would get with these options (from ``roster``, else the sample).
+
+    From a section of a term active ``as_of`` (default today); when the roster has none (a
+    summer break, a provider whose terms are all past), from a section of the most recent term
+    that had started by then, else of the earliest term to come, as the file of that day would.
+
+    >>> example_group_name(GroupOptions(fields=["course_title", "period"]))
+    'Algebra I - 3'
+    >>> example_group_name(GroupOptions(fields=["course_title"]), sample_roster(), as_of=date(2030, 1, 1))
+    'Algebra I'
+    """
     if roster is None:
         roster, as_of = sample_roster(), _SAMPLE_DAY
-    groups = build_section_groups(roster, options, as_of=as_of).groups
+    day = as_of or date.today()
+    groups = build_section_groups(roster, options, as_of=day).groups
+    if groups.height == 0:
+        fallback = _nearest_term_start(roster.sessions, day)
+        if fallback is not None:
+            groups = build_section_groups(roster, options, as_of=fallback).groups
     return groups["group_name"][0] if groups.height else ""
+
+
+def _nearest_term_start(sessions: pl.DataFrame, day: date) -> date | None:
+    """The start of the most recent term begun by ``day``, else of the first term after it."""
+    starts = sessions.filter(pl.col("start_date").is_not_null() & (pl.col("end_date") > pl.col("start_date")))
+    started = starts.filter(pl.col("start_date") <= day)["start_date"]
+    if started.len():
+        return started.max()  # type: ignore[return-value]
+    coming = starts["start_date"]
+    return coming.min() if coming.len() else None  # type: ignore[return-value]

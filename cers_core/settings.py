@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -32,7 +33,10 @@ __all__ = [
     "OneRosterPublic",
     "OneRosterSettings",
     "is_loopback_host",
+    "moved_urls",
     "resolve_secret",
+    "secret_moved_message",
+    "url_origin",
 ]
 
 DEFAULT_SCOPE = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
@@ -464,13 +468,65 @@ class CersImportSettings(CersImportPublic):
         return CersImportPublic.model_validate(self.model_dump(exclude={"client_secret", "password"}))
 
 
-def resolve_secret(typed: str | None, saved: SecretStr | None) -> SecretStr | None:
+def url_origin(url: str) -> tuple[str, str, int | None]:
+    """Where a URL's requests go: scheme, host (lower case) and port (the scheme's default when none).
+
+    >>> url_origin("https://SIS.example.org/v1p2?x=1") == url_origin("https://sis.example.org:443/token")
+    True
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return ("", url.strip(), None)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), port or _DEFAULT_PORTS.get(scheme)
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def moved_urls(urls: Mapping[str, str], saved: Mapping[str, str]) -> list[str]:
+    """The names of the URLs (``{"Token URL": …}``) whose origin is not the saved one's.
+
+    >>> moved_urls({"Base URL": "https://sis.example.org/v2", "Token URL": "https://evil.example/t"},
+    ...            {"Base URL": "https://sis.example.org/v1", "Token URL": "https://sis.example.org/t"})
+    ['Token URL']
+    """
+    return [name for name, url in urls.items() if url_origin(str(url or "")) != url_origin(str(saved.get(name, "")))]
+
+
+def secret_moved_message(moved: list[str], secret: str) -> str:
+    """Why a saved secret was not used: the URLs named in ``moved`` point to another server now.
+
+    >>> print(secret_moved_message(["Token URL"], "Client Secret").split(":")[0])
+    The Token URL points to another server than when the Client Secret was saved
+    """
+    verb = "points" if len(moved) == 1 else "point"
+    return (
+        f"The {' and the '.join(moved)} {verb} to another server than when the {secret} was saved: type the "
+        f"{secret} again (a saved secret is sent only where it was saved for)."
+    )
+
+
+def resolve_secret(
+    typed: str | None,
+    saved: SecretStr | None,
+    *,
+    urls: Mapping[str, str] | None = None,
+    saved_urls: Mapping[str, str] | None = None,
+) -> SecretStr | None:
     """The secret a person means: the one typed, or, when the box was left blank, the saved one.
 
     The one rule wherever a secret box meets a saved secret. A form never shows a saved secret,
     so a blank box (spaces count as blank) means "keep it". ``saved`` is None for a new
     connection, and for a secret that no longer applies (the password of a CERS import
     connection whose user name was removed): then blank stays blank, for validation to judge.
+
+    **A saved secret stays with its origin.** ``urls`` are the connection's URLs as typed and
+    ``saved_urls`` as saved, by name: when any of them now points to another scheme, host or
+    port, the saved secret is not used (it was given for those servers, and must not be sent to
+    another one on a blank box's say-so): it must be typed again. See :func:`moved_urls`.
 
     Example::
 
@@ -480,7 +536,16 @@ def resolve_secret(typed: str | None, saved: SecretStr | None) -> SecretStr | No
         'new'
         >>> resolve_secret("", None) is None
         True
+        >>> saved = {"Token URL": "https://sis.example.org/oauth/token"}
+        >>> resolve_secret("", SecretStr("kept"), urls={"Token URL": "https://evil.example/token"},
+        ...                saved_urls=saved) is None
+        True
+        >>> resolve_secret("", SecretStr("kept"), urls={"Token URL": "https://sis.example.org/oauth2/token"},
+        ...                saved_urls=saved).get_secret_value()
+        'kept'
     """
     if typed is not None and typed.strip():
         return SecretStr(typed)
+    if saved is not None and moved_urls(urls or {}, saved_urls or {}):
+        return None
     return saved

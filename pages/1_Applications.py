@@ -6,6 +6,7 @@ from cers_app import context, widgets
 from cers_app.access import Role
 from cers_core.applications import browse, get_application
 from cers_core.store import CERS_APP_ID
+from cers_core.wording import count
 
 ctx = context.setup("Applications", role=Role.administrator)
 st.session_state.setdefault("apps_browsing", False)
@@ -90,8 +91,8 @@ for app_id in added:
             state_key="apps_confirm_remove",
             asking=app_id,
             question=(
-                f"Remove {app.name}? Its {len(connections)} connection(s) and their saved secrets are deleted too; "
-                "the download log stays."
+                f"Remove {app.name}? Its {count(len(connections), 'connection')} and their saved secrets are "
+                "deleted too; the download log stays."
             ),
             on_confirm=_remove,
             args=(app_id,),

@@ -1,6 +1,7 @@
 """CERS Connections: the OneRoster 1.2 connections of CERS_int, and the "Edit OneRoster Connection" form;
 the CERS import (RDW API) connections that send files to CERS, and their form."""
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -8,13 +9,15 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cers_app import context, import_form, oneroster_form, widgets
+from cers_app import context, form_drafts, import_form, oneroster_form, widgets
 from cers_app import demo as app_demo
 from cers_app.access import Role
 from cers_app.context import AppContext
+from cers_app.markup import escape_markdown, inline_code
 from cers_core.errors import CersError
 from cers_core.settings import ClassTypes, GroupNameField
 from cers_core.store import CERS_APP_ID, ConnectionInvalid, Store
+from cers_core.wording import count
 
 NEW = "new"
 ONEROSTER, CERS_IMPORT = "OneRoster 1.2", "CERS import (RDW API)"
@@ -24,7 +27,8 @@ st.session_state.setdefault("conns_choosing_type", False)
 st.session_state.setdefault("conns_editing", None)  # None, NEW, or a connection id
 st.session_state.setdefault("conns_confirm_delete", None)
 st.session_state.setdefault("conns_test_result", None)
-st.session_state.setdefault("conns_notice", None)
+st.session_state.setdefault("conns_notice", None)  # (kind, Markdown) shown once: success, warning or info
+st.session_state.setdefault("conns_last_action", {})  # by form: "save" or "test", what its field messages are from
 st.session_state.setdefault("conns_editing_import", None)  # None, NEW, or an import connection id
 st.session_state.setdefault("conns_import_test_result", None)
 
@@ -33,8 +37,8 @@ st.caption("How this tool reaches your SIS's OneRoster 1.2 API, and how it names
 
 
 def _test_oneroster(ctx: AppContext, connection_id: int | None) -> str:
-    count = oneroster_form.test_connection(ctx, connection_id)
-    return f"Connected: the provider lists {count} schools."
+    schools = oneroster_form.test_connection(ctx, connection_id)
+    return f"Connected: the provider lists {count(schools, 'school')}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,11 @@ class _Form:
     """One kind of connection and its form: the session-state keys, the buttons' keys, and how the
     form is filled from a saved connection, saved, tested, and where its fields' messages are."""
 
+    name: str  # in the URL of a draft (see cers_app.form_drafts)
     editing_key: str  # in st.session_state: None, NEW, or the id of the connection being edited
-    result_key: str  # in st.session_state: the last "Test connection" result, (kind, message)
+    result_key: str  # in st.session_state: the last "Test connection" result, (kind, message, fields tested)
+    keys: tuple[str, ...]  # the widget keys of its fields
+    secret_keys: tuple[str, ...]  # those of its secrets (never kept in a draft)
     button_keys: tuple[str, str, str]  # Save, Test connection, Cancel
     fetch: Callable[[Store, int], Any]  # the saved connection, from the store
     load: Callable[[Any], None]
@@ -54,8 +61,11 @@ class _Form:
 
 
 ONEROSTER_FORM = _Form(
+    name="oneroster",
     editing_key="conns_editing",
     result_key="conns_test_result",
+    keys=tuple(oneroster_form.FORM_KEYS.values()),
+    secret_keys=(oneroster_form.FORM_KEYS["client_secret"],),
     button_keys=("save_connection", "test_connection", "cancel_edit"),
     fetch=Store.connection,
     load=oneroster_form.load_form,
@@ -64,8 +74,11 @@ ONEROSTER_FORM = _Form(
     errors=oneroster_form.form_errors,
 )
 IMPORT_FORM = _Form(
+    name="import",
     editing_key="conns_editing_import",
     result_key="conns_import_test_result",
+    keys=tuple(import_form.IMPORT_FORM_KEYS.values()),
+    secret_keys=(import_form.IMPORT_FORM_KEYS["client_secret"], import_form.IMPORT_FORM_KEYS["password"]),
     button_keys=("save_import", "test_import", "cancel_import"),
     fetch=Store.import_connection,
     load=import_form.load_import_form,
@@ -90,6 +103,13 @@ def _start_editing(form: _Form, connection_id: int | str) -> None:
 def _stop_editing(form: _Form) -> None:
     st.session_state[form.editing_key] = None
     st.session_state[form.result_key] = None
+    form_drafts.drop_draft()
+
+
+def _fields_now(form: _Form) -> str:
+    """A digest of the form's fields as they are (secrets included, never kept in the clear)."""
+    values = repr([st.session_state.get(key) for key in form.keys])
+    return hashlib.sha256(values.encode()).hexdigest()
 
 
 def _editing_id(form: _Form) -> int | None:
@@ -99,19 +119,36 @@ def _editing_id(form: _Form) -> int | None:
 
 @context.guarded
 def _save(form: _Form) -> None:
+    st.session_state.conns_last_action[form.name] = "save"
+    tested = st.session_state[form.result_key]
+    fields = _fields_now(form)
     saved = form.save(ctx, _editing_id(form))
-    if saved is not None:
-        st.session_state.conns_notice = f"Saved “{saved.name}”."
-        _stop_editing(form)
+    if saved is None:
+        return
+    name = escape_markdown(saved.name)
+    if tested is not None and tested[0] == "error":
+        since = " (with the fields as they were then)" if tested[2] != fields else ""
+        st.session_state.conns_notice = (
+            "warning",
+            f"Saved “{name}”, but its last test failed{since}: {escape_markdown(tested[1])} "
+            "Test it again before using it.",
+        )
+    elif tested is None or tested[2] != fields:
+        st.session_state.conns_notice = ("success", f"Saved “{name}”. It was not tested as saved: test it to be sure.")
+    else:
+        st.session_state.conns_notice = ("success", f"Saved “{name}”.")
+    _stop_editing(form)
 
 
 def _test(form: _Form) -> None:
+    st.session_state.conns_last_action[form.name] = "test"
+    fields = _fields_now(form)
     try:
-        st.session_state[form.result_key] = ("success", form.test(ctx, _editing_id(form)))
+        st.session_state[form.result_key] = ("success", form.test(ctx, _editing_id(form)), fields)
     except ConnectionInvalid:
-        st.session_state[form.result_key] = ("error", "Fix the fields marked above, then test again.")
+        st.session_state[form.result_key] = ("error", "Fix the fields marked above, then test again.", fields)
     except CersError as error:
-        st.session_state[form.result_key] = ("error", str(error))
+        st.session_state[form.result_key] = ("error", str(error), fields)
 
 
 @context.guarded
@@ -131,7 +168,7 @@ def _stop_editing_if_deleted(form: _Form, saved_ids: set[int]) -> None:
 def _field_error(form: _Form, name: str) -> None:
     message = form.errors().get(name)
     if message:
-        st.error(message, icon=":material/error:")
+        st.error(escape_markdown(message), icon=":material/error:")
 
 
 def _form_actions(form: _Form) -> DeltaGenerator:
@@ -145,12 +182,19 @@ def _form_actions(form: _Form) -> DeltaGenerator:
 
 
 def _form_outcome(form: _Form) -> None:
-    """Below the buttons: why the last Save did not save, and the last test's result."""
-    if form.errors():
+    """Below the buttons: why the last Save did not save, or the last Test could not test, and the
+    last test's result. The form's fields are kept across a reload of the page, its secrets are not."""
+    if form.errors() and st.session_state.conns_last_action.get(form.name) == "save":
         st.error("The connection was not saved: fix the fields marked above.")
     result = st.session_state[form.result_key]
     if result:
-        (st.success if result[0] == "success" else st.error)(result[1])
+        (st.success if result[0] == "success" else st.error)(escape_markdown(result[1]))
+    st.caption("What you type here is kept if the page is reloaded, except secrets: those must be typed again.")
+    form_drafts.keep_draft(
+        form.name,
+        str(st.session_state[form.editing_key]),
+        [key for key in form.keys if key not in form.secret_keys],
+    )
 
 
 def _edit_button(form: _Form, saved_id: int, *, key: str, place: DeltaGenerator) -> None:
@@ -178,11 +222,14 @@ def _delete_button(
 @context.guarded
 def _try_demo() -> None:
     saved = app_demo.create_demo_connection(ctx.store, ctx.demo)
-    st.session_state.conns_notice = f"“{saved.name}” is ready: open Section Groups to preview its schools."
+    st.session_state.conns_notice = (
+        "success",
+        f"“{escape_markdown(saved.name)}” is ready: open Section Groups to preview its schools.",
+    )
 
 
 def _open_section_groups(connection_id: int) -> None:
-    st.session_state.sg_connection = connection_id
+    st.switch_page("pages/3_Section_Groups.py", query_params={"connection": str(connection_id)})
 
 
 @st.dialog("Add CERS Connection")
@@ -239,6 +286,9 @@ def _import_panel(editing_id: int | None) -> None:
                 help="Only with a user name. Stored encrypted; never shown again.",
             )
             _field_error(IMPORT_FORM, "password")
+        moved = import_form.secret_origin_note(ctx, editing_id)
+        if moved:
+            st.warning(escape_markdown(moved), icon=":material/key_off:")
         with st.expander("Advanced settings"):
             st.text_input("Scope", key="imp_scope", placeholder="e.g. openid profile (most services need none)")
             _field_error(IMPORT_FORM, "scope")
@@ -263,8 +313,22 @@ if (
     st.session_state.conns_choosing_type = False
     _choose_type()
 
+draft = form_drafts.restored_draft()
+if draft is not None and st.session_state.conns_editing is None and st.session_state.conns_editing_import is None:
+    form = ONEROSTER_FORM if draft.form == ONEROSTER_FORM.name else IMPORT_FORM
+    _start_editing(form, NEW if draft.editing == NEW else int(draft.editing))
+    if st.session_state[form.editing_key] is not None:
+        st.session_state.update(draft.values)
+        st.session_state.conns_notice = (
+            "info",
+            "Restored what you typed before the page was reloaded. Secrets are never kept: type the "
+            + ("Client Secret" if form is ONEROSTER_FORM else "Client Secret or password")
+            + " again.",
+        )
+
 if st.session_state.conns_notice:
-    st.success(st.session_state.conns_notice)
+    kind, text = st.session_state.conns_notice
+    {"success": st.success, "warning": st.warning, "info": st.info}[kind](text)
     st.session_state.conns_notice = None
 
 
@@ -299,7 +363,10 @@ if st.session_state.conns_editing is not None:
         _field_error(ONEROSTER_FORM, "token_url")
         note = oneroster_form.token_host_note()
         if note:
-            st.info(note, icon=":material/info:")
+            st.info(escape_markdown(note), icon=":material/info:")
+        moved = oneroster_form.secret_origin_note(ctx, editing_id)
+        if moved:
+            st.warning(escape_markdown(moved), icon=":material/key_off:")
 
         st.markdown("**Include in Group Name**")
         st.multiselect(
@@ -318,7 +385,7 @@ if st.session_state.conns_editing is not None:
                 if from_district
                 else "from a sample section; test the connection to use yours"
             )
-            st.markdown(f"Example group name: `{example}`  \n:gray[{source}]")
+            st.markdown(f"Example group name: {inline_code(example)}  \n:gray[{source}]")
         except ConnectionInvalid:
             st.caption("Choose the fields above to see an example group name.")
 
@@ -364,19 +431,18 @@ if st.session_state.conns_editing is not None:
             "School Selection",
             key="school_selection",
             icon=":material/download:",
-            on_click=_open_section_groups,
-            args=(editing_id,),
             help="Preview and download this connection's section groups (as saved).",
         ):
-            st.switch_page("pages/3_Section_Groups.py")
+            _open_section_groups(editing_id)
         _form_outcome(ONEROSTER_FORM)
 
 if not connections and st.session_state.conns_editing is None:
     st.info("No CERS connection yet. Click **Add CERS Connection**, or try the demo district.")
 for saved in connections:
-    with st.expander(saved.name, expanded=len(connections) == 1, icon=":material/link:"):
+    with st.expander(escape_markdown(saved.name), expanded=len(connections) == 1, icon=":material/link:"):
         st.markdown(
-            f"**OneRoster 1.2** · Base URL `{saved.settings.base_url}` · Client ID `{saved.settings.client_id}`"
+            f"**OneRoster 1.2** · Base URL {inline_code(saved.settings.base_url)} · "
+            f"Client ID {inline_code(saved.settings.client_id)}"
         )
         fields = " + ".join(GroupNameField(f).label for f in saved.options.fields)
         st.caption(f"Group name: {fields} · last saved {saved.updated_at:%Y-%m-%d %H:%M} UTC")
@@ -388,16 +454,9 @@ for saved in connections:
             )
         row = st.container(horizontal=True)
         _edit_button(ONEROSTER_FORM, saved.id, key=str(saved.id), place=row)
-        if row.button(
-            "Section Groups",
-            key=f"groups_{saved.id}",
-            icon=":material/download:",
-            type="primary",
-            on_click=_open_section_groups,
-            args=(saved.id,),
-        ):
-            st.switch_page("pages/3_Section_Groups.py")
-        question = f"Delete “{saved.name}” and its saved secret? This cannot be undone."
+        if row.button("Section Groups", key=f"groups_{saved.id}", icon=":material/download:", type="primary"):
+            _open_section_groups(saved.id)
+        question = f"Delete “{escape_markdown(saved.name)}” and its saved secret? This cannot be undone."
         _delete_button(ONEROSTER_FORM, saved.id, key=str(saved.id), asking=saved.id, question=question, place=row)
 
 imports = app_demo.import_connections(ctx.store, ctx.demo)
@@ -405,11 +464,12 @@ _stop_editing_if_deleted(IMPORT_FORM, {saved.id for saved in imports})
 if st.session_state.conns_editing_import is not None:
     _import_panel(_editing_id(IMPORT_FORM))
 for target in imports:
-    with st.expander(target.name, expanded=len(imports) == 1, icon=":material/cloud_upload:"):
+    with st.expander(escape_markdown(target.name), expanded=len(imports) == 1, icon=":material/cloud_upload:"):
         public = target.settings
-        who = f"user name `{public.username}`" if public.username else "client credentials"
+        who = f"user name {inline_code(public.username)}" if public.username else "client credentials"
         st.markdown(
-            f"**CERS import (RDW API)** · Import URL `{public.import_url}` · Client ID `{public.client_id}` · {who}"
+            f"**CERS import (RDW API)** · Import URL {inline_code(public.import_url)} · "
+            f"Client ID {inline_code(public.client_id)} · {who}"
         )
         st.caption(f"Sends files from Section Groups to CERS · last saved {target.updated_at:%Y-%m-%d %H:%M} UTC")
         if app_demo.is_demo_import(target, ctx.demo):
@@ -417,7 +477,7 @@ for target in imports:
             st.info(f"The demo's fake CERS import service (made up, runs inside this app):  \n{credentials}")
         row = st.container(horizontal=True)
         _edit_button(IMPORT_FORM, target.id, key=f"import_{target.id}", place=row)
-        question = f"Delete “{target.name}” and its saved secrets? This cannot be undone."
+        question = f"Delete “{escape_markdown(target.name)}” and its saved secrets? This cannot be undone."
         _delete_button(
             IMPORT_FORM,
             target.id,

@@ -6,8 +6,11 @@ from cers_app import context
 from cers_app.cers_panels import show_diff
 from cers_app.check_file import check_uploaded_file, parse_schools, parse_years
 from cers_app.frames import findings_frame
+from cers_app.markup import escape_markdown
+from cers_core.cers_csv import Verdict
 from cers_core.errors import CersError
 from cers_core.group_diff import diff_group_files, group_file
+from cers_core.wording import count
 
 ctx = context.setup("Check a CSV file")
 st.title("Check a CSV file")
@@ -28,29 +31,26 @@ if uploaded is None:
 try:
     years, schools = parse_years(years_text), parse_schools(schools_text)
 except ValueError as problem:
-    st.error(str(problem))
+    st.error(escape_markdown(problem))
     st.stop()
 try:
     report = check_uploaded_file(uploaded, school_years=years, schools=schools)
 except CersError as error:
-    st.error(str(error), icon=":material/error:")
+    st.error(escape_markdown(error), icon=":material/error:")
     st.stop()
 
-errors, warnings = len(report.errors), len(report.warnings)
-cers_would_take_it = not report.cers_failure_count and report.cers_crash is None
-if report.accepted:
-    st.success(f"**CERS would accept this file.** {warnings:,} warnings worth a look.", icon=":material/check_circle:")
-elif cers_would_take_it:
+errors, warnings = count(len(report.errors), "error"), count(len(report.warnings), "warning")
+verdict = report.verdict
+if verdict is Verdict.accepted:
+    st.success(f"**{verdict.headline}.** {warnings} worth a look.", icon=":material/check_circle:")
+elif verdict is Verdict.not_as_meant:
     st.error(
-        f"**CERS would accept this file, but not as meant** ({errors:,} errors, {warnings:,} warnings): it would "
-        "store wrong data. Fix the errors below before uploading it.",
+        f"**{verdict.headline}** ({errors}, {warnings}): what it would store differs from what the file means. "
+        "Fix the errors below before uploading it.",
         icon=":material/report:",
     )
 else:
-    st.error(
-        f"**CERS would not accept this file** ({errors:,} errors, {warnings:,} warnings). Fix the errors below.",
-        icon=":material/block:",
-    )
+    st.error(f"**{verdict.headline}** ({errors}, {warnings}). Fix the errors below.", icon=":material/block:")
 numbers = st.columns(4)
 numbers[0].metric("Rows", f"{report.rows:,}")
 numbers[1].metric("Groups", f"{report.groups:,}")
@@ -76,4 +76,4 @@ if earlier is not None:
     try:
         show_diff(diff_group_files(group_file(earlier), group_file(uploaded)), "check")
     except CersError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(escape_markdown(error), icon=":material/error:")

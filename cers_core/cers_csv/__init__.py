@@ -10,7 +10,7 @@ validation), §4 (its report), §8 (CDS codes, SSIDs), §10 (recommendations). E
 outside ``__all__`` is internal and may change.
 """
 
-from cers_core.cers_csv.report import Finding, ValidationReport
+from cers_core.cers_csv.report import Finding, ValidationReport, Verdict
 from cers_core.cers_csv.self_check import check_written_rows
 from cers_core.cers_csv.validator import validate_cers_csv
 from cers_core.cers_csv.writer import CERS_COLUMNS, order_cers_rows, write_cers_csv, write_ordered_rows
@@ -19,6 +19,7 @@ __all__ = [
     "CERS_COLUMNS",
     "Finding",
     "ValidationReport",
+    "Verdict",
     "check_written_rows",
     "order_cers_rows",
     "validate_cers_csv",

@@ -43,6 +43,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Final
 
+from cers_core import wording
 from cers_core.cers_csv.commons_csv import CsvSyntaxError
 from cers_core.cers_csv.java_text import JAVA_WHITESPACE, fold_case, is_blank, parse_int, strip_to_null
 from cers_core.cers_csv.report import Finding
@@ -286,8 +287,8 @@ class CersRules:
             if self._index.get(name) is None:
                 return f"The header has no column named {name}. {_EXACT_HEADER_FIX}"
         return (
-            f"Row {row} has only {len(values)} value(s); every row needs the six columns, with empty values "
-            f"left empty between commas (e.g. Algebra,01612590130146,2025,All,,teacher@example.org)."
+            f"Row {row} has only {wording.count(len(values), 'value')}; every row needs the six columns, with "
+            f"empty values left empty between commas (e.g. Algebra,01612590130146,2025,All,,teacher@example.org)."
         )
 
     def _checked(self, row: int, values: list[str], school: str, group: str, year_text: str, subject_text: str) -> None:
@@ -425,7 +426,7 @@ def subject_codes(subjects: Collection[str]) -> frozenset[str]:
 
 
 def success(row: int, groups: int, school: str | None) -> Finding:
-    message = f"{groups} group{'' if groups == 1 else 's'} accepted for {school}."
+    message = f"{groups} group{'' if groups == 1 else 's'} accepted for {_java(school)}."
     return _cers(row, message, _FIX_SUCCESS_LINE)
 
 
@@ -487,11 +488,17 @@ def too_many_students(row: int, school: str | None, group: str | None, students:
     """The 200 rule's failure; ``students`` counts rows with an SSID, as CERS does."""
     return _cers(
         row,
-        f"School [{school}] Group [{group}] contains {students} students.  "
+        f"School [{_java(school)}] Group [{_java(group)}] contains {students} students.  "
         f"Maximum students allowed per group is {MAX_STUDENTS}",
         f"CERS counts rows with an SSID, not students, and allows {MAX_STUDENTS} in a group. Remove repeated "
         "student rows (one row per student, teachers on rows of their own), or split the group.",
     )
+
+
+def _java(value: str | None) -> str:
+    """A value as Java's string concatenation writes it: ``null`` for a missing one (RDW writes
+    ``School [null]`` when a large group is reported after an unknown school's rows)."""
+    return "null" if value is None else value
 
 
 def _year_fix(text: str) -> str:

@@ -45,6 +45,12 @@ a group split in two by case/spaces  warning   CERS does not catch it and merges
 group without teacher / students     warning   nobody (else) sees it / an empty group
 ===================================  ========  =====================================================
 
+An error means CERS would reject the file or accept it "but not as meant" (see
+``cers_core.cers_csv.report.Verdict``). The school id and school year errors are the first kind
+(``Finding.rejected_by_cers``): CERS refuses a school or a year it does not know, which its
+rules as ported here cannot tell without CERS's configuration. The others are the second kind:
+CERS takes the file and stores something else than it means.
+
 Each check reports its first :data:`PER_CHECK` rows, then one line saying how many more
 rows have the same problem. State is kept per group and per school only.
 """
@@ -57,6 +63,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
+from cers_core import wording
 from cers_core.cers_csv.commons_csv import EOL_NAMES, MAX_FIELD_CHARS, CommonsCsvReader, TextFacts
 from cers_core.cers_csv.java_text import parse_int
 from cers_core.cers_csv.report import Finding, Severity
@@ -109,6 +116,8 @@ class Problem(NamedTuple):
     severity: Severity
     message: str
     fix: str
+    rejected_by_cers: bool = False
+    """CERS itself would refuse this (see :attr:`Finding.rejected_by_cers`)."""
 
 
 class FindingLog:
@@ -118,18 +127,38 @@ class FindingLog:
         self.findings: list[Finding] = []
         self._counts: Counter[str] = Counter()
         self._severity: dict[str, Severity] = {}
+        self._rejected: dict[str, bool] = {}
         self._first_untold: dict[str, int] = {}
 
-    def add(self, check: str, row: int, severity: Severity, message: str, fix: str) -> None:
+    def add(
+        self, check: str, row: int, severity: Severity, message: str, fix: str, *, rejected_by_cers: bool = False
+    ) -> None:
         self._counts[check] += 1
         if self._counts[check] <= PER_CHECK:
             self._severity[check] = severity
-            self.findings.append(Finding(row=row, message=message, severity=severity, source="check", fix=fix))
+            self._rejected[check] = rejected_by_cers
+            self.findings.append(
+                Finding(
+                    row=row,
+                    message=message,
+                    severity=severity,
+                    source="check",
+                    fix=fix,
+                    rejected_by_cers=rejected_by_cers,
+                )
+            )
         elif check not in self._first_untold:
             self._first_untold[check] = row
 
     def found(self, row: int, problem: Problem) -> None:
-        self.add(problem.check, row, problem.severity, problem.message, problem.fix)
+        self.add(
+            problem.check,
+            row,
+            problem.severity,
+            problem.message,
+            problem.fix,
+            rejected_by_cers=problem.rejected_by_cers,
+        )
 
     def count_more(self, check: str, rows: int) -> None:
         """``rows`` more rows with the problem of ``check``, found after its first untold one (only counted)."""
@@ -149,6 +178,7 @@ class FindingLog:
                 severity=self._severity[check],
                 source="check",
                 fix="The same fix as for the rows above.",
+                rejected_by_cers=self._rejected[check],
             )
             for check, row in self._first_untold.items()
         ]
@@ -367,7 +397,7 @@ class PreflightChecks:
                 "blank_lines",
                 reader.first_blank_after or 0,
                 "warning",
-                f"The file has {reader.blank_lines:,} blank line(s), the first after row "
+                f"The file has {wording.count(reader.blank_lines, 'blank line')}, the first after row "
                 f"{reader.first_blank_after or 0:,}. CERS skips them.",
                 "Delete the blank lines.",
             )
@@ -377,7 +407,8 @@ class PreflightChecks:
                 "huge_values",
                 0,
                 "error",
-                f"{reader.long_values:,} value(s) are longer than {MAX_FIELD_CHARS:,} characters (a double quote "
+                f"{wording.count(reader.long_values, 'value')} {'is' if reader.long_values == 1 else 'are'} "
+                f"longer than {MAX_FIELD_CHARS:,} characters (a double quote "
                 "opened and never closed?).",
                 "Open the file in a text editor and look for a stray double quote.",
             )
@@ -412,7 +443,7 @@ class PreflightChecks:
                 "short_rows",
                 row,
                 "warning",
-                f"Row has {count} value(s); CERS files have 6 (the loader maps values by position).",
+                f"Row has {wording.count(count, 'value')}; CERS files have 6 (the loader maps values by position).",
                 "Add the missing commas so that every row has six values, empty ones left empty.",
             )
         else:
@@ -455,7 +486,8 @@ def school_id_problem(school: str, known: Collection[str]) -> Problem | None:
     else:
         problem = "is not a 14-digit CDS code"
         fix = "Use the school's 14-digit CDS code (county, district, school)."
-    return Problem("school_id", "error", f"School id {school!r} {problem}.", fix)
+    # Not a school's CDS code: CERS knows no such school ("School [...] can not be found").
+    return Problem("school_id", "error", f"School id {school!r} {problem}.", fix, rejected_by_cers=True)
 
 
 def school_year_problem(text: str, *, years_given: bool) -> Problem | None:
@@ -469,6 +501,7 @@ def school_year_problem(text: str, *, years_given: bool) -> Problem | None:
         f"School year {year} looks wrong; CERS wants the year the school year ends "
         "and would answer 'Invalid school year'.",
         "Write the end year, e.g. 2025 for 2024-25.",
+        rejected_by_cers=True,
     )
 
 
@@ -618,7 +651,8 @@ def block_problems(
                     "students_over_200",
                     "error",
                     f"Group {name!r} has {students:,} students; CERS allows 200 in a group.",
-                    "Split the section into smaller groups (e.g. turn on splitting large sections).",
+                    "Split the section into smaller groups (in this tool: the switch on the Section Groups page, or "
+                    "--split-large on the command line).",
                 ),
             )
         )
@@ -643,7 +677,7 @@ def block_problems(
                 Problem(
                     "repeated_rows",
                     "warning",
-                    f"Group {name!r} lists the same student or teacher again on {repeats} row(s).",
+                    f"Group {name!r} lists the same student or teacher again on {wording.count(repeats, 'row')}.",
                     "Remove the repeated rows; CERS keeps one, but counts every student row toward the 200 limit.",
                 ),
             )
@@ -681,7 +715,8 @@ def cross_product_problem(rows: int) -> Problem:
     return Problem(
         "cross_product",
         "warning",
-        f"{rows:,} row(s) hold both a student SSID and a teacher login (cross-product layout); "
+        f"{wording.count(rows, 'row')} {'holds' if rows == 1 else 'hold'} both a student SSID and a teacher login "
+        "(cross-product layout); "
         "CERS counts each of them toward the 200-student limit.",
         "Give each teacher a row with an empty student_ssid, and each student a row with an empty group_user_login.",
     )

@@ -10,21 +10,50 @@ Two kinds of finding, kept apart (``Finding.source``):
   ``"error"`` when CERS would reject the file anyway or would quietly damage data (a phantom
   student, a group name cut short), ``"warning"`` when the file works but is worth tidying.
 
-Every finding carries a ``fix`` in plain words for the analyst.
+Every finding carries a ``fix`` in plain words for the analyst. The report ends in one of three
+verdicts (:class:`Verdict`): CERS would reject the file; CERS would accept it, but not as meant
+(what it stores would differ from what the file means: text that is not UTF-8, a quote in a
+group name, a 9-digit SSID…); CERS would accept it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final, Literal
 
-__all__ = ["MAX_CERS_LINES", "Finding", "Severity", "Source", "ValidationReport"]
+from cers_core.wording import count
+
+__all__ = ["MAX_CERS_LINES", "Finding", "Severity", "Source", "ValidationReport", "Verdict"]
 
 Severity = Literal["error", "warning"]
 Source = Literal["cers", "check"]
 
 MAX_CERS_LINES: Final = 100
 """CERS writes at most this many lines, then ``With <k> additional ...`` (VAL ``MaxMessages``)."""
+
+
+class Verdict(StrEnum):
+    """What uploading the file would come to, in three words a script can test."""
+
+    rejected = "rejected"
+    """CERS would reject the file (its own failures, or a school or year it cannot know)."""
+    not_as_meant = "not_as_meant"
+    """CERS would accept the file, but what it stores would differ from what the file means."""
+    accepted = "accepted"
+    """CERS would accept the file as meant (warnings may remain)."""
+
+    @property
+    def headline(self) -> str:
+        """The verdict in a sentence's words, e.g. ``CERS would accept this file, but not as meant``."""
+        return _HEADLINES[self]
+
+
+_HEADLINES = {
+    Verdict.rejected: "CERS would reject this file",
+    Verdict.not_as_meant: "CERS would accept this file, but not as meant",
+    Verdict.accepted: "CERS would accept this file",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +69,9 @@ class Finding:
     severity: Severity
     source: Source
     fix: str
+    rejected_by_cers: bool = False
+    """For our checks: CERS itself would refuse this, though its rules as ported here cannot tell
+    without knowing its configuration (a school id that is no CDS code, a year no CERS has)."""
 
     def cers_line(self) -> str:
         """The finding as CERS writes a failure: ``Row: <n> Failure: <message>`` (§4.1)."""
@@ -100,6 +132,14 @@ class ValidationReport:
         """CERS would accept the file and we found nothing that would damage data."""
         return not self.errors
 
+    @property
+    def verdict(self) -> Verdict:
+        """Rejected, accepted but not as meant, or accepted (see :class:`Verdict`)."""
+        ours = [finding for finding in self.extra_findings if finding.severity == "error"]
+        if self.cers_failure_count or self.cers_crash is not None or any(f.rejected_by_cers for f in ours):
+            return Verdict.rejected
+        return Verdict.not_as_meant if ours else Verdict.accepted
+
     def cers_message(self) -> str:
         """CERS's answer, exactly: the failure report, else the success report (§4.1, §4.2).
 
@@ -124,12 +164,13 @@ class ValidationReport:
         shown = [*self.cers_failures[:MAX_CERS_LINES], *([self.cers_crash] if self.cers_crash else [])]
         errors = self.cers_failure_count + (self.cers_crash is not None) + len(ours)
         warnings = self.warnings
-        verdict = "REJECTED: CERS would not accept this file" if errors else "ACCEPTED: CERS would accept this file"
         lines = [
-            f"{verdict} ({_count(errors, 'error')}, {_count(len(warnings), 'warning')}).",
-            f"{_count(self.rows, 'row')}, {_count(self.groups, 'group')}, {_count(self.schools, 'school')}; "
-            f"at most {self.max_students_per_group} students in a group.",
+            f"{self.verdict.headline} ({count(errors, 'error')}, {count(len(warnings), 'warning')}).",
+            f"{count(self.rows, 'row')}, {count(self.groups, 'group')}, {count(self.schools, 'school')}; "
+            f"at most {count(self.max_students_per_group, 'student')} in a group.",
         ]
+        if self.verdict is Verdict.not_as_meant:
+            lines.append("What CERS would store differs from what the file means: fix the errors below first.")
         if errors:
             lines += ["", "Errors:", *(_describe(finding) for finding in shown)]
             if self.cers_failure_count > MAX_CERS_LINES:
@@ -145,10 +186,6 @@ def _with_more(lines: list[str], total: int, what: str) -> str:
     if total > MAX_CERS_LINES:
         lines = [*lines, f"With {total - MAX_CERS_LINES} additional {what}"]
     return "\n".join(lines)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _describe(finding: Finding) -> str:

@@ -22,6 +22,7 @@ from typing import Final
 
 import polars as pl
 
+from cers_core import wording
 from cers_core.cers_csv.java_text import fold_case
 from cers_core.group_names import casefold, fold_text
 
@@ -176,7 +177,8 @@ def _check_keys(frame: pl.DataFrame) -> None:
     if incomplete.height:
         first = incomplete.row(0, named=True)
         raise ValueError(
-            f"{incomplete.height} row(s) lack a group name, school or school year (CERS rejects such rows), "
+            f"{wording.count(incomplete.height, 'row')} {'lacks' if incomplete.height == 1 else 'lack'} a group name, "
+            "school or school year (CERS rejects such rows), "
             f"e.g. {first}"
         )
 
@@ -265,8 +267,9 @@ def _with_group_subject(frame: pl.DataFrame) -> pl.DataFrame:
         names = sorted(set(first.get_column("subject_code").to_list()))
         where = first.row(0, named=True)
         raise ValueError(
-            f"{clashes.height} group(s) are given more than one subject, e.g. {where['group_name']!r} at "
-            f"{where['school_natural_id']} ({where['school_year']}): {names}; CERS rejects that"
+            f"{wording.count(clashes.height, 'group')} {'is' if clashes.height == 1 else 'are'} given more than "
+            f"one subject, e.g. {where['group_name']!r} at {where['school_natural_id']} ({where['school_year']}): "
+            f"{names}; CERS rejects that"
         )
     spelling = given.select(_exact=exact, _subject="subject_code").unique("_exact")
     chosen = subjects.join(spelling, on="_exact").select("_fold", "_subject")

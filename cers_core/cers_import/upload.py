@@ -75,6 +75,7 @@ from cers_core.http.network import AddressRefused
 from cers_core.http.oauth import ClientCredentials, Grant, PasswordGrant, TokenAuth
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.http.sync import run_sync
+from cers_core.http.transport_words import transport_words
 from cers_core.settings import CersImportSettings
 
 __all__ = [
@@ -354,7 +355,8 @@ class _Upload:
                 if tries >= _CONNECT_ATTEMPTS:
                     raise self.unreachable(error) from None
                 self.notes.append(
-                    f"Could not connect to CERS ({_transport_reason(error)}); tried again: the file had not been sent."
+                    f"Could not connect to CERS ({_transport_reason(error, self.settings)}); tried again: "
+                    "the file had not been sent."
                 )
                 waited = await self.pause(tries, None, waited, self.unreachable(error))
                 continue
@@ -364,7 +366,7 @@ class _Upload:
                         raise self.unreachable(error) from None
                     waited = await self.pause(tries, None, waited, self.unreachable(error))
                     continue
-                raise _OutcomeUnknown(_transport_reason(error)) from None
+                raise _OutcomeUnknown(_transport_reason(error, self.settings)) from None
             status = response.status_code
             if status in (200, 201, 202):
                 resource = _resource(response)
@@ -525,7 +527,7 @@ class _Upload:
     def unreachable(self, error: httpx.TransportError | TimeoutError) -> ImportUnreachable:
         host = httpx.URL(self.settings.import_url).host
         return ImportUnreachable(
-            f"CERS's import service at {host} could not be reached ({_transport_reason(error)}); "
+            f"CERS's import service at {host} could not be reached ({_transport_reason(error, self.settings)}); "
             "the file was not sent.",
             hint="Check the Import URL and Token URL, and this computer's network; then try again.",
         )
@@ -636,15 +638,11 @@ def _text_or_none(value: object) -> str | None:
     return str(value) if value is not None else None
 
 
-def _transport_reason(error: httpx.TransportError | TimeoutError) -> str:
-    if isinstance(error, TimeoutError):
+def _transport_reason(error: httpx.TransportError | TimeoutError, settings: CersImportSettings) -> str:
+    if isinstance(error, TimeoutError):  # our own deadline on one try, body included
         return "no complete answer in time"
-    if isinstance(error, httpx.ConnectTimeout):
-        return "the connection timed out"
-    if isinstance(error, httpx.ConnectError):
-        return "the connection was refused or the host is unknown"
-    if isinstance(error, httpx.TimeoutException):
-        return "no answer in time"
-    if isinstance(error, httpx.RemoteProtocolError):
-        return "the connection was closed without an answer"
-    return "the connection broke"
+    try:
+        url = str(error.request.url)
+    except RuntimeError:  # httpx raises when the error has no request attached
+        url = settings.import_url
+    return transport_words(error, url, urls={"Import URL": settings.import_url, "Token URL": settings.token_url})

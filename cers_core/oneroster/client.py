@@ -60,6 +60,7 @@ from cers_core.http.network import AddressRefused
 from cers_core.http.oauth import ClientCredentials, TokenAuth, TokenCache
 from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailure, parse_retry_after
 from cers_core.http.together import together
+from cers_core.http.transport_words import transport_words
 from cers_core.oneroster.errors import OneRosterTokenFaults, error_for_response
 from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.snapshot import RosterSnapshot
@@ -370,15 +371,20 @@ class OneRosterClient:
             except httpx.DecodingError:
                 raise TransientFailure(_not_json(request)) from None
             except httpx.TransportError as error:
+                asked = str(error.request.url) if _has_request(error) else str(request.url)
                 raise TransientFailure(
                     ProviderUnreachable(
-                        "Could not connect to the OneRoster server.",
+                        f"Could not connect to the OneRoster server: {self._transport_words(error, asked)}.",
                         endpoint=endpoint_of(error.request) if _has_request(error) else str(request.url),
-                        server_message=type(error).__name__,
                         hint="Check the Base URL and Token URL, and that this computer can reach the SIS.",
                     ),
                     max_attempts=_CONNECT_ATTEMPTS if isinstance(error, httpx.ConnectError) else None,
                 ) from None
+
+    def _transport_words(self, error: httpx.TransportError, url: str) -> str:
+        return transport_words(
+            error, url, urls={"Base URL": self.settings.base_url, "Token URL": self.settings.token_url}
+        )
 
     async def get(
         self,

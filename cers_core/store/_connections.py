@@ -8,6 +8,7 @@ are JSON, its secrets one encrypted token; what they mean is the business of eac
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,14 @@ from pydantic import BaseModel, ValidationError
 from cers_core.store._database import Database, now
 from cers_core.store._errors import StoreError
 
-__all__ = ["ConnectionRow", "ConnectionTable", "StoredConnection", "as_stored", "delete_connection"]
+__all__ = [
+    "ConnectionRow",
+    "ConnectionTable",
+    "StoredConnection",
+    "as_stored",
+    "delete_connection",
+    "saved_settings_values",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -64,6 +72,15 @@ class StoredConnection:
         return digest.hexdigest()[:16]
 
 
+def saved_settings_values(row: StoredConnection) -> dict[str, Any]:
+    """A row's public settings as stored (empty when they cannot be read): what its secrets were saved with."""
+    try:
+        values = json.loads(row.settings_json)
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
 class ConnectionTable:
     """The rows of one kind of connection (``kind``) in the ``connections`` table."""
 
@@ -86,13 +103,10 @@ class ConnectionTable:
         with self._database.connect() as db:
             return self._row(db, connection_id)
 
-    def secret_token(self, db: sqlite3.Connection, connection_id: int) -> bytes | None:
-        """The encrypted secrets of the row of this kind with that id (None when there is none),
-        read inside the caller's transaction."""
-        found = db.execute(
-            "SELECT secret_token FROM connections WHERE id = ? AND kind = ?", (connection_id, self._kind)
-        ).fetchone()
-        return None if found is None else bytes(found[0])
+    def row_in(self, db: sqlite3.Connection, connection_id: int) -> StoredConnection | None:
+        """The row of this kind with that id (None when there is none), read inside the caller's
+        transaction: its secrets, and the settings they were saved with."""
+        return self._row(db, connection_id)
 
     def put(
         self,

@@ -19,9 +19,21 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from cers_core.settings import CersImportPublic, CersImportSettings, resolve_secret
+from cers_core.settings import (
+    CersImportPublic,
+    CersImportSettings,
+    moved_urls,
+    resolve_secret,
+    secret_moved_message,
+)
 from cers_core.store._applications import CERS_APP_ID
-from cers_core.store._connections import ConnectionRow, ConnectionTable, StoredConnection, as_stored
+from cers_core.store._connections import (
+    ConnectionRow,
+    ConnectionTable,
+    StoredConnection,
+    as_stored,
+    saved_settings_values,
+)
 from cers_core.store._database import Database, Vault
 from cers_core.store._errors import (
     ConnectionInvalid,
@@ -178,17 +190,30 @@ class ImportConnections:
     ) -> tuple[CersImportSettings | None, dict[str, str]]:
         values = settings.model_dump() if isinstance(settings, CersImportPublic) else dict(settings)
         saved: dict[str, SecretStr] = {}
+        urls = _urls(values)
+        saved_urls = urls
         if connection_id is not None:
-            token = self._table.secret_token(db, connection_id)
-            if token is None:
+            row = self._table.row_in(db, connection_id)
+            if row is None:
                 raise ConnectionNotFound(f"CERS import connection {connection_id} no longer exists.")
             # Saved secrets that cannot be read count as none: entering them again is the way out.
-            saved = {key: SecretStr(value) for key, value in (_parsed(self._vault.decrypt(token)) or {}).items()}
+            saved = {
+                key: SecretStr(value) for key, value in (_parsed(self._vault.decrypt(row.secret_token)) or {}).items()
+            }
+            saved_urls = _urls(saved_settings_values(row))
         # No user name any more: the password grant was dropped, and its saved password with it.
         keeps_password = bool(str(values.get("username") or "").strip())
-        values["client_secret"] = resolve_secret(client_secret, saved.get("client_secret"))
-        values["password"] = resolve_secret(password, saved.get("password") if keeps_password else None)
-        return validated(CersImportSettings, values, {})
+        typed = {"client_secret": client_secret, "password": password}
+        kept = {
+            "client_secret": saved.get("client_secret"),
+            "password": saved.get("password") if keeps_password else None,
+        }
+        errors: dict[str, str] = {}
+        for name, label in (("client_secret", "Client Secret"), ("password", "password")):
+            values[name] = resolve_secret(typed[name], kept[name], urls=urls, saved_urls=saved_urls)
+            if values[name] is None and kept[name] is not None:
+                errors[name] = secret_moved_message(moved_urls(urls, saved_urls), label)
+        return validated(CersImportSettings, values, errors)
 
     def _secrets(self, token: bytes, name: str) -> dict[str, str]:
         plain = self._vault.decrypt(token)
@@ -234,3 +259,8 @@ def _parsed(plain: bytes | None) -> dict[str, str] | None:
     if not isinstance(values, dict):
         return None
     return {key: str(values[key]) for key in _SECRET_FIELDS if values.get(key)}
+
+
+def _urls(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The URLs saved secrets are bound to (see ``resolve_secret``), by the form's names."""
+    return {"Import URL": str(settings.get("import_url") or ""), "Token URL": str(settings.get("token_url") or "")}

@@ -1,4 +1,8 @@
-"""The last group file downloaded or sent per (connection, school): kept to show what the next one changes.
+"""The last group file sent to CERS per (connection, school), else the last downloaded: kept to show
+what the next one changes.
+
+What matters for "what changes in CERS" is what CERS last received, so a download never replaces a
+file that was sent: it is kept only while no file of that school was sent (``how`` says which).
 
 A group file holds SSIDs, so it is kept encrypted (the same MultiFernet as the secrets,
 re-encrypted by ``Store.rotate()``), compressed first, one row per school (a district file is
@@ -21,7 +25,7 @@ __all__ = ["KeptFile", "KeptFiles"]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class KeptFile:
-    """One school's part of the last file that left the app for a connection.
+    """One school's part of the last file sent to CERS for a connection, else of the last downloaded.
 
     ``how`` is ``download`` or ``upload``; ``sections`` are ``(group_name, school_year, class_id)``.
     """
@@ -54,7 +58,8 @@ class KeptFiles:
         sha256: str,
         sections: list[tuple[str, int, str | None]],
     ) -> None:
-        """Keep (replacing the one before) a school's part of a file that was downloaded or sent."""
+        """Keep a school's part of a file that was sent (``how="upload"``: it replaces the one before) or
+        downloaded (``how="download"``: it replaces only a download, never a file that was sent)."""
         payload = zlib.compress(json.dumps({"csv": csv_bytes.decode("utf-8"), "sections": sections}).encode("utf-8"), 6)
         token = self._vault.encrypt(payload)
         with self._database.write() as db:
@@ -62,7 +67,8 @@ class KeptFiles:
                 "INSERT INTO kept_files (connection_id, school, at, how, rows, sha256, file_token)"
                 " SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?)"
                 " ON CONFLICT (connection_id, school) DO UPDATE SET at = excluded.at, how = excluded.how,"
-                " rows = excluded.rows, sha256 = excluded.sha256, file_token = excluded.file_token",
+                " rows = excluded.rows, sha256 = excluded.sha256, file_token = excluded.file_token"
+                " WHERE excluded.how = 'upload' OR kept_files.how = 'download'",
                 (connection_id, school, now().isoformat(), how, rows, sha256, token, connection_id),
             )
 

@@ -16,7 +16,14 @@ from typing import Any
 
 from pydantic import SecretStr, ValidationError
 
-from cers_core.settings import GroupOptions, OneRosterPublic, OneRosterSettings, resolve_secret
+from cers_core.settings import (
+    GroupOptions,
+    OneRosterPublic,
+    OneRosterSettings,
+    moved_urls,
+    resolve_secret,
+    secret_moved_message,
+)
 from cers_core.store._applications import CERS_APP_ID
 from cers_core.store._connections import (
     ConnectionRow,
@@ -24,6 +31,7 @@ from cers_core.store._connections import (
     StoredConnection,
     as_stored,
     delete_connection,
+    saved_settings_values,
 )
 from cers_core.store._database import Database, Vault
 from cers_core.store._errors import (
@@ -180,18 +188,28 @@ class OneRosterConnections:
     ) -> tuple[OneRosterSettings | None, dict[str, str]]:
         errors: dict[str, str] = {}
         saved: SecretStr | None = None
-        if connection_id is not None:
-            token = self._table.secret_token(db, connection_id)
-            if token is None:
-                raise _not_found(connection_id)
-            plain = self._vault.decrypt(token)
-            saved = None if plain is None else SecretStr(plain.decode())
-        secret = resolve_secret(client_secret, saved)
-        if secret is None and connection_id is not None:
-            errors["client_secret"] = "The stored Client Secret cannot be decrypted; enter it again."
         values = settings.model_dump() if isinstance(settings, OneRosterPublic) else dict(settings)
+        urls = _urls(values)
+        saved_urls = urls
+        if connection_id is not None:
+            row = self._table.row_in(db, connection_id)
+            if row is None:
+                raise _not_found(connection_id)
+            plain = self._vault.decrypt(row.secret_token)
+            saved = None if plain is None else SecretStr(plain.decode())
+            saved_urls = _urls(saved_settings_values(row))
+        secret = resolve_secret(client_secret, saved, urls=urls, saved_urls=saved_urls)
+        if secret is None and saved is not None:
+            errors["client_secret"] = secret_moved_message(moved_urls(urls, saved_urls), "Client Secret")
+        elif secret is None and connection_id is not None:
+            errors["client_secret"] = "The stored Client Secret cannot be decrypted; enter it again."
         values["client_secret"] = secret if secret is not None else ""
         return validated(OneRosterSettings, values, errors)
+
+
+def _urls(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The URLs a saved Client Secret is bound to (see ``resolve_secret``), by the form's names."""
+    return {"Base URL": str(settings.get("base_url") or ""), "Token URL": str(settings.get("token_url") or "")}
 
 
 def _saved(row: StoredConnection) -> SavedConnection:

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from cers_core import GroupOptions, export_section_groups, list_schools
 from tests.support import DEMO_REFERENCE_DATE
-from tests.support.app import open_store, save_connection
+from tests.support.app import choose_school, open_store, save_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 CONNECTIONS = "pages/2_CERS_Connections.py"
@@ -32,11 +32,7 @@ def open_page(page: str) -> AppTest:
 
 
 def choose(at: AppTest, name: str) -> AppTest:
-    at.date_input(key="sg_as_of").set_value(DEMO_REFERENCE_DATE)
-    at.text_input(key="sg_search").input(name).run()
-    row = list(at.dataframe(key="sg_schools").value["School"]).index(name)
-    at.session_state["sg_schools"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    return at.run()
+    return choose_school(at, name, DEMO_REFERENCE_DATE)
 
 
 def session_file(at: AppTest) -> bytes:

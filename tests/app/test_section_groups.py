@@ -10,10 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cers_app.progress import progress_summary
+from cers_app.widgets import GRID_ROWS
 from cers_core import FetchProgress, GroupOptions, export_section_groups, list_schools
 from cers_core.settings import GroupNameField
 from cers_demo import DemoServer
-from tests.support.app import choose_school, open_section_groups, open_store, save_connection
+from tests.support.app import choose_school, open_section_groups, open_store, save_connection, school_table
 
 ROOT = Path(__file__).resolve().parents[2]
 APPLICATIONS = "pages/1_Applications.py"
@@ -70,7 +71,7 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     at.button(key=f"groups_{saved.id}").click().run()
     follow(at, SECTION_GROUPS).run()
     assert at.title[0].value == "Download a CERS Section Group"
-    assert len(at.dataframe(key="sg_schools").value) == schools.height
+    assert len(school_table(at)) == schools.height
     school = schools.filter(pl.col("name").str.contains("Elementary")).row(0, named=True)
     at = choose_school(at, school["name"], demo_server.district.reference_date)
     assert not at.exception
@@ -89,7 +90,7 @@ def test_the_seed_flow_end_to_end(data_dir: Path, demo_server: DemoServer, schoo
     assert (metric(at, "Students"), metric(at, "Teachers")) == (ssids.n_unique(), logins.n_unique())
     preview = at.dataframe[1].value
     assert list(preview.columns) == expected.rows.columns
-    assert len(preview) == min(100, expected.rows.height)
+    assert len(preview) == min(GRID_ROWS, expected.rows.height)
     download = at.download_button(key="school_download")
     assert download.label == "Download CSV"
     assert not download.proto.disabled
@@ -112,6 +113,13 @@ def test_a_school_whose_file_would_be_rejected(data_dir: Path, demo_server: Demo
     assert at.download_button(key="school_download").proto.disabled
     assert any("CERS would reject this file" in e.value and "200" in e.value for e in at.error)
     assert open_store(data_dir).downloads() == []
+    # The switch the message asks for is right beside it, and is saved to the connection.
+    [switch] = [t for t in at.toggle if t.label.startswith("Split sections over 200 students")]
+    switch.set_value(True).run()
+    assert not at.exception
+    [saved] = open_store(data_dir).connections()
+    assert saved.options.split_large
+    assert not at.download_button(key="school_download").proto.disabled
 
 
 def test_splitting_large_sections_makes_the_same_school_downloadable(
@@ -132,11 +140,11 @@ def test_the_preview_is_paged(data_dir: Path, demo_server: DemoServer, schools: 
     at = choose_school(open_section_groups(), name, demo_server.district.reference_date)
     rows = metric(at, "Groups")
     assert rows > 0
-    assert len(at.dataframe[1].value) == 100
+    assert len(at.dataframe[1].value) == GRID_ROWS
     first = at.dataframe[1].value.iloc[0].to_dict()
     at.number_input(key="school_rows_page").set_value(2).run()
     assert at.dataframe[1].value.iloc[0].to_dict() != first
-    assert any("Rows 101–200 of" in c.value for c in at.caption)
+    assert any(f"Rows {GRID_ROWS + 1}–{2 * GRID_ROWS} of" in c.value for c in at.caption)
 
 
 def test_a_school_picked_from_the_list_reuses_the_token_and_the_list(
@@ -194,7 +202,6 @@ def test_the_district_wide_file(data_dir: Path, demo_server: DemoServer) -> None
     at = open_section_groups()
     at.date_input(key="sg_as_of").set_value(demo_server.district.reference_date)
     at.radio(key="sg_scope").set_value("Whole district").run()
-    at.button(key="sg_prepare_district").click().run()
     assert not at.exception
     download = at.download_button(key="district_download")
     assert not download.proto.disabled

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cers_core.cers_csv import CERS_COLUMNS, Finding, ValidationReport, validate_cers_csv, write_cers_csv
+from cers_core.cers_csv import CERS_COLUMNS, Finding, ValidationReport, Verdict, validate_cers_csv, write_cers_csv
 from cers_core.cers_csv.commons_csv import CommonsCsvReader, CsvSyntaxError
 from cers_core.cers_csv.java_text import JAVA_WHITESPACE, fold_case, is_blank, parse_int, strip_to_null
 from cers_core.errors import InvalidFile
@@ -234,7 +234,7 @@ def test_at_most_100_failure_lines_then_a_count():
     assert lines[100] == "With 50 additional validation failures"
     assert report.cers_failure_count == 150
     text = report.to_text()
-    assert text.startswith("REJECTED: CERS would not accept this file (150 errors, ")
+    assert text.startswith("CERS would reject this file (150 errors, ")
     assert "… and 50 more failures from CERS." in text
 
 
@@ -302,7 +302,8 @@ ACCEPTED = csv(f"A,{A},2025,All,,t@x.org", f"A,{A},2025,All,1234567890,")
 def test_to_text_gives_the_verdict_then_errors_then_warnings():
     report = validate_cers_csv(NINE_DIGITS_AND_A_NAME_AS_LOGIN)
     text = report.to_text()
-    assert text.startswith("REJECTED: CERS would not accept this file (2 errors, 1 warning).")
+    assert text.startswith("CERS would accept this file, but not as meant (2 errors, 1 warning).")
+    assert report.verdict is Verdict.not_as_meant
     assert text.index("Errors:") < text.index("Warnings:") < text.index("What CERS would answer:")
     assert "[check, row 1] SSID '123456789' has 9 digits" in text
     assert "Fix: Write it as 0123456789." in text
@@ -312,7 +313,8 @@ def test_to_text_gives_the_verdict_then_errors_then_warnings():
 def test_an_accepted_file_says_so():
     report = validate_cers_csv(ACCEPTED)
     assert report.accepted and report.errors == [] and report.warnings == []
-    assert report.to_text().startswith("ACCEPTED: CERS would accept this file (0 errors, 0 warnings).")
+    assert report.to_text().startswith("CERS would accept this file (0 errors, 0 warnings).")
+    assert report.verdict is Verdict.accepted
 
 
 def test_findings_are_frozen_and_carry_a_fix():
@@ -351,7 +353,7 @@ CHECK_CASES = [
     ([f"A,{A},1718,All,1234567890,"], 1, "error", "School year 1718 looks wrong"),
     ([f"A,{A},2025,All,1234567890,", f"A,{A},2025,All,1234567890,"], 2, "warning", "lists the same student"),
     ([f"A,{A},2025,All,1234567890,t@x.org"], 1, "warning", "cross-product layout"),
-    ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 value(s); CERS files have 6"),
+    ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 values; CERS files have 6"),
     ([f"A,{A},2025,All,1234567890,,"], 1, "warning", "Row has 7 values"),
     (
         [f"A,{A},2025,All,1234567890,", f"B,{A},2025,All,1234567890,", f"a,{A},2025,All,2234567890,"],
@@ -690,7 +692,11 @@ def test_a_group_split_three_ways_is_named_after_its_first_spelling_every_run():
     )
     seen = {
         subprocess.run(
-            [sys.executable, "-c", script], env={"PYTHONHASHSEED": str(seed)}, capture_output=True, text=True, check=True
+            [sys.executable, "-c", script],
+            env={"PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         for seed in range(6)
     }

@@ -232,8 +232,8 @@ def test_an_empty_frame_gives_the_header_alone():
             frame(("A", LINCOLN, 2025, "All", None, None)).with_columns(pl.col("school_year").cast(pl.String)),
             "school_year must be an integer",
         ),
-        (frame(("", LINCOLN, 2025, "All", "1", None)), "lack a group name"),
-        (frame(("A", None, 2025, "All", "1", None)), "lack a group name, school"),
+        (frame(("", LINCOLN, 2025, "All", "1", None)), "1 row lacks a group name"),
+        (frame(("A", None, 2025, "All", "1", None)), "1 row lacks a group name, school"),
         (frame(("A", LINCOLN, None, "All", "1", None)), "school year"),
         (
             frame(("A", LINCOLN, 2025, "ELA", "1", None), ("a", LINCOLN, 2025, "Math", "2", None)),
