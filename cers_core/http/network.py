@@ -236,7 +236,7 @@ class NetworkPolicy:
         try:
             found = await resolve(host, port)
         except OSError as error:
-            raise httpcore.ConnectError(f"could not resolve {host}: {error}") from None
+            raise httpcore.ConnectError(f"could not resolve {host}: {error}") from error
         if not found:
             raise httpcore.ConnectError(f"{host} has no address")
         for address in found:

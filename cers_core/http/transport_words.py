@@ -66,7 +66,10 @@ def _cause(error: BaseException) -> BaseException | None:
             return current
         if isinstance(current, ssl.SSLError | socket.gaierror):
             return current
-        current = current.__cause__ or current.__context__
+        # httpcore wraps the socket's error as an argument, and an error re-raised on its way out of a
+        # connection pool may have lost its __cause__ while keeping that argument.
+        wrapped = next((arg for arg in current.args if isinstance(arg, BaseException)), None)
+        current = current.__cause__ or wrapped or current.__context__
     return None
 
 

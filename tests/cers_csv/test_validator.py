@@ -401,7 +401,7 @@ FILE_CASES = [
     (csv(f"A,{A},2025,All,1234567890,").decode().encode("utf-16"), "error", "UTF-16"),
     (b"PK\x03\x04" + bytes(range(256)) * 4, "error", "Excel workbook (.xlsx)"),
     (b"\r\n\r\n" + csv(f"A,{A},2025,All,1234567890,t@x.org"), "error", "starts with blank lines"),
-    (csv(f"A,{A},2025,All,1234567890,", "", f"A,{A},2025,All,,t@x.org"), "warning", "1 blank line(s)"),
+    (csv(f"A,{A},2025,All,1234567890,", "", f"A,{A},2025,All,,t@x.org"), "warning", "1 blank line"),
     (
         HEADER.encode() + f"A,{A},2025,All,1234567890,\nA,{A},2025,All,,t@x.org\n".encode(),
         "error",

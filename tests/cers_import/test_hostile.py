@@ -74,7 +74,7 @@ def test_a_status_read_that_trickles_is_given_up_on(hostile):
 @pytest.mark.parametrize(
     ("mode", "reason"),
     [
-        (Hostile(mode="silent"), "no answer in time"),  # the read time-out
+        (Hostile(mode="silent"), "127.0.0.1 did not answer in time"),  # the read time-out
         (Hostile(mode="trickle", seconds=0.05), "no complete answer in time"),  # the post's own deadline
     ],
     ids=["silent", "trickle"],
