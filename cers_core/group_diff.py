@@ -21,10 +21,14 @@ Files are read with the validator's streaming reader (:func:`cers_core.cers_csv.
 memory holds the members as columns, never the file's text. The comparison is a handful of
 joins over those columns.
 
-Example::
+A student added to a group (an export's file compares the same way, with its sections:
+``group_file(export.rows, sections=export.groups)``):
 
-    diff = diff_group_files(group_file(old_bytes), group_file(export.rows, sections=export.groups))
-    print(diff.to_text())
+>>> header = b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\\r\\n"
+>>> sent = header + b"Algebra 1,01612590130146,2027,All,1234567890,\\r\\n"
+>>> later = sent + b"Algebra 1,01612590130146,2027,All,2234567890,\\r\\n"
+>>> print(diff_group_files(group_file(sent), group_file(later)).to_text().splitlines()[-1])
+    + student 2234567890
 """
 
 from __future__ import annotations

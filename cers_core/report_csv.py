@@ -10,9 +10,8 @@ the text as text.
 The CERS file itself is not written here: CERS reads it, not a spreadsheet, and every one of
 its columns is checked (group names and logins can never start with those characters).
 
-Example::
-
-    data = problem_report_csv(frames.problem_report(export))  # cers_app.frames
+>>> problem_report_csv(pl.DataFrame({"Problem": ["=1+2"], "Group": ["Algebra"]}))
+b'\\xef\\xbb\\xbf"Problem","Group"\\r\\n"\\'=1+2","Algebra"\\r\\n'
 """
 
 from __future__ import annotations

@@ -196,13 +196,13 @@ class OneRosterPublic(BaseModel):
     """How to reach a district's OneRoster 1.2 provider, all but the Client Secret: what a saved
     connection shows, and what a form or a cache may hold; ``OneRosterSettings`` adds the secret.
 
-    Example::
-
-        OneRosterPublic(
-            base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2",
-            token_url="https://sis.example.org/campus/oauth2/token?appName=district",
-            client_id="abc",
-        )
+    >>> public = OneRosterPublic(
+    ...     base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2/",
+    ...     token_url="https://sis.example.org/campus/oauth2/token?appName=district",
+    ...     client_id="abc",
+    ... )
+    >>> public.base_url  # used as given, without a trailing slash
+    'https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2'
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -250,14 +250,14 @@ class OneRosterPublic(BaseModel):
 class OneRosterSettings(OneRosterPublic):
     """How to reach a district's OneRoster 1.2 provider (the "Edit OneRoster Connection" form).
 
-    Example::
-
-        OneRosterSettings(
-            base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2",
-            token_url="https://sis.example.org/campus/oauth2/token?appName=district",
-            client_id="abc",
-            client_secret="s3cret",
-        )
+    >>> settings = OneRosterSettings(
+    ...     base_url="https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2",
+    ...     token_url="https://sis.example.org/campus/oauth2/token?appName=district",
+    ...     client_id="abc",
+    ...     client_secret="s3cret",
+    ... )
+    >>> settings.client_secret  # masked wherever the settings are shown
+    SecretStr('**********')
     """
 
     client_secret: SecretStr
@@ -283,9 +283,13 @@ class OneRosterSettings(OneRosterPublic):
 class GroupOptions(BaseModel):
     """How sections become CERS groups: the "Include in Group Name" choice and the advanced rules.
 
-    Example::
-
-        GroupOptions(fields=["course_title", "period"], separator=" | ", primary_teachers_only=True)
+    >>> GroupOptions(fields=["course_title", "period"], separator=" | ").fields
+    (<GroupNameField.course_title: 'course_title'>, <GroupNameField.period: 'period'>)
+    >>> GroupOptions(separator=", ")
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for GroupOptions
+    ...
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -363,14 +367,13 @@ class CersImportPublic(BaseModel):
     """How to reach CERS's import service, the RDW import API, all but the secrets: what a saved
     "CERS import (RDW API)" connection shows. See ``CersImportSettings`` for the two grants.
 
-    Example::
-
-        CersImportPublic(
-            import_url="https://import.cers.example.org",
-            token_url="https://sso.cers.example.org/auth/oauth2/access_token?realm=/sbac",
-            client_id="rdw",
-            username="groups.admin@district.example.org",
-        )
+    >>> CersImportPublic(
+    ...     import_url="https://import.cers.example.org",
+    ...     token_url="https://sso.cers.example.org/auth/oauth2/access_token?realm=/sbac",
+    ...     client_id="rdw",
+    ...     username="groups.admin@district.example.org",
+    ... ).username
+    'groups.admin@district.example.org'
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -420,15 +423,14 @@ class CersImportSettings(CersImportPublic):
 
     Both secrets are ``SecretStr``; a blank one counts as not given.
 
-    Example::
-
-        CersImportSettings(
-            import_url="https://import.cers.example.org",
-            token_url="https://sso.cers.example.org/auth/oauth2/access_token?realm=/sbac",
-            client_id="rdw",
-            username="groups.admin@district.example.org",
-            password="…",
-        )
+    >>> CersImportSettings(
+    ...     import_url="https://import.cers.example.org",
+    ...     token_url="https://sso.cers.example.org/auth/oauth2/access_token?realm=/sbac",
+    ...     client_id="rdw",
+    ...     username="groups.admin@district.example.org",
+    ...     password="…",
+    ... ).grant
+    'password'
     """
 
     client_secret: SecretStr | None = Field(default=None, validate_default=True)
@@ -528,21 +530,19 @@ def resolve_secret(
     port, the saved secret is not used (it was given for those servers, and must not be sent to
     another one on a blank box's say-so): it must be typed again. See :func:`moved_urls`.
 
-    Example::
-
-        >>> resolve_secret("  ", SecretStr("kept")).get_secret_value()
-        'kept'
-        >>> resolve_secret("new", SecretStr("kept")).get_secret_value()
-        'new'
-        >>> resolve_secret("", None) is None
-        True
-        >>> saved = {"Token URL": "https://sis.example.org/oauth/token"}
-        >>> resolve_secret("", SecretStr("kept"), urls={"Token URL": "https://evil.example/token"},
-        ...                saved_urls=saved) is None
-        True
-        >>> resolve_secret("", SecretStr("kept"), urls={"Token URL": "https://sis.example.org/oauth2/token"},
-        ...                saved_urls=saved).get_secret_value()
-        'kept'
+    >>> resolve_secret("  ", SecretStr("kept")).get_secret_value()
+    'kept'
+    >>> resolve_secret("new", SecretStr("kept")).get_secret_value()
+    'new'
+    >>> resolve_secret("", None) is None
+    True
+    >>> saved = {"Token URL": "https://sis.example.org/oauth/token"}
+    >>> resolve_secret("", SecretStr("kept"), urls={"Token URL": "https://evil.example/token"},
+    ...                saved_urls=saved) is None
+    True
+    >>> resolve_secret("", SecretStr("kept"), urls={"Token URL": "https://sis.example.org/oauth2/token"},
+    ...                saved_urls=saved).get_secret_value()
+    'kept'
     """
     if typed is not None and typed.strip():
         return SecretStr(typed)

@@ -22,11 +22,11 @@ JSON paths, so that a filter field is a column name:
 Every frame is sorted by ``sourcedId`` (the provider's default, stable paging order).
 Enrollment ids follow (school, class) order, so one class's enrollments are contiguous.
 
-Example::
-
-    district = generate_district(scale="demo", seed=7, reference_date=date(2026, 11, 28))
-    district.school_year            # "2027": the 2026-27 school year
-    district.cases.large_section    # the sourcedId of a class with more than 200 students
+>>> district = generate_district(scale="demo", seed=7, reference_date=date(2026, 11, 28))
+>>> district.school_year  # the 2026-27 school year
+'2027'
+>>> district.cases.large_section  # a class with more than 200 students
+'cls-000320'
 """
 
 from __future__ import annotations

@@ -34,10 +34,10 @@ Faults for tests (``FakeImportOptions``): ``status_failures`` (the next status r
 recorded, or reset before reading it) and ``processing_error`` (the group processor fails,
 giving ``BAD_DATA`` with that message).
 
-Example::
-
-    with FakeImportServer(FakeImportOptions(schools=("01612590130146",))) as server:
-        settings = server.settings()          # a CersImportSettings for this server
+>>> with FakeImportServer(FakeImportOptions(schools=("01612590130146",))) as server:
+...     settings = server.settings()  # a CersImportSettings that reaches this server
+...     settings.grant, settings.import_url == server.import_url
+('client_credentials', True)
 """
 
 from __future__ import annotations

@@ -37,11 +37,15 @@ class DemoServer(LoopbackServer, DemoProvider):
     that open their own (the command line, the Streamlit app). Elsewhere ``DemoProvider`` is
     cheaper: no port, no thread, no start.
 
-    Example::
-
-        with DemoServer(generate_district(), options=ProviderOptions(max_page_size=500)) as server:
-            httpx.post(server.token_url, auth=(server.client_id, server.client_secret),
-                       data={"grant_type": "client_credentials"})
+    >>> import httpx
+    >>> with DemoServer(generate_district(), options=ProviderOptions(max_page_size=500)) as server:
+    ...     answer = httpx.post(
+    ...         server.token_url,
+    ...         auth=(server.client_id, server.client_secret),
+    ...         data={"grant_type": "client_credentials"},
+    ...     )
+    >>> answer.status_code, sorted(answer.json())
+    (200, ['access_token', 'expires_in', 'scope', 'token_type'])
 
     ``port=0`` (the default) takes a free port; the bound one is in ``base_url`` once started.
     """

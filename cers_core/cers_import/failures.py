@@ -82,10 +82,12 @@ def map_failures(message: str, sent: Source) -> pl.DataFrame:
     values, and a fix. Lines that name no row (``With <k> additional …``, a processing error)
     get a null ``row`` and ``where`` = ``the whole import``.
 
-    Example::
-
-        map_failures("Row: 2 Failure: School [01612590130146] can not be found", sent_bytes)["where"][0]
-        # 'student 1234567890 in group “Algebra 1” (school 01612590130146, 2027)'
+    >>> sent = (
+    ...     b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\\r\\n"
+    ...     b"Algebra 1,01612590130146,2027,All,1234567890,\\r\\n"
+    ... )
+    >>> map_failures("Row: 1 Failure: School [01612590130146] can not be found", sent)["where"][0]
+    'student 1234567890 in group “Algebra 1” (school 01612590130146, 2027)'
     """
     lines = [line for line in message.splitlines() if line.strip()]
     parsed: list[tuple[int | None, str]] = []
