@@ -27,11 +27,10 @@ record-shape quirks (no ``X-Total-Count``, a changing total, overlapping pages, 
 references …) are fields of ``ProviderOptions`` itself; ``cers_demo.provider_flags`` gives
 every one of them, and these faults, a ``demo-server`` flag.
 
-Example::
+The flag ``--fault 503,every=3,times=2`` of ``python -m cers_core demo-server`` is this rule:
 
-    ProviderOptions(faults=Faults(rules=[FaultRule(kind="503", every=3, times=2)], latency_seconds=0.01))
-    # the same from the command line:
-    #   python -m cers_core demo-server --fault 503,every=3,times=2 --latency 0.01
+>>> parse_fault_rule("503,every=3,times=2") == FaultRule(kind="503", every=3, times=2)
+True
 """
 
 from __future__ import annotations

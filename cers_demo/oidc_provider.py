@@ -18,11 +18,11 @@ An unknown client or a redirect URI it does not accept gets an error page, never
 (RFC 6749 §4.1.2.1), so no code is ever sent anywhere else. By default it accepts any
 ``…/oauth2callback`` on this computer; ``redirect_uris`` names the only ones it accepts.
 
-Example::
-
-    with DemoOidcServer() as idp:
-        idp.metadata_url     # 'http://127.0.0.1:<port>/.well-known/openid-configuration'
-        idp.secrets_toml("http://localhost:8501/oauth2callback")   # [auth] for the app
+>>> with DemoOidcServer() as idp:
+...     idp.metadata_url.endswith("/.well-known/openid-configuration")
+...     idp.secrets_toml("http://localhost:8501/oauth2callback").splitlines()[0]
+True
+'[auth]'
 """
 
 from __future__ import annotations

@@ -18,11 +18,14 @@ the two clients:
   recursion limit, about a thousand levels) is :class:`AnswerTooDeep` rather than a
   ``RecursionError`` traceback.
 
-Example::
-
-    limits = Limits(attempt_seconds=5.0, answer_bytes=2**20)
-    hooks = {"response": [capped_answers(limits.answer_bytes)]}
-    client = httpx.AsyncClient(timeout=limits.timeout(), event_hooks=hooks)
+>>> load_json(b'{"a": [1]}')
+{'a': [1]}
+>>> load_json(b"[" * 5000 + b"]" * 5000)
+Traceback (most recent call last):
+...
+cers_core.http.bounds.AnswerTooDeep: ...
+>>> Limits().answer_bytes // 2**20  # megabytes: CERS_MAX_ANSWER_MB
+100
 """
 
 from __future__ import annotations

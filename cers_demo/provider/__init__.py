@@ -15,9 +15,8 @@ real vendors and busy servers do. One module per part:
 - ``gate``: the middleware every request passes, and the ``RequestLog`` tests read;
 - ``fault_injector``: serving the faults of ``cers_demo.faults``.
 
-Example::
-
-    app = create_provider_app(generate_district(), ProviderOptions(max_page_size=500))
+``DemoProvider`` serves it in process (its docstring runs an export against it); ``DemoServer``
+(``cers_demo.server``) on a loopback port.
 """
 
 from cers_demo.provider.gate import RequestLog

@@ -9,9 +9,12 @@ inside a string is always escaped, so ``,"name":null`` can only be structure.
 The record quirks of ``ProviderOptions`` (JSON booleans, 1.1-style users, null identifiers,
 relative hrefs, ``ext:`` values, extra fields) change the shape here, and only here.
 
-Example::
-
-    RecordEncoder("http://127.0.0.1:8000/ims/oneroster/rostering/v1p2", ProviderOptions()).encode("orgs", page, None)
+>>> import json
+>>> from cers_demo.district import generate_district
+>>> from cers_demo.provider.options import ProviderOptions
+>>> encoder = RecordEncoder("http://127.0.0.1:8000/ims/oneroster/rostering/v1p2", ProviderOptions())
+>>> json.loads("[" + encoder.encode("orgs", generate_district().orgs.head(1), None) + "]")[0]["type"]
+'district'
 """
 
 from __future__ import annotations

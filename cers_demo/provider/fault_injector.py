@@ -7,10 +7,7 @@ revoked token, a reset connection or one held past the client's read time-out. T
 (``CONNECTION_FAULTS``) need uvicorn's connection (``cers_demo.connection_faults``): in process
 they raise a ``RuntimeError`` rather than quietly testing something else.
 
-Example::
-
-    injector = FaultInjector(Faults(rules=(FaultRule(kind="503", every=3),)), base_path=..., token_path=...)
-    dropped = await injector.serve(scope, receive, send, app)
+The request gate (``gate.py``) asks it first; ``tests/oneroster/test_faults.py`` shows every fault served.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ passes it on to the routes, and its path and final
 status are written to the ``RequestLog`` (``app.state.request_log``), from which tests read
 how a client behaved: how many pages it asked for, how often it retried.
 
-Example::
-
-    log = RequestLog("/ims/oneroster/rostering/v1p2")
-    log.count("/classes", status=503)  # 503 answers to the classes collection
+>>> log = RequestLog("/ims/oneroster/rostering/v1p2")
+>>> log.record("/ims/oneroster/rostering/v1p2/classes", 503)
+>>> log.count("/classes", status=503), log.count("/classes", status=200)
+(1, 0)
 """
 
 from __future__ import annotations

@@ -7,10 +7,7 @@ are made (``routes``), and ``markup-names`` where the district is (:func:`with_m
 Modes that hold or stream a connection stop as soon as the client has gone (uvicorn notes the
 disconnect on its request cycle), so a test that gives up leaves nothing trickling behind it.
 
-Example::
-
-    answers = HostileAnswers((Hostile(mode="trickle", seconds=0.05),), base_path=..., token_path=...)
-    outcome = await answers.serve(scope, receive, send, app)  # None: not picked, served normally
+``tests/oneroster/test_hostile.py`` serves every mode and shows what the clients make of it.
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ A handler raises ``Problem`` (status, code minor, description); the route wrappe
 the body real providers send. The fault injector sends the same body for its 429, 5xx and
 expired-token answers, so that a client cannot tell an injected fault from a real one.
 
-Example::
-
-    raise Problem(404, "unknownobject", "Unknown Object: no class with sourcedId 'x'.")
+>>> Problem(404, "unknownobject", "Unknown Object: no class with sourcedId 'x'.").status
+404
 """
 
 from __future__ import annotations

@@ -15,10 +15,16 @@ What only a port can give, a test must take from ``DemoServer``:
 An exception in the app reaches the test as it is (``raise_app_exceptions``), where a served
 provider would answer 500: a bug in the provider shows its own traceback.
 
-Example::
-
-    provider = DemoProvider(generate_district(), options=ProviderOptions(max_page_size=500))
-    export_section_groups(provider.settings(), context=ExportContext(transport=provider.transport()))
+>>> from datetime import date
+>>> from cers_core import ExportContext, export_section_groups
+>>> from cers_demo.district import generate_district
+>>> day = date(2026, 11, 28)
+>>> provider = DemoProvider(generate_district(reference_date=day), options=ProviderOptions(max_page_size=500))
+>>> export = export_section_groups(
+...     provider.settings(), schools=None, as_of=day, context=ExportContext(transport=provider.transport())
+... )
+>>> export.groups.height, provider.request_log.count("/classes")
+(278, 1)
 """
 
 from __future__ import annotations

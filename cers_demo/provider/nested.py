@@ -5,10 +5,7 @@ binding says. The rows are a condition on the collection's frame, made only when
 cache misses (``Selection.rows``): for the students of a class that means a scan of the
 enrollments, which a second page must not repeat.
 
-Example::
-
-    for path, select in NestedRoutes(store).selections().items():
-        Route(base_path + path, collection_endpoint(select))
+``create_provider_app`` (``routes.py``) makes one route per entry of ``NestedRoutes.selections()``.
 """
 
 from __future__ import annotations

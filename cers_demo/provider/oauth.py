@@ -7,10 +7,7 @@ Aeries behind its load balancer). The fault injector revokes a token to make it 
 
 Every token handed out is kept in ``issued_tokens``, so that tests can prove none of them leaks.
 
-Example::
-
-    tokens = AccessTokens(ProviderOptions())
-    Route("/oauth/token", tokens.token_endpoint, methods=["POST"])
+``create_provider_app`` (``routes.py``) mounts its token endpoint; ``DemoProvider``'s doctest gets a token from it.
 """
 
 from __future__ import annotations

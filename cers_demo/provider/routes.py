@@ -11,9 +11,14 @@ page of rows, and their JSON (``RecordEncoder``), with ``X-Total-Count`` and ``L
 headers. Paging quirks (a changing total, overlapping pages) are applied here, where pages
 are made. Tokens are ``AccessTokens``; every request first passes the ``RequestGate``.
 
-Example::
-
-    app = create_provider_app(generate_district(), ProviderOptions(max_page_size=500))
+>>> import asyncio, httpx
+>>> from cers_demo.district import generate_district
+>>> app = create_provider_app(generate_district(), ProviderOptions(max_page_size=500))
+>>> async def ask_without_a_token() -> int:
+...     async with httpx.AsyncClient(transport=httpx.ASGITransport(app)) as client:
+...         return (await client.get("http://demo/ims/oneroster/rostering/v1p2/orgs")).status_code
+>>> asyncio.run(ask_without_a_token())
+401
 """
 
 from __future__ import annotations

@@ -9,10 +9,7 @@ route over 2,000,000 enrollments the scan is the expensive part, the page is not
 With ``dangling_references`` the store also holds, per school, enrollments that name
 ``DANGLING_USER`` and ``DANGLING_CLASS``, which no record has.
 
-Example::
-
-    store = RecordStore(generate_district())
-    store.rows(Selection(VIEWS["schools"]), query)  # row indices of the orgs frame, or None for all
+``create_provider_app`` (``routes.py``) builds one per app; the routes' doctest reads through it.
 """
 
 from __future__ import annotations
