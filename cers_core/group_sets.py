@@ -124,7 +124,7 @@ class GroupSet(BaseModel):
                  subject_from_course=True, schools=["01612590130146"], sections=SectionFilter(subjects=["02"]))
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     """What people call it ("Homerooms", "Secondary math"); unique in its connection, ignoring case."""
@@ -142,7 +142,9 @@ class GroupSet(BaseModel):
     def _name(cls, value: str) -> str:
         if _CONTROL_CHARS.search(value):
             raise ValueError("Remove the control characters (tabs, line breaks) from the name.")
-        return value
+        if not value.strip():
+            raise ValueError("Enter a name for the group set.")
+        return value.strip()
 
     @field_validator("fields", "separator")
     @classmethod

@@ -196,7 +196,7 @@ def test_a_recipe_is_checked_like_the_connection_group_options():
         GroupSet(name="Bad", fields=[])
     with pytest.raises(ValidationError, match="control characters"):
         GroupSet(name="Two\nlines")
-    assert GroupSet(name="  Homerooms ", schools=[" 105 ", "", "105"]).model_dump(include={"name", "schools"}) == {
-        "name": "Homerooms",
-        "schools": ("105",),
-    }
+    with pytest.raises(ValidationError, match="Enter a name for the group set"):
+        GroupSet(name="   ")
+    kept = GroupSet(name="  Homerooms ", separator=" / ", schools=[" 105 ", "", "105"])
+    assert (kept.name, kept.separator, kept.schools) == ("Homerooms", " / ", ("105",))  # the separator's spaces count
