@@ -3,61 +3,23 @@ between, both sent, both shown with what they changed; an upload the brake held,
 
 from __future__ import annotations
 
-import dataclasses
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from cers_core.brake import BrakeSettings
 from cers_core.cli import main
-from cers_core.settings import GroupOptions
-from cers_core.store import SavedConnection, Store
 from cers_core.sync import SyncContext, sync
 from cers_demo import DemoDistrict, DemoProvider, DemoServer
-from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
+from cers_demo.fake_cers_import import FakeImportServer
 from tests.support import DEMO_REFERENCE_DATE, QUICK_RETRIES, ROOT
 from tests.support.app import open_store, shown
-from tests.sync.conftest import QUICK_UPLOAD, without_students
+from tests.support.sync import QUICK_UPLOAD, link_to_cers, without_one_enrollment, without_students
 
 HISTORY = "pages/5_History.py"
 TARZANA = "36739576542831"
-
-
-@pytest.fixture
-def fake_import() -> Iterator[FakeImportServer]:
-    with FakeImportServer(FakeImportOptions(processing_seconds=0.05)) as server:
-        yield server
-
-
-def link(store: Store, provider: DemoProvider, fake: FakeImportServer) -> SavedConnection:
-    saved = store.save_connection(
-        name="District SIS",
-        settings={"base_url": provider.base_url, "token_url": provider.token_url, "client_id": provider.client_id},
-        client_secret=provider.client_secret,
-        options=GroupOptions(split_large=True),
-    )
-    target = store.save_import_connection(
-        name="CERS",
-        settings={"import_url": fake.import_url, "token_url": fake.token_url, "client_id": fake.options.client_id},
-        client_secret=fake.options.client_secret,
-        password=None,
-    )
-    store.save_sync_target(saved.id, import_connection_id=target.id, brake=BrakeSettings())
-    return saved
-
-
-def without_one_enrollment(district: DemoDistrict) -> DemoDistrict:
-    """The district the next night: a Tarzana student dropped one section (the enrollment is gone)."""
-    enrollments = district.enrollments
-    first = enrollments.filter((pl.col("school.sourcedId") == "org-0001") & (pl.col("role") == "student"))["sourcedId"][
-        0
-    ]
-    return dataclasses.replace(district, enrollments=enrollments.filter(pl.col("sourcedId") != first))
 
 
 def open_history(user: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None) -> AppTest:
@@ -84,10 +46,10 @@ def test_two_nights_with_a_roster_change_are_both_sent_and_shown_with_their_chan
 ) -> None:
     day = DEMO_REFERENCE_DATE.isoformat()
     with DemoServer(demo_district) as sis:
-        link(open_store(data_dir), sis, fake_import)
+        link_to_cers(open_store(data_dir), sis, fake_import)
         assert run_cli("sync", "--as-of", day)[0] == 0
         port = int(sis.origin.rsplit(":", 1)[1])
-    with DemoServer(without_one_enrollment(demo_district), port=port):  # the same SIS, the next night
+    with DemoServer(without_one_enrollment(demo_district, "org-0001"), port=port):  # the same SIS, the next night
         code, out = run_cli("sync", "--as-of", day)
     assert code == 0
     assert out.startswith("District SIS: sent 1 school to CERS (") and "; 2 schools unchanged." in out
@@ -127,7 +89,7 @@ def test_a_held_upload_is_looked_at_and_released_by_an_administrator_only(
     data_dir: Path, demo_provider: DemoProvider, demo_district: DemoDistrict, fake_import: FakeImportServer
 ) -> None:
     store = open_store(data_dir)
-    link(store, demo_provider, fake_import)
+    link_to_cers(store, demo_provider, fake_import)
     for provider in (demo_provider, DemoProvider(without_students(demo_district, "org-0001", share=0.5))):
         context = SyncContext(as_of=DEMO_REFERENCE_DATE, upload_wait=10.0, transport=provider.transport(),
                               retry=QUICK_RETRIES, upload=QUICK_UPLOAD)  # fmt: skip

@@ -5,50 +5,26 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cers_core.brake import BrakeSettings
 from cers_core.cli import main
 from cers_core.group_sets import GroupSet, SectionFilter
-from cers_core.settings import GroupOptions
 from cers_core.store import SavedConnection, Store
 from cers_demo import DemoServer
-from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
+from cers_demo.fake_cers_import import FakeImportServer
 from tests.support import DEMO_REFERENCE_DATE
 from tests.support.app import open_store
+from tests.support.sync import link_to_cers
 
 DAY = DEMO_REFERENCE_DATE.isoformat()
 
 
 @pytest.fixture
-def fake_import() -> Iterator[FakeImportServer]:
-    with FakeImportServer(FakeImportOptions(processing_seconds=0.05)) as server:
-        yield server
-
-
-@pytest.fixture
 def saved(data_dir: Path, demo_server: DemoServer, fake_import: FakeImportServer) -> SavedConnection:
     """The app's store in ``data_dir``: "District SIS" (the demo district) sending to "CERS" (the fake)."""
-    store = open_store(data_dir)
-    saved = store.save_connection(
-        name="District SIS",
-        settings={"base_url": demo_server.base_url, "token_url": demo_server.token_url,
-                  "client_id": demo_server.client_id},
-        client_secret=demo_server.client_secret,
-        options=GroupOptions(split_large=True),
-    )  # fmt: skip
-    target = store.save_import_connection(
-        name="CERS",
-        settings={"import_url": fake_import.import_url, "token_url": fake_import.token_url,
-                  "client_id": fake_import.options.client_id},
-        client_secret=fake_import.options.client_secret,
-        password=None,
-    )  # fmt: skip
-    store.save_sync_target(saved.id, import_connection_id=target.id, brake=BrakeSettings())
-    return saved
+    return link_to_cers(open_store(data_dir), demo_server, fake_import)
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cers_core.brake import BrakeSettings
 from cers_core.cli import main
 from cers_core.config import Config, variable_name
-from cers_core.settings import GroupOptions
 from cers_demo import DemoServer
-from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
+from cers_demo.fake_cers_import import FakeImportServer
 from tests.support import DEMO_REFERENCE_DATE, ROOT
 from tests.support.app import open_store
+from tests.support.sync import link_to_cers
 
 DEPLOY = ROOT / "deploy"
 ENVIRONMENT = (DATA_DIR, SECRET_KEY) = (variable_name("data_dir"), variable_name("secret_key"))
@@ -102,30 +101,15 @@ def test_the_three_run_the_same_sync() -> None:
 
 
 def test_the_command_they_hold_sends_the_demo_district(
-    data_dir: Path, demo_server: DemoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    store = open_store(data_dir)  # the app's data folder, with the key the app made there
-    with FakeImportServer(FakeImportOptions(processing_seconds=0.05)) as fake:
-        saved = store.save_connection(
-            name="District SIS",
-            settings={"base_url": demo_server.base_url, "token_url": demo_server.token_url,
-                      "client_id": demo_server.client_id},
-            client_secret=demo_server.client_secret,
-            options=GroupOptions(split_large=True),
-        )  # fmt: skip
-        target = store.save_import_connection(
-            name="CERS",
-            settings={"import_url": fake.import_url, "token_url": fake.token_url, "client_id": fake.options.client_id},
-            client_secret=fake.options.client_secret,
-            password=None,
-        )
-        store.save_sync_target(saved.id, import_connection_id=target.id, brake=BrakeSettings())
-        key = (data_dir / "secret.key").read_text()
-        monkeypatch.setenv(SECRET_KEY, key)  # as the environment file gives it
-        report = tmp_path / "last-sync.json"
-        words = [str(report) if word.endswith("last-sync.json") else word for word in cron_command()]
-        out, err = io.StringIO(), io.StringIO()
-        code = main([*words, "--as-of", DEMO_REFERENCE_DATE.isoformat()], out=out, err=err)
-        assert code == 0, err.getvalue()
-        assert out.getvalue().startswith("District SIS: sent 3 schools to CERS (")
-        assert report.is_file() and len(fake.service.imports()) == 1
+    data_dir: Path, demo_server: DemoServer, fake_import: FakeImportServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    link_to_cers(open_store(data_dir), demo_server, fake_import)  # in the app's data folder, with its key
+    monkeypatch.setenv(SECRET_KEY, (data_dir / "secret.key").read_text())  # as the environment file gives it
+    report = tmp_path / "last-sync.json"
+    words = [str(report) if word.endswith("last-sync.json") else word for word in cron_command()]
+    out, err = io.StringIO(), io.StringIO()
+    code = main([*words, "--as-of", DEMO_REFERENCE_DATE.isoformat()], out=out, err=err)
+    assert code == 0, err.getvalue()
+    assert out.getvalue().startswith("District SIS: sent 3 schools to CERS (")
+    assert report.is_file() and len(fake_import.service.imports()) == 1

@@ -18,7 +18,7 @@ from cers_core.sync import ExitCode, SyncBusy, SyncContext, release_held, sync
 from cers_demo import DemoProvider
 from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
 from tests.support import DEMO_REFERENCE_DATE, QUICK_RETRIES
-from tests.sync.conftest import QUICK_UPLOAD, link, provider_of, without_students
+from tests.support.sync import QUICK_UPLOAD, link_to_cers, without_students
 
 CANOGA, TARZANA, JEFFERSON = "36739573263901", "36739576542831", "36739576952553"
 
@@ -60,7 +60,7 @@ def test_a_normal_week_of_changes_is_sent_and_the_history_counts_them(
     run_sync(demo_provider)
     before = cers_students(fake_import, CANOGA)
     week = without_students(demo_district, "org-0003", share=0.04)  # a few students left Canoga's sections
-    report = run_sync(provider_of(week))
+    report = run_sync(DemoProvider(week))
     assert report.exit_code == ExitCode.ok
     assert decisions(report) == {CANOGA: ("sent", ""), TARZANA: ("unchanged", ""), JEFFERSON: ("unchanged", "")}
     assert cers_students(fake_import, CANOGA) < before
@@ -76,7 +76,7 @@ def test_an_empty_roster_night_is_held_and_nothing_reaches_cers(
         store.kept_file(connection.id, school).csv_bytes for school in (CANOGA, TARZANA, JEFFERSON)
     ]  # what CERS has
     glitch = dataclasses.replace(demo_district, enrollments=demo_district.enrollments.clear())
-    report = run_sync(provider_of(glitch))
+    report = run_sync(DemoProvider(glitch))
     assert report.exit_code == ExitCode.held
     found = decisions(report)
     assert {decision for decision, _ in found.values()} == {"held"}
@@ -98,7 +98,7 @@ def test_a_school_whose_students_fall_is_held_then_released_after_a_look(
     run_sync(demo_provider)
     before = cers_students(fake_import, TARZANA)
     half = without_students(demo_district, "org-0001", share=0.5)
-    report = run_sync(provider_of(half))
+    report = run_sync(DemoProvider(half))
     assert report.exit_code == ExitCode.held
     decision, reason = decisions(report)[TARZANA]
     assert decision == "held"
@@ -126,7 +126,7 @@ def test_a_school_whose_students_fall_is_held_then_released_after_a_look(
         ("sync", "test run", "held"),
     ]
     # The next night's file is the one released: nothing to send.
-    assert run_sync(provider_of(half)).exit_code == ExitCode.ok
+    assert run_sync(DemoProvider(half)).exit_code == ExitCode.ok
     with pytest.raises(SettingsError, match="None of these schools has an upload held"):
         release_held(store, connection, [TARZANA], who="it@district.org")
 
@@ -136,12 +136,12 @@ def test_the_thresholds_are_the_connection_s_own(store, connection, demo_distric
     target = store.sync_target(connection.id)
     store.save_sync_target(connection.id, import_connection_id=target.import_connection_id,
                            brake=BrakeSettings(max_student_drop_percent=60, max_group_drop_percent=60))  # fmt: skip
-    report = run_sync(provider_of(without_students(demo_district, "org-0001", share=0.5)))
+    report = run_sync(DemoProvider(without_students(demo_district, "org-0001", share=0.5)))
     assert report.exit_code == ExitCode.ok and decisions(report)[TARZANA] == ("sent", "")
 
 
 def test_a_file_cers_would_reject_is_held_with_the_reason(store, demo_provider, fake_import, run_sync):
-    saved = link(store, demo_provider, fake_import)
+    saved = link_to_cers(store, demo_provider, fake_import)
     store.save_connection(name=saved.name, settings=saved.settings, client_secret=None, connection_id=saved.id,
                           options=saved.options.model_copy(update={"split_large": False}))  # fmt: skip
     report = run_sync(demo_provider)
@@ -154,7 +154,7 @@ def test_a_file_cers_would_reject_is_held_with_the_reason(store, demo_provider, 
 
 def test_cers_rejecting_the_file_is_exit_4_and_nothing_is_kept(store, demo_provider, run_sync):
     with FakeImportServer(FakeImportOptions(processing_seconds=0.05, schools=(CANOGA,))) as fake:
-        saved = link(store, demo_provider, fake)
+        saved = link_to_cers(store, demo_provider, fake)
         report = run_sync(demo_provider)
     assert report.exit_code == ExitCode.cers_rejected
     (done,) = report.connections
@@ -166,7 +166,7 @@ def test_cers_rejecting_the_file_is_exit_4_and_nothing_is_kept(store, demo_provi
 
 def test_an_unfinished_import_is_exit_5_with_its_batch(store, demo_provider, run_sync):
     with FakeImportServer(FakeImportOptions(processing_seconds=30)) as fake:
-        link(store, demo_provider, fake)
+        link_to_cers(store, demo_provider, fake)
         context = SyncContext(
             as_of=DEMO_REFERENCE_DATE, upload_wait=0.5, transport=demo_provider.transport(), upload=QUICK_UPLOAD
         )
@@ -222,7 +222,7 @@ def test_group_sets_are_what_a_sync_sends(store, connection, demo_provider, fake
 def test_two_syncs_at_once_send_once(tmp_path: Path, key: str, demo_provider: DemoProvider) -> None:
     folder = tmp_path / "data"
     with FakeImportServer(FakeImportOptions(processing_seconds=0.5)) as fake:
-        link(Store.open(folder, keys=[key]), demo_provider, fake)
+        link_to_cers(Store.open(folder, keys=[key]), demo_provider, fake)
         start = threading.Barrier(2)
         outcomes: list[object] = []
 
