@@ -89,7 +89,7 @@ def show_group_sets_note(ctx: AppContext, saved: SavedConnection) -> None:
         st.info(
             f"This connection makes its groups with {count(len(sets), 'group set')} ({names}): below is the one file "
             "they make together, each row once; where two make a group of the same name, the section code is added "
-            "(see Problems).",
+            "(see Problems). A school that no group set is for has no groups here.",
             icon=":material/layers:",
         )
 
