@@ -153,6 +153,8 @@ def cmd_sync(
         report = sync(store, who=_who(), connections=args.connection, context=context)
     except SyncBusy as error:
         print(f"error: {error}", file=err)
+        if args.report_json is not None:  # a monitor reading it must not take the last run's for this one's
+            write(args.report_json, json.dumps({"exit_code": int(ExitCode.busy), "error": str(error)}).encode())
         return ExitCode.busy
     for done in report.connections:
         if done.details and done.outcome.value in ("rejected", "unknown"):

@@ -55,12 +55,15 @@ def test_sync_prints_a_line_per_connection_and_writes_its_report(saved, fake_imp
     assert (code, out) == (0, "District SIS: nothing to send: 3 schools unchanged since the last file sent.\n")
 
 
-def test_a_second_sync_at_once_says_so_and_exits_6(saved, data_dir: Path) -> None:
+def test_a_second_sync_at_once_says_so_and_exits_6(saved, data_dir: Path, tmp_path: Path) -> None:
     assert open_store(data_dir).take_lock("sync", "the nightly run on host-a", seconds=600) is None
-    code, out, err = run("sync", "--as-of", DAY)
+    report = tmp_path / "sync.json"
+    report.write_text('{"exit_code": 0}')  # the last run's
+    code, out, err = run("sync", "--as-of", DAY, "--report-json", str(report))
     assert (code, out) == (6, "")
     assert err.startswith("error: Another sync has been running on this data folder since ")
     assert "(the nightly run on host-a); this one stopped without reading or sending anything." in err
+    assert json.loads(report.read_text())["exit_code"] == 6
 
 
 @pytest.mark.parametrize(
