@@ -388,7 +388,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = load_config()
     saved = saved_export(args, config)  # None without --connection
     settings = saved.settings if saved else _settings(args, config)
-    options, egress = saved.options if saved else _options(args), _egress(args, config)
+    options = saved.options if saved else _options(args)
+    egress = _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
     progress = _Progress(err)
     try:
