@@ -21,7 +21,7 @@ from cers_app.widgets import paged_grid
 from cers_core import GroupDiff, GroupExport
 from cers_core.cers_import import ImportResult, UploadContext, upload_group_file
 from cers_core.errors import CersError, UploadError
-from cers_core.history import Comparison, changes_since, kept_files_for, record_file_left
+from cers_core.history import Comparison, changes_since, kept_files_for, record_file_left, record_upload
 from cers_core.store import SavedConnection, SavedImportConnection
 
 __all__ = ["download_and_keep", "send_to_cers", "show_changes", "show_diff", "show_send"]
@@ -59,7 +59,8 @@ def send_to_cers(
     on_progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Send an export's file to CERS (see ``cers_core.cers_import``); the file is kept and logged
-    unless CERS rejected it. Raises the ``UploadError`` s of ``upload_group_file``."""
+    unless CERS rejected it, and the upload is in the history either way. Raises the ``UploadError`` s
+    of ``upload_group_file``."""
     settings = ctx.store.import_settings(target)
     result = upload_group_file(
         settings,
@@ -67,9 +68,8 @@ def send_to_cers(
         file_name=export.file_name(),
         context=UploadContext(max_wait=_APP_WAIT_SECONDS, on_progress=on_progress),
     )
+    record_upload(ctx.store, saved, export, result, label=f"{label} → CERS ({target.name})", who=ctx.visitor.who)
     if not result.rejected:
-        logged_as = f"{label} → CERS ({target.name})"
-        record_file_left(ctx.store, saved, export, label=logged_as, how="upload", who=ctx.visitor.who)
         st.session_state.pop(_CHANGES_KEY, None)
     return result
 

@@ -38,6 +38,7 @@ _PAGES = (
     ("pages/2_CERS_Connections.py", "CERS Connections", ":material/link:", Role.administrator),
     ("pages/3_Section_Groups.py", "Section Groups", ":material/download:", Role.analyst),
     ("pages/4_Check_a_CSV_file.py", "Check a CSV file", ":material/fact_check:", Role.analyst),
+    ("pages/5_History.py", "History", ":material/history:", Role.analyst),
 )
 
 

@@ -113,6 +113,7 @@ def load_section_groups(
             schools=list(schools) if schools is not None else None,
             as_of=as_of,
             context=_export_context(saved, progress.record),
+            group_sets=[item.group_set for item in ctx.store.group_sets(saved.id)],  # its version says which
         )
         data.pending[key] = (future, progress)
     future, progress = data.pending[key]

@@ -1,4 +1,4 @@
-"""The command line: ``python -m cers_core schools | export | validate | diff | demo-server | demo-import-server``.
+"""The command line: ``python -m cers_core schools | export | validate | diff | sync | history | demo-server | …``.
 
 Exit codes, for scheduled jobs:
 
@@ -13,8 +13,10 @@ Exit codes, for scheduled jobs:
 - 5: ``export --upload``: the file may have reached CERS but its outcome is not known yet:
   check the import status in CERS (by the batch printed) before sending it again.
 
-``export --upload`` and ``diff`` live in ``cli_upload.py``; the demo commands in
-``cers_demo.commands``, imported only when one of them runs (an export imports no web server).
+``export --upload`` and ``diff`` live in ``cli_upload.py``; ``sync`` (with exit codes of its own),
+``history`` and ``export --connection`` (a connection saved in the app) in ``cli_sync.py``; the demo
+commands in ``cers_demo.commands``, imported only when one of them runs (an export imports no web
+server).
 
 The client secret comes only from the environment variable ``CERS_CLIENT_SECRET`` (read, like
 every ``CERS_*`` variable, by ``cers_core.config``), never from an option, so that it does not
@@ -38,6 +40,13 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 import polars as pl
 from pydantic import ValidationError
 
+from cers_core.cli_sync import (
+    add_saved_connection_arguments,
+    add_sync_commands,
+    cmd_history,
+    cmd_sync,
+    saved_export,
+)
 from cers_core.cli_upload import (
     ImportUsageError,
     add_diff_command,
@@ -111,13 +120,14 @@ def _year(value: str) -> int:
     return int(value)
 
 
-def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+def _connection_arguments(parser: argparse.ArgumentParser, *, saved: bool = False) -> None:
+    """The OneRoster connection's options; with ``saved``, they may give way to ``--connection``."""
     group = parser.add_argument_group(
         "connection", f"the OneRoster provider; the client secret is read from ${SECRET_VARIABLE}"
     )
-    group.add_argument("--base-url", required=True, help="OneRoster 1.2 Base URL, used exactly as given")
-    group.add_argument("--token-url", required=True, help="OAuth 2 Token URL (client credentials)")
-    group.add_argument("--client-id", required=True, help="OAuth 2 Client ID")
+    group.add_argument("--base-url", required=not saved, help="OneRoster 1.2 Base URL, used exactly as given")
+    group.add_argument("--token-url", required=not saved, help="OAuth 2 Token URL (client credentials)")
+    group.add_argument("--client-id", required=not saved, help="OAuth 2 Client ID")
     group.add_argument("--scope", default=DEFAULT_SCOPE, help="space-separated scopes (default: %(default)s)")
     group.add_argument("--page-size", type=int, default=1000, help="records per page (default: %(default)s)")
     group.add_argument(
@@ -151,7 +161,8 @@ def _parser(*, demo: bool = False) -> argparse.ArgumentParser:
     _connection_arguments(schools)
 
     export = commands.add_parser("export", help="write the CERS section-group CSV")
-    _connection_arguments(export)
+    _connection_arguments(export, saved=True)
+    add_saved_connection_arguments(export)
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--school", action="append", metavar="ID", help="a school's sourcedId or CDS code (repeatable)")
     which.add_argument("--all-schools", action="store_true", help="every school, one district-wide file")
@@ -191,6 +202,7 @@ def _parser(*, demo: bool = False) -> argparse.ArgumentParser:
     )
 
     add_diff_command(commands)
+    add_sync_commands(commands, day=_day)
     for name, help_text in DEMO_COMMANDS.items():
         demo_command = commands.add_parser(name, help=help_text)
         if demo:
@@ -374,7 +386,10 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = load_config()
-    settings, options, egress = _settings(args, config), _options(args), _egress(args, config)
+    saved = saved_export(args, config)  # None without --connection
+    settings = saved.settings if saved else _settings(args, config)
+    options = saved.options if saved else _options(args)
+    egress = _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
     progress = _Progress(err)
     try:
@@ -385,6 +400,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             as_of=args.as_of,
             school_year=args.school_year,
             context=ExportContext(on_progress=progress, egress=egress),
+            group_sets=saved.group_sets if saved else (),
         )
     finally:
         progress.done()
@@ -439,6 +455,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _cmd_validate(args, out)
         if args.command == "diff":
             return cmd_diff(args, out)
+        if args.command == "sync":
+            return cmd_sync(args, out, err, egress=_egress(args, load_config()), write=_write_atomically)
+        if args.command == "history":
+            return cmd_history(args, out)
         from cers_demo import commands as demo_commands  # the rest are demo commands: see DEMO_COMMANDS
 
         return demo_commands.run(args, out, err)

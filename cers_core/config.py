@@ -66,6 +66,9 @@ class Config(BaseModel):
     max_answer_mb: Annotated[int, Field(ge=1, le=4096)] = 100
     """``CERS_MAX_ANSWER_MB``: the largest answer read from a server, in MB, default 100 (a page of
     1,000 records is about 1 MB); a larger one ends the export with an error."""
+    history_days: Annotated[int, Field(ge=1, le=36_500)] = 365
+    """``CERS_HISTORY_DAYS``: how many days the run history (every sync run, download and upload) is
+    kept, default 365; older runs are deleted as new ones are recorded."""
 
     @field_validator("data_dir", mode="before")
     @classmethod
@@ -85,7 +88,7 @@ class Config(BaseModel):
         parse_networks(value)  # a ValueError names the item that is wrong
         return value.strip()
 
-    @field_validator("export_deadline", "max_answer_mb", mode="before")
+    @field_validator("export_deadline", "max_answer_mb", "history_days", mode="before")
     @classmethod
     def _number(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value

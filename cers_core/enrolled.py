@@ -26,6 +26,8 @@ REASONS: dict[str, str] = {
     "school_without_cds": "the school has no CDS code",
     "section_without_students": "their sections have no students with an SSID",
     "class_type_excluded": "their sections are of a class type left out",
+    # Only in a file made of group sets (cers_core.consolidate): sections no group set takes.
+    "not_in_group_sets": "their sections are in no group set (its schools, or its course, subject or grade filter)",
     "no_current_term": "their sections have no term active on the day",
     "section_deleted": "their sections are marked to be deleted",
     "section_not_returned": "the SIS did not return their sections",

@@ -36,6 +36,7 @@ from cers_core.settings import GroupOptions, OneRosterSettings
 
 if TYPE_CHECKING:
     from cers_core.cers_csv import ValidationReport
+    from cers_core.group_sets import GroupSet
 
 __all__ = [
     "GroupExport",
@@ -205,8 +206,10 @@ def export_section_groups(
     as_of: date | None = None,
     school_year: int | None = None,
     context: ExportContext | None = None,
+    group_sets: Sequence[GroupSet] = (),
 ) -> GroupExport:
-    """Export the section groups of ``schools`` (sourcedIds or CDS codes; None for the whole district)."""
+    """Export the section groups of ``schools`` (sourcedIds or CDS codes; None for the whole district);
+    with ``group_sets``, those of each group set in one file (see ``cers_core.consolidate``)."""
     options = options or GroupOptions()
     context = context or ExportContext()
     day = as_of or date.today()
@@ -246,12 +249,15 @@ def export_section_groups(
     finally:
         makers.join()
     from cers_core.cers_csv import check_written_rows, order_cers_rows, write_ordered_rows
-    from cers_core.groups import build_section_groups
+    from cers_core.consolidate import build_group_sets
+    from cers_core.group_sets import schools_covered
 
-    made_as = (None if schools is None else tuple(schools), options.model_dump_json(), day, school_year)
+    made_as = (None if schools is None else tuple(schools), options.model_dump_json(), day, school_year,
+               tuple(group_set.model_dump_json() for group_set in group_sets))  # fmt: skip
     if context.snapshot is not None and (same := _made_before(context.snapshot, made_as)) is not None:
         return dataclasses.replace(same, requests=requests)
-    built = build_section_groups(roster, options, as_of=None if school_year else day, school_year=school_year)
+    built = build_group_sets(roster, options, group_sets, as_of=None if school_year else day, school_year=school_year)
+    chosen = schools_covered(group_sets, chosen)
     del roster  # only the groups matter past here: freeing a district's rosters lowers the export's peak memory
     rows = order_cers_rows(built.rows)
     csv_bytes = write_ordered_rows(rows)
@@ -273,7 +279,7 @@ def export_section_groups(
     return made
 
 
-_FILE_MAKERS = ("cers_core.groups", "cers_core.cers_csv")
+_FILE_MAKERS = ("cers_core.groups", "cers_core.consolidate", "cers_core.cers_csv")
 
 
 def _import_file_makers() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from cers_app import context, form_drafts, import_form, oneroster_form, widgets
+from cers_app import context, form_drafts, group_sets_panel, import_form, oneroster_form, widgets
 from cers_app import demo as app_demo
 from cers_app.access import Role
 from cers_app.context import AppContext
@@ -458,6 +458,8 @@ for saved in connections:
             _open_section_groups(saved.id)
         question = f"Delete “{escape_markdown(saved.name)}” and its saved secret? This cannot be undone."
         _delete_button(ONEROSTER_FORM, saved.id, key=str(saved.id), asking=saved.id, question=question, place=row)
+        group_sets_panel.show_group_sets(ctx, saved)
+        group_sets_panel.show_sync_target(ctx, saved)
 
 imports = app_demo.import_connections(ctx.store, ctx.demo)
 _stop_editing_if_deleted(IMPORT_FORM, {saved.id for saved in imports})

@@ -6,7 +6,17 @@ from typing import NoReturn
 import polars as pl
 import streamlit as st
 
-from cers_app import cers_panels, context, coverage_panel, frames, loading, progress, quick_fixes, widgets
+from cers_app import (
+    cers_panels,
+    context,
+    coverage_panel,
+    frames,
+    group_sets_panel,
+    loading,
+    progress,
+    quick_fixes,
+    widgets,
+)
 from cers_app.groups_view import DISTRICT, KEYS, ONE_SCHOOL, remember_view, restore_view
 from cers_app.markup import escape_markdown
 from cers_app.school_choice import choose_school
@@ -56,6 +66,7 @@ connection_id = top[0].selectbox(
 )
 as_of = top[1].date_input("Enrollments active on", key=KEYS["day"], format="YYYY-MM-DD")
 saved = connections[connection_id]
+group_sets_panel.show_group_sets_note(ctx, saved)
 
 try:
     with st.spinner("Reading the district's schools…"):

@@ -24,6 +24,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from cers_core.store import Store
 from cers_demo import DemoDistrict, DemoProvider, DemoServer, ProviderOptions, generate_district
+from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
 from tests.support import DEMO_REFERENCE_DATE, QUICK_RETRIES
 
 
@@ -69,6 +70,13 @@ def make_demo_server(demo_district: DemoDistrict) -> Iterator[Callable[..., Demo
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def fake_import() -> Iterator[FakeImportServer]:
+    """A fake CERS import service on a loopback port that processes an import in a twentieth of a second."""
+    with FakeImportServer(FakeImportOptions(processing_seconds=0.05)) as server:
+        yield server
 
 
 # -- the app --------------------------------------------------------------------------------

@@ -15,8 +15,10 @@ are the second kind of connection, stored like the first.
 
 Inside, one module holds the file and the keys (``_database``: ``Database`` and ``Vault``), and
 each part is a class given those two: ``Applications``, ``OneRosterConnections``,
-``ImportConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``. ``Store`` is the façade
-over them that the app and the command line use.
+``ImportConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``, and for scheduled syncs
+``GroupSets``, ``SyncTargets``, ``RunHistory``, ``HeldFiles`` and ``Locks`` (their tables are added
+to an older store when it is opened). ``Store`` is the façade over them that the app and the
+command line use.
 
 Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
 
@@ -24,7 +26,8 @@ Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
     ├── SecretKeyError        the secret key is missing, malformed, or not the one the data was saved with
     ├── StoreUnreadable       the database file is damaged, or is not this app's database
     ├── ConnectionNotFound    no saved connection has that id (deleted in another session?)
-    └── ConnectionInvalid     a connection to save has fields that cannot be used (``field_errors``)
+    ├── ConnectionInvalid     a connection to save has fields that cannot be used (``field_errors``)
+    └── GroupSetInvalid       a group set to save clashes with another of its connection (``field_errors``)
 
 A saved connection carries its public settings typed (``SavedConnection.settings``, a
 ``OneRosterPublic``; ``SavedImportConnection.settings``, a ``CersImportPublic``), never a
@@ -53,16 +56,22 @@ from cers_core.store._downloads import DownloadRecord
 from cers_core.store._errors import (
     ConnectionInvalid,
     ConnectionNotFound,
+    GroupSetInvalid,
     SecretKeyError,
     StoreError,
     StoreUnreadable,
     field_messages,
 )
+from cers_core.store._group_sets import SavedGroupSet
+from cers_core.store._held_files import HeldFile
 from cers_core.store._imports import SavedImportConnection
 from cers_core.store._kept_files import KeptFile
 from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_secret_keys
+from cers_core.store._locks import LockHolder
 from cers_core.store._oneroster import SavedConnection
+from cers_core.store._runs import Run, SchoolRun
 from cers_core.store._store import Store
+from cers_core.store._sync_targets import SyncTarget
 
 __all__ = [
     "CERS_APP_ID",
@@ -71,15 +80,22 @@ __all__ = [
     "ConnectionInvalid",
     "ConnectionNotFound",
     "DownloadRecord",
+    "GroupSetInvalid",
+    "HeldFile",
     "KeptFile",
     "KeySource",
+    "LockHolder",
+    "Run",
     "SavedConnection",
+    "SavedGroupSet",
     "SavedImportConnection",
+    "SchoolRun",
     "SecretKeyError",
     "SecretKeys",
     "Store",
     "StoreError",
     "StoreUnreadable",
+    "SyncTarget",
     "field_messages",
     "resolve_secret_keys",
 ]

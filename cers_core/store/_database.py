@@ -1,7 +1,8 @@
 """The store's one SQLite file, and the vault that encrypts what the file keeps secret.
 
 Every part of the store (applications, both kinds of connection, kept files, the download log,
-key rotation) works through the two classes here and nothing else:
+key rotation, group sets, sync targets, the run history, held files, locks) works through the two
+classes here and nothing else:
 
 - :class:`Vault` encrypts and decrypts with ``cryptography``'s MultiFernet: the first key
   encrypts, every key decrypts, ``rotate`` re-encrypts with the first.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from cers_core.store._errors import SecretKeyError, StoreError, StoreUnreadable
 from cers_core.store._keys import KEY_FILE_NAME, make_private_dir
+from cers_core.store._sync_tables import SYNC_TABLES
 
 __all__ = ["DB_FILE_NAME", "Database", "Vault", "now"]
 
@@ -95,6 +97,10 @@ def _has_kept_files(db: sqlite3.Connection) -> bool:
     return "kept_files" in _tables(db)
 
 
+def _has_table(name: str) -> Callable[[sqlite3.Connection], bool]:
+    return lambda db: name in _tables(db)
+
+
 def _has_download_who(db: sqlite3.Connection) -> bool:
     return any(row[1] == "who" for row in db.execute("PRAGMA table_info(downloads)"))
 
@@ -105,6 +111,7 @@ def _has_download_who(db: sqlite3.Connection) -> bool:
 _ADDITIONS = (
     (_has_kept_files, _KEPT_FILES_SCHEMA),  # the last file per school
     (_has_download_who, "ALTER TABLE downloads ADD COLUMN who TEXT"),  # who let a file leave (sign-in)
+    *((_has_table(name), statement) for name, statement in SYNC_TABLES),  # group sets, sync, history
 )
 
 

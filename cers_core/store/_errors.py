@@ -12,6 +12,7 @@ from cers_core.errors import CersError
 __all__ = [
     "ConnectionInvalid",
     "ConnectionNotFound",
+    "GroupSetInvalid",
     "SecretKeyError",
     "StoreError",
     "StoreUnreadable",
@@ -49,6 +50,14 @@ class ConnectionInvalid(StoreError):
         self.field_errors = dict(field_errors)
         listed = "; ".join(f"{name}: {message}" for name, message in self.field_errors.items())
         super().__init__(f"The connection was not saved. {listed}")
+
+
+class GroupSetInvalid(StoreError):
+    """A group set to save cannot be saved as it is; ``field_errors`` maps each field to why."""
+
+    def __init__(self, field_errors: Mapping[str, str]) -> None:
+        self.field_errors = dict(field_errors)
+        super().__init__("The group set was not saved. " + "; ".join(self.field_errors.values()))
 
 
 def field_messages(error: ValidationError) -> dict[str, str]:

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from cers_core.store._database import Database, Vault, now
 
-__all__ = ["KeptFile", "KeptFiles"]
+__all__ = ["KeptFile", "KeptFiles", "Sections", "pack_file", "unpack_file"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,8 +60,7 @@ class KeptFiles:
     ) -> None:
         """Keep a school's part of a file that was sent (``how="upload"``: it replaces the one before) or
         downloaded (``how="download"``: it replaces only a download, never a file that was sent)."""
-        payload = zlib.compress(json.dumps({"csv": csv_bytes.decode("utf-8"), "sections": sections}).encode("utf-8"), 6)
-        token = self._vault.encrypt(payload)
+        token = self._vault.encrypt(pack_file(csv_bytes, sections))
         with self._database.write() as db:
             db.execute(
                 "INSERT INTO kept_files (connection_id, school, at, how, rows, sha256, file_token)"
@@ -86,7 +85,7 @@ class KeptFiles:
         plain = self._vault.decrypt(bytes(token))
         if plain is None:
             return None
-        content = json.loads(zlib.decompress(plain))
+        csv_bytes, sections = unpack_file(plain)
         return KeptFile(
             connection_id=connection_id,
             school=school,
@@ -94,6 +93,30 @@ class KeptFiles:
             how=how,
             rows=rows,
             sha256=sha256,
-            csv_bytes=str(content["csv"]).encode("utf-8"),
-            sections=[(str(n), int(y), None if c is None else str(c)) for n, y, c in content["sections"]],
+            csv_bytes=csv_bytes,
+            sections=sections,
         )
+
+    def schools(self, connection_id: int, *, how: str | None = None) -> list[str]:
+        """The schools that have a file kept for the connection (only those sent, with ``how="upload"``)."""
+        with self._database.connect() as db:
+            found = db.execute(
+                "SELECT school FROM kept_files WHERE connection_id = ? AND how = coalesce(?, how) ORDER BY school",
+                (connection_id, how),
+            ).fetchall()
+        return [school for (school,) in found]
+
+
+Sections = list[tuple[str, int, str | None]]
+
+
+def pack_file(csv_bytes: bytes, sections: Sections) -> bytes:
+    """A file part and its sections as one compressed payload, ready to encrypt."""
+    return zlib.compress(json.dumps({"csv": csv_bytes.decode("utf-8"), "sections": sections}).encode("utf-8"), 6)
+
+
+def unpack_file(plain: bytes) -> tuple[bytes, Sections]:
+    """The file part and its sections from a decrypted payload of :func:`pack_file`."""
+    content = json.loads(zlib.decompress(plain))
+    sections = [(str(n), int(y), None if c is None else str(c)) for n, y, c in content["sections"]]
+    return str(content["csv"]).encode("utf-8"), sections

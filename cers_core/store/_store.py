@@ -16,10 +16,15 @@ from typing import Concatenate, ParamSpec, TypeVar
 from cers_core.store._applications import Applications
 from cers_core.store._database import Database, Vault
 from cers_core.store._downloads import DownloadLog
+from cers_core.store._group_sets import GroupSets
+from cers_core.store._held_files import HeldFiles
 from cers_core.store._imports import ImportConnections
 from cers_core.store._kept_files import KeptFiles
+from cers_core.store._locks import Locks
 from cers_core.store._oneroster import OneRosterConnections
 from cers_core.store._rotation import KeyRotation
+from cers_core.store._runs import RunHistory
+from cers_core.store._sync_targets import SyncTargets
 
 __all__ = ["Store"]
 
@@ -40,7 +45,8 @@ def _forward(part: str, method: Callable[Concatenate[Part, P], R]) -> Callable[C
 
 
 class Store:
-    """The app's saved applications, connections of both kinds, download log and kept files.
+    """The app's saved applications, connections of both kinds, download log and kept files; the
+    connections' group sets, upload targets, run history and held files; locks between processes.
 
     Safe to share between threads: each call opens its own SQLite connection. Open it with
     ``Store.open(data_dir, keys=...)``.
@@ -54,6 +60,11 @@ class Store:
         self._kept_files = KeptFiles(database, vault)
         self._downloads = DownloadLog(database)
         self._rotation = KeyRotation(database, vault)
+        self._group_sets = GroupSets(database)
+        self._sync_targets = SyncTargets(database)
+        self._runs = RunHistory(database)
+        self._held_files = HeldFiles(database, vault)
+        self._locks = Locks(database)
 
     def __repr__(self) -> str:
         return f"Store(path={str(self.path)!r})"
@@ -96,5 +107,24 @@ class Store:
     downloads = _forward("_downloads", DownloadLog.latest)
     keep_file = _forward("_kept_files", KeptFiles.keep)
     kept_file = _forward("_kept_files", KeptFiles.get)
+    kept_schools = _forward("_kept_files", KeptFiles.schools)
+
+    group_sets = _forward("_group_sets", GroupSets.all)
+    save_group_set = _forward("_group_sets", GroupSets.save)
+    delete_group_set = _forward("_group_sets", GroupSets.delete)
+
+    sync_target = _forward("_sync_targets", SyncTargets.get)
+    save_sync_target = _forward("_sync_targets", SyncTargets.save)
+
+    record_run = _forward("_runs", RunHistory.record)
+    runs = _forward("_runs", RunHistory.latest)
+
+    hold_file = _forward("_held_files", HeldFiles.hold)
+    held_files = _forward("_held_files", HeldFiles.all)
+    drop_held_files = _forward("_held_files", HeldFiles.drop)
+
+    take_lock = _forward("_locks", Locks.take)
+    renew_lock = _forward("_locks", Locks.renew)
+    release_lock = _forward("_locks", Locks.release)
 
     rotate = _forward("_rotation", KeyRotation.rotate)

@@ -27,6 +27,7 @@ HOME, APPLICATIONS, CONNECTIONS, SECTION_GROUPS, CHECK = (
     "pages/4_Check_a_CSV_file.py",
 )
 ADMIN, ANALYST, OUTSIDER = "it@district.org", "analyst@district.org", "someone@elsewhere.org"
+ALL_PAGES = ["Home", "Applications", "CERS Connections", "Section Groups", "Check a CSV file", "History"]
 SECRETS = {
     "auth": {
         "redirect_uri": "https://cers.district.org/oauth2callback",
@@ -84,7 +85,14 @@ def listening_everywhere() -> Iterator[None]:
 
 def test_without_sign_in_on_this_computer_everyone_is_administrator_and_is_told(data_dir: Path) -> None:
     at = open_app()
-    assert sidebar_pages(at) == ["Home", "Applications", "CERS Connections", "Section Groups", "Check a CSV file"]
+    assert sidebar_pages(at) == [
+        "Home",
+        "Applications",
+        "CERS Connections",
+        "Section Groups",
+        "Check a CSV file",
+        "History",
+    ]
     assert "No sign-in: this app is open on this computer only" in texts(at.sidebar.caption)
     assert at.button(key="try_demo")
 
@@ -140,7 +148,7 @@ def test_sign_in_settings_with_a_mistake_say_so_and_show_nothing(data_dir: Path)
 
 def test_an_analyst_sees_section_groups_and_checks_but_not_connections(data_dir: Path) -> None:
     at = open_app(user=signed_in(ANALYST), secrets=SECRETS)
-    assert sidebar_pages(at) == ["Home", "Section Groups", "Check a CSV file"]
+    assert sidebar_pages(at) == ["Home", "Section Groups", "Check a CSV file", "History"]
     assert "Signed in as analyst\\@district\\.org · analyst" in texts(at.sidebar.caption)
     assert "try_demo" not in keys(at.button)  # it would save a connection
     for page in (APPLICATIONS, CONNECTIONS):
@@ -166,7 +174,14 @@ def test_an_administrator_sees_everything(data_dir: Path, demo_server: DemoServe
     save_connection(data_dir, demo_server)
     [saved] = open_store(data_dir).connections()
     at = open_app(CONNECTIONS, user=signed_in(ADMIN), secrets=SECRETS)
-    assert sidebar_pages(at) == ["Home", "Applications", "CERS Connections", "Section Groups", "Check a CSV file"]
+    assert sidebar_pages(at) == [
+        "Home",
+        "Applications",
+        "CERS Connections",
+        "Section Groups",
+        "Check a CSV file",
+        "History",
+    ]
     at.button(key=f"edit_{saved.id}").click().run()
     assert at.text_input(key="conn_token_url").value == demo_server.token_url
 

@@ -27,8 +27,8 @@ from tests.support import ROOT
 from tests.support.browser import free_port, streamlit_app
 
 ADMIN, ANALYST, OUTSIDER = DEMO_PEOPLE
-ALL_PAGES = ["Home", "Applications", "CERS Connections", "Section Groups", "Check a CSV file"]
-ANALYST_PAGES = ["Home", "Section Groups", "Check a CSV file"]
+ALL_PAGES = ["Home", "Applications", "CERS Connections", "Section Groups", "Check a CSV file", "History"]
+ANALYST_PAGES = ["Home", "Section Groups", "Check a CSV file", "History"]
 
 
 @pytest.fixture(scope="module")
