@@ -60,7 +60,9 @@ rules as ported here cannot tell without CERS's configuration. The others are th
 CERS takes the file and stores something else than it means.
 
 Each check reports its first :data:`PER_CHECK` rows, then one line saying how many more
-rows have the same problem. State is kept per group and per school only.
+rows have the same problem. State is kept per group (at most :data:`SET_LIMIT` members) and
+per school; what grows with the file (schools, years, the groups of a school and their
+spellings) is kept in :class:`~.seen_keys.SeenKeys`, exact in bounded memory.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ from cers_core import wording
 from cers_core.cers_csv.commons_csv import EOL_NAMES, MAX_FIELD_CHARS, CommonsCsvReader, TextFacts
 from cers_core.cers_csv.java_text import parse_int
 from cers_core.cers_csv.report import Finding, Severity
+from cers_core.cers_csv.seen_keys import SeenKeys
 from cers_core.cers_csv.writer import CERS_COLUMNS
 from cers_core.wording import INVISIBLE, invisible_names, invisible_shown, shortened
 
@@ -204,13 +207,15 @@ class PreflightChecks:
         self.rows = 0
         self.groups = 0
         self.max_students = 0
-        self._schools_seen: set[str] = set()
-        self._years_seen: set[str] = set()
+        self._schools_seen = SeenKeys()
+        self._years_seen = SeenKeys()
         self._subjects_seen: set[str] = set()
         self._block: _Block | None = None
         self._raw_key: tuple[str, str, str] | None = None
         self._school: str | None = None
-        self._school_groups: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
+        # the groups of the school: each one's first spelling (group, year), and other spellings seen
+        self._first_spellings = SeenKeys()
+        self._other_spellings = SeenKeys()
         self._cross_rows = 0
         self._first_cross = 0
         self._stopped_at: int | None = None
@@ -291,19 +296,16 @@ class PreflightChecks:
         log = self._log
         if school != self._school:
             self._school = school
-            self._school_groups = {}
-            if school not in self._schools_seen:
-                self._schools_seen.add(school)
-                if (problem := school_id_problem(school, self._known_schools)) is not None:
-                    log.found(row, problem)
-        if year not in self._years_seen:
-            self._years_seen.add(year)
-            if (problem := school_year_problem(year, years_given=self._years_given)) is not None:
+            self._first_spellings.clear()
+            self._other_spellings.clear()
+            if self._schools_seen.add(school) and (problem := school_id_problem(school, self._known_schools)):
                 log.found(row, problem)
-        spellings = self._school_groups.setdefault(identity, {})  # in the order first seen
-        if spellings and (group, year) not in spellings:
-            log.found(row, group_split_problem(group, next(iter(spellings))[0]))
-        spellings[(group, year)] = None
+        if self._years_seen.add(year) and (problem := school_year_problem(year, years_given=self._years_given)):
+            log.found(row, problem)
+        spelling = (group, year)
+        first = self._first_spellings.first(identity, spelling)
+        if first is not None and first != spelling and self._other_spellings.add(spelling):
+            log.found(row, group_split_problem(group, first[0]))
         self._block = _Block(identity=identity, name=group, first_row=row)
         self.groups += 1
         if group.strip():
