@@ -32,7 +32,7 @@ __all__ = ["IN_MEMORY", "IN_MEMORY_CHARS", "Key", "SeenKeys", "Value", "key_of"]
 IN_MEMORY = 20_000
 """Keys kept in memory before they move to disk: far more than the schools of a district or the
 groups of one school (about 4 MB of short keys)."""
-IN_MEMORY_CHARS = 4_000_000
+IN_MEMORY_CHARS = 2_000_000
 """Characters of keys and values kept in memory before they move to disk (long names are rare)."""
 _FILTER_BITS: Final = 25  # 2**25 bits: 4 MB
 _FILTER_MASK: Final = (1 << _FILTER_BITS) - 1
