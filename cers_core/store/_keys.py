@@ -1,4 +1,10 @@
-"""The keys that encrypt Client Secrets: where they come from, and a private home for the key file."""
+"""The keys that encrypt Client Secrets: where they come from, and a private home for the key file.
+
+The data folder holds the store (:data:`DB_FILE_NAME`) and, when no key is set, the key file
+(:data:`KEY_FILE_NAME`). A key file is made only for a new store: once a store exists, a missing
+key file is refused, never replaced, since a new key cannot read what the old one encrypted (and
+would be taken later for the key "generated earlier").
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,11 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-__all__ = ["KEY_FILE_NAME", "KeySource", "SecretKeys", "make_private_dir", "resolve_secret_keys"]
+from cers_core.store._errors import SecretKeyError
 
+__all__ = ["DB_FILE_NAME", "KEY_FILE_NAME", "KeySource", "SecretKeys", "make_private_dir", "resolve_secret_keys"]
+
+DB_FILE_NAME = "store.sqlite3"
 KEY_FILE_NAME = "secret.key"
 
 
@@ -35,8 +44,10 @@ def resolve_secret_keys(data_dir: Path, *, environment: str | None, secrets: str
     """The keys to open the store with: ``CERS_SECRET_KEY``, else the app's secrets, else a key file.
 
     ``environment`` and ``secrets`` may hold several keys separated by commas (first encrypts).
-    Without either, the key file in ``data_dir`` is used, and created (mode 0600) on first use;
-    the caller should then tell the person that a deployment should set its own key.
+    Without either, the key file in ``data_dir`` is used, and created (mode 0600) when there is
+    no store yet; the caller should then tell the person that a deployment should set its own key.
+    Raises ``SecretKeyError`` when there is a store but no key file (deleted, or never made because
+    a key was set and is not any more).
     """
     for value, source in ((environment, KeySource.environment), (secrets, KeySource.secrets)):
         keys = tuple(k.strip() for k in (value or "").split(",") if k.strip())
@@ -44,6 +55,15 @@ def resolve_secret_keys(data_dir: Path, *, environment: str | None, secrets: str
             return SecretKeys(keys, source)
     make_private_dir(data_dir)
     key_file = data_dir / KEY_FILE_NAME
+    store = data_dir / DB_FILE_NAME
+    if not key_file.exists() and store.exists():
+        raise SecretKeyError(
+            f"No secret key was given and the key file {key_file} is missing, but the app's data file {store} "
+            "holds connections saved with a key.",
+            hint=f"Restore {KEY_FILE_NAME} from a backup into that folder, or set CERS_SECRET_KEY to the key the "
+            "connections were saved with. To start again without them instead, move the data file away (the "
+            "connections will have to be added again).",
+        )
     if not key_file.exists():
         with contextlib.suppress(FileExistsError):  # another session wrote it first: use theirs
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
