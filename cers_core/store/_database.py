@@ -31,12 +31,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from cers_core.store._errors import SecretKeyError, StoreError, StoreUnreadable
-from cers_core.store._keys import DB_FILE_NAME, KEY_FILE_NAME, make_private_dir
+from cers_core.store._folder import APPLICATION_ID, DB_FILE_NAME, KEY_FILE_NAME, make_private_dir
 
-__all__ = ["DB_FILE_NAME", "Database", "Vault", "now"]
+__all__ = ["Database", "Vault", "now"]
 
-# "CERS" in ASCII: marks the file as ours, so another app's SQLite file is refused, not altered.
-_APPLICATION_ID = 0x43455253
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 15_000
 # A known plain text encrypted at creation: proves at open time that the keys fit the data.
@@ -247,7 +245,7 @@ class Database:
             tables = _tables(db)
             if app_id == 0 and not tables:
                 raise self._emptied()
-            if app_id != _APPLICATION_ID or not tables >= _TABLES:
+            if app_id != APPLICATION_ID or not tables >= _TABLES:
                 raise StoreUnreadable(
                     f"The file {self._path} is an SQLite database, but not this app's.",
                     hint="Point CERS_DATA_DIR at a folder of its own.",
@@ -308,7 +306,7 @@ def _create_file(path: Path, vault: Vault) -> None:
                 if statement.strip():
                     db.execute(statement)
             db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (vault.encrypt(_KEY_CHECK),))
-            db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             db.execute("COMMIT")
         finally:

@@ -415,3 +415,15 @@ def test_sessions_opening_a_new_store_at_once_all_open_the_same_one(tmp_path: Pa
     save(opened[0])
     assert [c.name for c in Store.open(tmp_path, keys=[key]).connections()] == ["District SIS"]
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(DB_FILE_NAME)) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "said"), [(b"", "is empty"), (b"not a database" * 200, "cannot be read")], ids=["empty", "garbage"]
+)
+def test_a_store_file_that_is_no_store_is_explained_and_gets_no_key_file(tmp_path: Path, content, said) -> None:
+    (tmp_path / DB_FILE_NAME).write_bytes(content)
+    keys = resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    with pytest.raises(StoreUnreadable, match=said):
+        Store.open(tmp_path, keys=keys.keys)
+    assert not (tmp_path / KEY_FILE_NAME).exists()
+    assert (tmp_path / DB_FILE_NAME).read_bytes() == content
