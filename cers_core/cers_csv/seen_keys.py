@@ -141,7 +141,8 @@ class SeenKeys:
 
     def _spill(self) -> None:
         if self._disk is None:
-            self._disk = sqlite3.connect("", isolation_level=None)  # "": a temporary file, deleted on close
+            # "": a temporary file, deleted on close; closed by whichever thread collects this object
+            self._disk = sqlite3.connect("", isolation_level=None, check_same_thread=False)
             weakref.finalize(self, self._disk.close)
             self._disk.execute("PRAGMA journal_mode = OFF")
             self._disk.execute("PRAGMA synchronous = OFF")
