@@ -75,7 +75,7 @@ from cers_core.wording import SHORT, count, printable, shortened
 
 try:
     import fcntl
-except ImportError:  # not on Windows: there a stale temporary file is known by its age alone
+except ImportError:  # Windows has none: there a stale temporary file is known by its age alone
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
