@@ -119,8 +119,8 @@ def validate_in_a_process(shape: str, count: int) -> dict[str, object]:
     [
         ("one-row groups", 60_000, {"verdict": "accepted", "rows": 60_000, "groups": 60_000, "schools": 1}),
         ("a school per group", 40_000, {"verdict": "rejected", "rows": 40_000, "groups": 40_000, "schools": 40_000}),
-        ("one huge line", 250, {"verdict": "rejected", "rows": 1, "groups": 1, "schools": 1}),
-        ("an unclosed quote", 200, {"verdict": "rejected", "rows": 0, "groups": 0, "schools": 0}),
+        ("one huge line", 200, {"verdict": "rejected", "rows": 1, "groups": 1, "schools": 1}),
+        ("an unclosed quote", 100, {"verdict": "rejected", "rows": 0, "groups": 0, "schools": 0}),
     ],
 )
 def test_validate_reads_any_shape_of_file_in_bounded_memory(shape, count, expected):
