@@ -5,13 +5,20 @@ Exit codes, for scheduled jobs:
 - 0: done (a file CERS would accept; warnings allowed);
 - 1: the file was written but CERS would reject it (e.g. a group over 200 students), or a
   school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
-- 2: usage error (a bad option, an unknown ``--school``, a missing secret);
+- 2: usage error (a bad option, an unknown ``--school``, a missing secret, an ``--out`` that is a
+  folder, a FIFO, a device, a symbolic link or in a folder we cannot write to: all checked before
+  any roster is read; also a file that could not be written after all, e.g. a full disk);
 - 3: connection or authentication error, or the export ran past its deadline (``--deadline``);
   nothing is written (with ``export --upload``, an error of the CERS import service: the file
   is written but not sent);
 - 4: ``export --upload``: the file was sent and CERS rejected it (``BAD_DATA``);
 - 5: ``export --upload``: the file may have reached CERS but its outcome is not known yet:
-  check the import status in CERS (by the batch printed) before sending it again.
+  check the import status in CERS (by the batch printed) before sending it again;
+- 70: an internal error (a fault of this tool, ``EX_SOFTWARE``): one line says so and names the
+  file (mode 0600, in the temporary folder) that holds the Python traceback; no traceback reaches
+  the terminal;
+- 130, 143: stopped by Ctrl-C (SIGINT) or SIGTERM: a file being written is removed, never left
+  half written.
 
 ``export --upload`` and ``diff`` live in ``cli_upload.py``; ``sync`` (with exit codes of its own),
 ``history`` and ``export --connection`` (a connection saved in the app) in ``cli_sync.py``; the demo
@@ -26,13 +33,19 @@ end up in shell history or process listings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import glob
 import json
 import os
+import signal
+import stat
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -67,7 +80,12 @@ from cers_core.settings import (
     GroupOptions,
     OneRosterSettings,
 )
-from cers_core.wording import count, printable
+from cers_core.wording import SHORT, count, printable, shortened
+
+try:
+    import fcntl
+except ImportError:  # Windows has none: there a stale temporary file is known by its age alone
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from cers_core.oneroster.client import FetchProgress
@@ -75,6 +93,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_CONNECTION = 0, 1, 2, 3
+EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_TERMINATED = 70, 130, 143
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # school years a person may mean
 SECRET_VARIABLE = variable_name("client_secret")
 _FLAG_OF_FIELD = {
     "base_url": "--base-url",
@@ -96,6 +116,10 @@ class UsageError(Exception):
     """A command-line mistake: reported in one line, exit code 2."""
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that it stops as it does on Ctrl-C: cleaning up."""
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors become ``UsageError`` so that they are reported like every other error."""
 
@@ -115,8 +139,11 @@ def _day(value: str) -> date:
 
 
 def _year(value: str) -> int:
-    if not value.isdigit() or len(value) != 4:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a school year like 2027 (for 2026-27)")
+    if len(value) != 4 or not (value.isascii() and value.isdigit()) or not FIRST_YEAR <= int(value) <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{shortened(value)!r} is not a school year like 2027 (for 2026-27): the year it ends, "
+            f"{FIRST_YEAR} to {LAST_YEAR}"
+        )
     return int(value)
 
 
@@ -184,7 +211,7 @@ def _parser(*, demo: bool = False) -> argparse.ArgumentParser:
     )
     export.add_argument("--cds", action="append", default=[], metavar="SOURCEDID=CDS", help="a school's CDS code")
     export.add_argument("--split-large", action="store_true", help="split groups over 200 students into parts")
-    export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: standard output)")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here (default, or -: standard output)")
     export.add_argument(
         "--report-json",
         type=Path,
@@ -298,25 +325,113 @@ class _Progress:
             self._stream.flush()
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+def _output(path: Path | None, flag: str) -> Path | None:
+    """Where ``flag`` writes: ``path`` when a file can be written there (``-``: standard output, None).
+
+    Checked before any roster is read, so that an export of an hour does not end in a path that
+    cannot take it: a folder, a FIFO, a device or a socket, a symbolic link (which the rename would
+    replace, or a FIFO would block on), a folder that is a file, or one we may not write to (tried:
+    a file is made there and removed, which also finds a read-only disk, even as root).
+    """
+    if path is None or (str(path) == "-" and flag == "--out"):
+        return None
+    shown = printable(shortened(str(path)))
+    try:
+        mode = path.lstat().st_mode
+    except (FileNotFoundError, NotADirectoryError):  # a folder on the way that is a file: said below
+        mode = None
+    except OSError as error:
+        raise UsageError(f"{flag} {shown}: cannot be used ({error.strerror}).") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        what = (
+            "a symbolic link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode) else
+            "not a regular file (a FIFO, a device or a socket)"
+        )  # fmt: skip
+        raise UsageError(f"{flag} {shown}: is {what}; give the path of a file to write.")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:  # missing folders are made when writing
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {shown}: {printable(shortened(str(folder)))} is a file, not a folder.")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as error:
+        raise UsageError(
+            f"{flag} {shown}: cannot write in {printable(shortened(str(folder)))} ({error.strerror})."
+        ) from None
+    os.close(handle)
+    os.unlink(probe)
+    return path
+
+
+def _write_atomically(path: Path, data: bytes, *, started: float, written: list[Path]) -> None:
+    """Write to a temporary file beside ``path`` and rename it: a reader never sees half a file.
+
+    The temporary file, ``.NAME.<random>.part``, is locked while it is written; one of an earlier
+    run that crashed (older than this run, and locked by nobody) is removed first. Failing to
+    write is a :class:`UsageError` that says why (a full disk, a folder made read-only since).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(path, started)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as error:
+        raise UsageError(f"{printable(shortened(str(path)))} could not be written ({error.strerror}).") from None
     try:
         with os.fdopen(handle, "wb") as out:
+            if fcntl is not None:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX)
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
+            os.replace(temporary, path)
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise UsageError(f"{printable(shortened(str(path)))} could not be written ({error.strerror}).") from None
         raise
+    written.append(path)
+
+
+def _remove_stale_parts(path: Path, started: float) -> None:
+    """Remove ``.NAME.*.part`` files beside ``path`` that a crashed run left (they may hold SSIDs):
+    older than this run, and not locked by a run still writing."""
+    for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+        with contextlib.suppress(OSError):
+            if part.is_symlink() or not part.is_file() or part.stat().st_mtime >= started:
+                continue
+            if fcntl is not None:
+                with part.open("rb") as held:
+                    try:
+                        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # another run is writing it
+                    part.unlink()
+            else:
+                part.unlink()
+
+
+def _write_out(out: TextIO, data: bytes) -> None:
+    """The file on standard output; a reader that stops early (``| head``) is said, not a crash."""
+    try:
+        out.flush()
+        binary = getattr(out, "buffer", None)
+        if binary is not None:
+            binary.write(data)
+            binary.flush()
+        else:
+            out.write(data.decode("utf-8"))
+    except BrokenPipeError:
+        if out is sys.stdout:  # what Python would flush at exit goes nowhere, instead of a second error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise UsageError("Standard output was closed before the whole file was written.") from None
 
 
 def _report(result: GroupExport, stream: TextIO) -> None:
     """The export's report on standard error: counts, the schools left out, errors and warnings,
     who is in no group, and the verdict. Text from the SIS is printed with its control characters
-    escaped (see ``cers_core.wording.printable``)."""
+    escaped (see ``cers_core.wording.printable``), and each value cut to a few hundred characters
+    (``shortened``): a name of megabytes prints one line, not megabytes."""
 
     from cers_core.coverage import summary_lines  # loaded with the builder, which the export has run
 
@@ -333,7 +448,8 @@ def _report(result: GroupExport, stream: TextIO) -> None:
     if left_out.height:
         say(f"SCHOOLS LEFT OUT OF THE FILE ({left_out.height:,}): no CDS code; give each one with --cds:")
         for school in left_out.iter_rows(named=True):
-            say(f"  - {school['name']} (sourcedId {school['sourced_id']}): --cds {school['sourced_id']}=<its CDS code>")
+            name, sourced_id = shortened(str(school["name"])), shortened(school["sourced_id"])
+            say(f"  - {name} (sourcedId {sourced_id}): --cds {sourced_id}=<its CDS code>")
     problems = result.problems.filter(pl.col("code") != "school_without_cds")
     for severity in ("error", "warning"):
         rows = problems.filter(problems["severity"] == severity)
@@ -342,13 +458,14 @@ def _report(result: GroupExport, stream: TextIO) -> None:
         say(f"{severity.upper()}S ({rows.height:,}):")
         shown = rows if severity == "error" else rows.head(_WARNINGS_SHOWN)
         for row in shown.iter_rows(named=True):
+            row = {key: shortened(value) if isinstance(value, str) else value for key, value in row.items()}
             where = " / ".join(str(row[k]) for k in ("school", "group_name", "section") if row[k])
             who = (
                 f" {row['person']}" + (f" (local id {row['local_id']})" if row["local_id"] else "")
                 if row["person"]
                 else ""
             )
-            say(f"  - [{where}]{who}: {row['message']}")
+            say(f"  - [{where}]{who}: {shortened(row['message'], 4 * SHORT)}")
         if rows.height > shown.height:
             say(f"  … and {count(rows.height - shown.height, 'more ' + severity)}.")
     info = problems.filter(problems["severity"] == "info").group_by("code").len().sort("code")
@@ -357,7 +474,7 @@ def _report(result: GroupExport, stream: TextIO) -> None:
     for line in summary_lines(result):
         say(line)
     for finding in result.validation.errors:
-        say(f"VALIDATOR: Row {finding.row:,}: {finding.message}")
+        say(f"VALIDATOR: Row {finding.row:,}: {shortened(finding.message, 4 * SHORT)}")
     say(_verdict(result))
 
 
@@ -379,18 +496,20 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
     config = load_config()
     schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
     for row in schools.iter_rows(named=True):
-        values = (row["name"], row["sourced_id"], row["cds"] or "(no CDS code)")
+        values = (shortened(str(row["name"])), shortened(row["sourced_id"]), row["cds"] or "(no CDS code)")
         print("\t".join(printable(value) for value in values), file=out)  # a tab in a name is escaped too
     return EXIT_OK
 
 
-def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO, written: list[Path]) -> int:
+    started = time.time()
     config = load_config()
     saved = saved_export(args, config)  # None without --connection
     settings = saved.settings if saved else _settings(args, config)
     options = saved.options if saved else _options(args)
     egress = _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
+    target, report_json = _output(args.out, "--out"), _output(args.report_json, "--report-json")
     progress = _Progress(err)
     try:
         result = export_section_groups(
@@ -404,21 +523,16 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
     finally:
         progress.done()
-    if args.out is not None:
-        _write_atomically(args.out, result.csv_bytes)
+    if target is not None:
+        _write_atomically(target, result.csv_bytes, started=started, written=written)
     else:
-        out.flush()
-        binary = getattr(out, "buffer", None)
-        if binary is not None:
-            binary.write(result.csv_bytes)
-            binary.flush()
-        else:
-            out.write(result.csv_bytes.decode("utf-8"))
+        _write_out(out, result.csv_bytes)
     _report(result, err)
-    if args.report_json is not None:
+    if report_json is not None:
         from cers_core.coverage import coverage_report
 
-        _write_atomically(args.report_json, json.dumps(coverage_report(result), indent=2).encode("utf-8"))
+        report = json.dumps(coverage_report(result), indent=2).encode("utf-8")
+        _write_atomically(report_json, report, started=started, written=written)
     if upload is not None:
         return upload_export(upload, result, wait=args.upload_wait, err=err, egress=egress)
     return EXIT_OK if result.accepted else EXIT_REJECTED
@@ -431,7 +545,8 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     from cers_core.cers_csv import Verdict, validate_cers_csv  # only this command needs it: an export starts without
 
     report = validate_cers_csv(path, school_years=args.school_year, schools=args.schools)
-    print(printable(report.to_text(), keep="\n"), file=out)  # values from the file, escaped
+    for line in report.to_text().split("\n"):  # values from the file: escaped, and cut when huge
+        print(printable(shortened(line, 4 * SHORT)), file=out)
     failing = {Verdict.rejected, Verdict.not_as_meant} if args.strict else {Verdict.rejected}
     return EXIT_REJECTED if report.verdict in failing else EXIT_OK
 
@@ -440,38 +555,107 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     """Run the command line; returns the exit code (see the module docstring)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        words = list(sys.argv[1:] if argv is None else argv)
-        demo = any(word in DEMO_COMMANDS for word in words[:1])
+    written: list[Path] = []  # files written so far, for what to say if the run is stopped
+    words = list(sys.argv[1:] if argv is None else argv)
+    with _sigterm_raises():
         try:
-            args = _parser(demo=demo).parse_args(words)
-        except SystemExit as stop:  # --help: argparse has printed it
-            return EXIT_USAGE if stop.code else EXIT_OK
-        if args.command == "schools":
-            return _cmd_schools(args, out)
-        if args.command == "export":
-            return _cmd_export(args, out, err)
-        if args.command == "validate":
-            return _cmd_validate(args, out)
-        if args.command == "diff":
-            return cmd_diff(args, out)
-        if args.command == "sync":
-            return cmd_sync(args, out, err, egress=_egress(args, load_config()), write=_write_atomically)
-        if args.command == "history":
-            return cmd_history(args, out)
-        from cers_demo import commands as demo_commands  # the rest are demo commands: see DEMO_COMMANDS
+            return _run(words, out, err, written)
+        except (UsageError, ImportUsageError, SettingsError, InvalidFile) as error:
+            print(f"error: {error}", file=err)
+            return EXIT_USAGE
+        except OneRosterError as error:
+            print(f"error: {error}", file=err)
+            print("Nothing was written.", file=err)
+            return EXIT_CONNECTION
+        except CersError as error:
+            print(f"error: {error}", file=err)
+            return EXIT_CONNECTION
+        except (KeyboardInterrupt, _Terminated) as stop:
+            print(f"Stopped; {_written_so_far(written)}.", file=err)
+            return EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else EXIT_TERMINATED
+        except Exception as error:  # a fault of ours: one line here, the traceback in a private file
+            details = _save_traceback(error, command=words[:1])
+            where = (
+                f"the details are in {details} (send that file to whoever looks after this tool)"
+                if details
+                else "its details could not be saved"
+            )
+            print(
+                f"error: an internal error stopped the command ({type(error).__name__}), a fault of this tool, not of "
+                f"your data or settings; {where}; {_written_so_far(written)}.",
+                file=err,
+            )
+            return EXIT_INTERNAL
 
-        return demo_commands.run(args, out, err)
-    except (UsageError, ImportUsageError, SettingsError, InvalidFile) as error:
-        print(f"error: {error}", file=err)
-        return EXIT_USAGE
-    except OneRosterError as error:
-        print(f"error: {error}", file=err)
-        print("Nothing was written.", file=err)
-        return EXIT_CONNECTION
-    except CersError as error:
-        print(f"error: {error}", file=err)
-        return EXIT_CONNECTION
-    except KeyboardInterrupt:
-        print("Stopped; nothing was written.", file=err)
-        return 130
+
+def _run(words: list[str], out: TextIO, err: TextIO, written: list[Path]) -> int:
+    demo = any(word in DEMO_COMMANDS for word in words[:1])
+    try:
+        args = _parser(demo=demo).parse_args(words)
+    except SystemExit as stop:  # --help: argparse has printed it
+        return EXIT_USAGE if stop.code else EXIT_OK
+    if args.command == "schools":
+        return _cmd_schools(args, out)
+    if args.command == "export":
+        return _cmd_export(args, out, err, written)
+    if args.command == "validate":
+        return _cmd_validate(args, out)
+    if args.command == "diff":
+        return cmd_diff(args, out)
+    if args.command == "sync":
+        started = time.time()
+        _output(args.report_json, "--report-json")  # checked before any roster is read, as export does
+
+        def write(path: Path, data: bytes) -> None:
+            _write_atomically(path, data, started=started, written=written)
+
+        return cmd_sync(args, out, err, egress=_egress(args, load_config()), write=write)
+    if args.command == "history":
+        return cmd_history(args, out)
+    from cers_demo import commands as demo_commands  # the rest are demo commands: see DEMO_COMMANDS
+
+    return demo_commands.run(args, out, err)
+
+
+def _written_so_far(written: list[Path]) -> str:
+    """What had been written when the run stopped, as a clause."""
+    if not written:
+        return "nothing was written"
+    names = ", ".join(printable(shortened(str(path))) for path in written)
+    return f"{names} had been written (what came after, the rest of the report or an upload, may not have run)"
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the job) raises :class:`_Terminated` where the program is, so that
+    it cleans up as on Ctrl-C; where signals cannot be caught (not the main thread), it changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _save_traceback(error: Exception, *, command: list[str]) -> Path | None:
+    """Write ``error``'s traceback to a new private file (mode 0600) in the temporary folder; its path.
+
+    What it holds: the code's file names, lines and the error's message, the Python version and
+    the command's name. No variable's value is written (a traceback shows none), so no secret, no
+    roster; the message of an error may quote a value it failed on, hence the private file.
+    """
+    try:
+        handle, name = tempfile.mkstemp(prefix="cers-section-groups-error-", suffix=".txt")
+        with os.fdopen(handle, "w", encoding="utf-8") as report:
+            when = time.strftime("%Y-%m-%d %H:%M:%S %z")
+            report.write(f"python -m cers_core {' '.join(command)}, Python {sys.version.split()[0]}, {when}\n\n")
+            report.write("".join(traceback.format_exception(error)))
+    except OSError:
+        return None
+    return Path(name)

@@ -17,7 +17,7 @@ import polars as pl
 
 from cers_core.enrolled import REASONS
 from cers_core.groups import MAX_STUDENTS_PER_GROUP as MAX_STUDENTS
-from cers_core.wording import count
+from cers_core.wording import count, shortened
 
 if TYPE_CHECKING:
     from cers_core.export import GroupExport
@@ -148,15 +148,18 @@ def coverage_report(export: GroupExport) -> dict[str, Any]:
 
 
 def summary_lines(export: GroupExport) -> list[str]:
-    """The coverage in a few lines for the command line's report."""
+    """The coverage in a few lines for the command line's report (a school's name cut when huge)."""
     schools = school_coverage(export)
     lines = []
     for row in schools.iter_rows(named=True):
+        school = shortened(str(row["school"]))
         lines.append(
-            f"{row['school']}: {count(row['students_in_no_group'], 'student')} of {row['students']:,} and "
+            f"{school}: {count(row['students_in_no_group'], 'student')} of {row['students']:,} and "
             f"{count(row['teachers_in_no_group'], 'teacher')} of {row['teachers']:,} in no group; "
             f"{count(row['groups_without_teacher'], 'group')} without a teacher."
         )
     for row in reasons_left_out(export).iter_rows(named=True):
-        lines.append(f"  {row['school']}: {count(row['people'], row['role'])} in no group: {row['why']}.")
+        lines.append(
+            f"  {shortened(str(row['school']))}: {count(row['people'], row['role'])} in no group: {row['why']}."
+        )
     return lines

@@ -26,11 +26,11 @@ import polars as pl
 
 from cers_core.enrolled import enrolled_people
 from cers_core.group_names import casefold, clean_value, finish_name, join_values, with_suffix
-from cers_core.identifiers import cds_code, ssids, teacher_login
+from cers_core.identifiers import cds_code, login_flaw, ssids, teacher_login
 from cers_core.problems import Problems
 from cers_core.roster import Roster
 from cers_core.settings import ClassTypes, GroupNameField, GroupOptions
-from cers_core.wording import count
+from cers_core.wording import count, invisible_names, invisible_shown, shortened
 
 __all__ = ["MAX_STUDENTS_PER_GROUP", "SectionGroups", "build_section_groups"]
 
@@ -73,7 +73,7 @@ def _session_years(sessions: pl.DataFrame) -> pl.DataFrame:
     start = pl.col("start_date")
     derived = pl.when(start.dt.month() >= 7).then(start.dt.year() + 1).otherwise(start.dt.year())
     stated = pl.col("school_year").str.strip_chars()
-    year = pl.when(stated.str.contains(r"^\d{4}$")).then(stated.cast(pl.Int32, strict=False)).otherwise(derived)
+    year = pl.when(stated.str.contains(r"^[0-9]{4}$")).then(stated.cast(pl.Int32, strict=False)).otherwise(derived)
     return _active(sessions).with_columns(year=year.cast(pl.Int32))
 
 
@@ -197,6 +197,7 @@ def _members(
         joined.filter(pl.col("reason").is_not_null())
         .join(context, on="class_id", how="left", maintain_order="left")
         .join(_people(roster), on="user_id", how="left", maintain_order="left")
+        .join(_login_flaws(roster.users), on="user_id", how="left", maintain_order="left")
     )
     for code, severity, message in _exclusions(options):
         problems.add(left_out.filter(pl.col("reason") == code), severity, code, message)
@@ -211,6 +212,19 @@ def _members(
     return members.unique(["class_id", "role", "key"], keep="first"), left_out.select(
         "class_id", "user_id", "role", "reason"
     )
+
+
+def _login_flaws(users: pl.DataFrame) -> pl.DataFrame:
+    """``user_id`` and ``login_flaw``, why the teacher's login is not one, for the users whose
+    e-mail or username would be a login but for an invisible character (a few, if any)."""
+    flawed = users.select(user_id="sourced_id", value=login_flaw(pl.col("email"), pl.col("username"))).drop_nulls()
+    messages = [
+        f"Teacher left out: the login on record, {shortened(invisible_shown(value))!r}, holds a character nobody "
+        f"sees ({invisible_names(value)}): CERS would keep it and the login would match nobody's. Remove it in "
+        "the SIS."
+        for value in flawed.get_column("value").to_list()
+    ]
+    return flawed.select("user_id", login_flaw=pl.Series(messages, dtype=pl.String))
 
 
 def _current(window: tuple[date, date | None]) -> pl.Expr:
@@ -275,8 +289,10 @@ def _exclusions(options: GroupOptions) -> list[tuple[str, str, str | pl.Expr]]:
         (
             "teacher_without_login",
             "warning",
-            "Teacher left out: neither e-mail nor username is an e-mail address, so CERS has no login to give "
-            "access to.",
+            pl.col("login_flaw").fill_null(
+                "Teacher left out: neither e-mail nor username is an e-mail address, so CERS has no login to give "
+                "access to."
+            ),
         ),
     ]
 
@@ -287,8 +303,15 @@ def _invalid_ssid_message(raw: pl.Expr) -> pl.Expr:
     return (
         pl.when(raw == "")
         .then(pl.lit(prefix + "is empty."))
-        .when(raw.str.contains(r"^\d{9}$"))
+        .when(raw.str.contains(r"^[0-9]{9}$"))
         .then(pl.lit(prefix + "has 9 digits, not 10: a spreadsheet program may have dropped a leading zero."))
+        .when(raw.str.contains(r"^\d+$"))  # any script's digits: what is left is not 0-9
+        .then(
+            pl.lit(
+                prefix + "is written with digits other than 0-9 (full-width, Arabic-Indic…); CERS needs the "
+                "digits 0-9, or it would make a new student of it."
+            )
+        )
         .otherwise(pl.format(prefix + "has {} characters and is not 10 digits.", raw.str.len_chars()))
     )
 

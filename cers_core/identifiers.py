@@ -8,7 +8,12 @@
   malformed value does not fall back: a wrong SSID silently creates a phantom student in
   CERS, so we would rather leave the student out and say so.
 - A teacher is their CERS/TOMS login, an e-mail address: ``email`` when it is one, else
-  ``username`` when that is one.
+  ``username`` when that is one. A value holding a control or format character (NUL, a
+  zero-width space, a right-to-left override: :data:`cers_core.wording.INVISIBLE`) is not one:
+  it looks right on screen and matches nobody's login in CERS.
+
+Digits are ASCII ``0-9`` only: a regex ``\\d`` (Python's and polars') also takes full-width
+``１``, Arabic-Indic ``١`` and every other script's digits, which CERS would store as they are.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ from collections.abc import Sequence
 
 import polars as pl
 
-__all__ = ["EMAIL_PATTERN", "SSID_PATTERN", "cds_code", "ssids", "teacher_login"]
+from cers_core.wording import INVISIBLE
 
-CDS_REGEX = r"^\d{14}$"
-SSID_PATTERN = r"^\d{10}$"
+__all__ = ["EMAIL_PATTERN", "SSID_PATTERN", "cds_code", "login_flaw", "ssids", "teacher_login"]
+
+CDS_REGEX = r"^[0-9]{14}$"
+SSID_PATTERN = r"^[0-9]{10}$"
 # local@domain.tld with no spaces: what CERS logins look like (district e-mail addresses); never
 # with , " \ (CERS's two CSV parsers disagree on them), nor starting with = + - (a spreadsheet
 # would run the cell as a formula).
@@ -62,14 +69,27 @@ def ssids(users: pl.DataFrame, types: Sequence[str]) -> pl.DataFrame:
     )
 
 
+def _is_login(value: pl.Expr) -> pl.Expr:
+    return value.str.contains(EMAIL_PATTERN) & ~value.str.contains(INVISIBLE)
+
+
 def teacher_login(email: pl.Expr, username: pl.Expr) -> pl.Expr:
-    """The teacher's CERS login: e-mail if it is one, else username if it is one, else null."""
+    """The teacher's CERS login: e-mail if it is one, else username if it is one, else null.
+
+    >>> email, username = ["a@x.org", "b\\u200b@x.org", "c\\x00@x.org"], [None, "b@x.org", "c"]
+    >>> users = pl.DataFrame({"email": email, "username": username})
+    >>> users.select(teacher_login(pl.col("email"), pl.col("username"))).to_series().to_list()
+    ['a@x.org', 'b@x.org', None]
+    """
     mail = email.str.strip_chars()
     user = username.str.strip_chars()
-    return (
-        pl.when(mail.str.contains(EMAIL_PATTERN))
-        .then(mail)
-        .when(user.str.contains(EMAIL_PATTERN))
-        .then(user)
-        .otherwise(None)
-    )
+    return pl.when(_is_login(mail)).then(mail).when(_is_login(user)).then(user).otherwise(None)
+
+
+def login_flaw(email: pl.Expr, username: pl.Expr) -> pl.Expr:
+    """The e-mail (else the username) that would be a login but for an invisible character, for the
+    report of a teacher left out; null when there is none."""
+    mail = email.str.strip_chars()
+    user = username.str.strip_chars()
+    flawed = [value.str.contains(EMAIL_PATTERN) & value.str.contains(INVISIBLE) for value in (mail, user)]
+    return pl.when(flawed[0]).then(mail).when(flawed[1]).then(user).otherwise(None)

@@ -41,7 +41,7 @@ __all__ = [
 
 DEFAULT_SCOPE = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster-core.readonly"
 DEFAULT_SSID_TYPES: tuple[str, ...] = ("SSID", "CALPADS", "StateID", "State")
-CDS_PATTERN = re.compile(r"^\d{14}$")
+CDS_PATTERN = re.compile(r"^[0-9]{14}$")  # ASCII digits: \\d takes any script's
 # Characters CERS's two parsers disagree on; never allowed in a group name (nor its separator).
 NAME_FORBIDDEN_CHARS = frozenset(',"\\\t\r\n')
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")

@@ -30,14 +30,14 @@ know what CERS will *say*, not what it should say:
   (Commons CSV 1.6 wraps it in ``IllegalStateException``, which nothing catches). A syntax
   error in the header itself is an ``IOException``: ``Error reading file [<message>]``.
 
-Memory stays bounded by the number of distinct schools and groups of one school: the sets
-of completed schools and groups, and of reported messages, hold short keys (a digest for
-long text), and only the first :data:`KEPT` failures are stored (all are counted).
+Memory stays bounded whatever the file holds: the sets of completed schools and groups, and of
+reported messages, are :class:`~.seen_keys.SeenKeys` (exact, in bounded memory, on disk beyond
+a size no real file reaches), and only the first :data:`KEPT` failures are stored (all are
+counted).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -47,6 +47,7 @@ from cers_core import wording
 from cers_core.cers_csv.commons_csv import CsvSyntaxError
 from cers_core.cers_csv.java_text import JAVA_WHITESPACE, fold_case, is_blank, parse_int, strip_to_null
 from cers_core.cers_csv.report import Finding
+from cers_core.cers_csv.seen_keys import SeenKeys
 from cers_core.cers_csv.writer import CERS_COLUMNS
 
 __all__ = [
@@ -73,7 +74,7 @@ _NOT_CSV: Final = "File does not appear to be a valid CSV with a header row"
 _KEY_COLUMNS: Final = ("school_natural_id", "group_name", "school_year", "subject_code")  # read first, in this order
 _ABSENT: Final = 1 << 62  # an index no record reaches
 _GROUP_OUT_OF_ORDER: Final = "Record is out-of-order: sort CSV by school, group, year"
-_YEAR_RANGE: Final = re.compile(r"\s*(\d{4})\s*[-/–]\s*(\d{2}|\d{4})\s*")
+_YEAR_RANGE: Final = re.compile(r"\s*([0-9]{4})\s*[-/–]\s*([0-9]{2}|[0-9]{4})\s*")
 _EXACT_HEADER_FIX: Final = f"The first line must be exactly: {_HEADER_LINE}"
 _FIX_SUCCESS_LINE: Final = (
     "Not a problem in itself: CERS lists the schools it would accept among the failures when the header is wrong."
@@ -108,13 +109,6 @@ def _cers(row: int, message: str, fix: str) -> Finding:
     return Finding(row=row, message=message, severity="error", source="cers", fix=fix)
 
 
-def _key(text: str) -> str | bytes:
-    """A set key for ``text``: itself when short, else a digest (bounded memory for huge values)."""
-    if len(text) <= 64:
-        return text
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
 class CersRules:
     """Feed it the header, then every record, then :meth:`outcome`; it answers as CERS would.
 
@@ -137,7 +131,7 @@ class CersRules:
         self._head: list[Finding] = []  # validate()'s own results, before validateRecords
         self._failures = _Kept()
         self._successes = _Kept()
-        self._reported: set[str | bytes] = set()
+        self._reported = SeenKeys()
         self._stopped = False  # CERS has stopped reading records (an exception, or nothing to read)
         self._crash: Finding | None = None
         self._names: list[str] = []
@@ -147,8 +141,8 @@ class CersRules:
         self._need = _ABSENT  # records need more values than this index, or get() throws
         self._ssid = _ABSENT
         # validateRecords' local variables, same names as in the Java
-        self._completed_schools: set[str | bytes] = set()
-        self._completed_groups: set[str | bytes] = set()
+        self._completed_schools = SeenKeys()
+        self._completed_groups = SeenKeys()
         self._school: str | None = None
         self._group: str | None = None
         self._group_key: str | None = None
@@ -314,7 +308,7 @@ class CersRules:
 
         if self._school is None or self._school != school:
             if self._school is not None:
-                self._completed_schools.add(_key(self._school))
+                self._completed_schools.add(self._school)
                 self._successes.add(success(row, self._group_count, self._school))
             self._completed_groups.clear()
             self._group_key = None
@@ -329,14 +323,14 @@ class CersRules:
         group_fold = fold_case(group_key)
         if self._group_key is None or self._group_fold != group_fold:
             if self._group_key is not None:
-                self._completed_groups.add(_key(self._group_key))
+                self._completed_groups.add(self._group_key)
             self._subject = None
             self._group_key, self._group_fold = group_key, group_fold
             self._check_students(self._school, self._group, self._students, row - 1)
             self._students = 0
             self._group = group
             self._group_count += 1
-            if _key(group_key) in self._completed_groups:
+            if group_key in self._completed_groups:
                 self._fail_once(group_out_of_order(row, group, year, school))
 
         if self._subject is None:
@@ -362,7 +356,7 @@ class CersRules:
         if self._schools is not None and school not in self._schools:
             self._fail_once(unknown_school(row, school))
             ok = False
-        if _key(school) in self._completed_schools:
+        if school in self._completed_schools:
             self._fail_once(school_out_of_order(row, school))
             ok = False
         return ok
@@ -376,9 +370,7 @@ class CersRules:
 
     def _fail_once(self, failure: Finding) -> None:
         """``addUniqueFailure``: a message already reported (at any row) is not reported again."""
-        key = _key(failure.message)
-        if key not in self._reported:
-            self._reported.add(key)
+        if self._reported.add(failure.message):
             self._failures.add(failure)
 
     def _illegal_argument(self, fix: str) -> None:

@@ -25,9 +25,15 @@ school id: 13 digits, 1.96E+13, ...  error     not a CDS code, so not a school C
 school id ending in 0000000          error     a district code, not a school
 SSID: 9 digits, 6.2E+09, 12345.0     error     a real SSID damaged by a spreadsheet; CERS would
 or other digit counts                          silently create a phantom student (§2.8)
+SSID in digits other than 0-9        error     full-width or another script's digits, or an
+(``１２３…``), or with an invisible              invisible character: a phantom student too
+character
 SSID with letters (``SSID001``)      warning   not a California SSID; fine for test data only
 SSID or login with spaces around     warning   the loader trims them
 login that is not an e-mail address  error     cannot match a CERS (TOMS) login: nobody gets access
+login with an invisible character    error     NUL, zero-width space, right-to-left override…
+                                               (``wording.INVISIBLE``; CR aside, which the loader
+                                               removes): stored as is, it matches nobody
 group name over 255 characters       error     the database column is VARCHAR(255)
 group name with , " \\ CR or LF       error     CERS's two CSV parsers disagree on these (§2.9)
 group name with emoji (non-BMP)      error     CERS's database stores 3-byte UTF-8 only
@@ -36,6 +42,8 @@ group name with spaces around it     warning   the loader trims it; CERS's check
 subject with spaces around it        warning   CERS strips it
 school year outside 2015–2100        error     CERS knows only the four-digit end years it was
                                                set up with (only when its years are not given)
+school year in digits other than     error     CERS's check reads any script's digits as Java
+0-9                                            does; its database loader reads 0-9 only
 a student or teacher listed twice    warning   harmless, but student rows count toward the 200 rule
 over 200 distinct students           error     CERS rejects the group
 over 200 SSID rows, <=200 students   error     CERS rejects it: it counts rows (duplicates or
@@ -52,7 +60,9 @@ rules as ported here cannot tell without CERS's configuration. The others are th
 CERS takes the file and stores something else than it means.
 
 Each check reports its first :data:`PER_CHECK` rows, then one line saying how many more
-rows have the same problem. State is kept per group and per school only.
+rows have the same problem. State is kept per group (at most :data:`SET_LIMIT` members) and
+per school; what grows with the file (schools, years, the groups of a school and their
+spellings) is kept in :class:`~.seen_keys.SeenKeys`, exact in bounded memory.
 """
 
 from __future__ import annotations
@@ -67,7 +77,9 @@ from cers_core import wording
 from cers_core.cers_csv.commons_csv import EOL_NAMES, MAX_FIELD_CHARS, CommonsCsvReader, TextFacts
 from cers_core.cers_csv.java_text import parse_int
 from cers_core.cers_csv.report import Finding, Severity
+from cers_core.cers_csv.seen_keys import SeenKeys
 from cers_core.cers_csv.writer import CERS_COLUMNS
+from cers_core.wording import INVISIBLE, invisible_names, invisible_shown, shortened
 
 __all__ = ["PER_CHECK", "SET_LIMIT", "SUBJECT_LIMIT", "FindingLog", "PreflightChecks", "Problem"]
 
@@ -85,6 +97,7 @@ _SSID: Final = re.compile(r"[0-9]{10}")
 _SCIENTIFIC: Final = re.compile(r"[0-9](?:[.,][0-9]+)?[eE][+]?[0-9]+")
 _DECIMAL: Final = re.compile(r"[0-9]+[.,]0+")
 _EMAIL: Final = re.compile(r"[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\".]+(?:\.[^@\s,;<>()\[\]\".]+)+")
+_INVISIBLE: Final = re.compile(INVISIBLE)
 _BAD_NAME_CHARS: Final = re.compile(r'[,"\\\r\n]')
 _CONTROL_CHARS: Final = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")  # CR and LF are errors above
 _OUTSIDE_BMP: Final = re.compile("[\U00010000-\U0010ffff]")
@@ -194,13 +207,15 @@ class PreflightChecks:
         self.rows = 0
         self.groups = 0
         self.max_students = 0
-        self._schools_seen: set[str] = set()
-        self._years_seen: set[str] = set()
+        self._schools_seen = SeenKeys()
+        self._years_seen = SeenKeys()
         self._subjects_seen: set[str] = set()
         self._block: _Block | None = None
         self._raw_key: tuple[str, str, str] | None = None
         self._school: str | None = None
-        self._school_groups: dict[tuple[str, str, str], dict[tuple[str, str], None]] = {}
+        # the groups of the school: each one's first spelling (group, year), and other spellings seen
+        self._first_spellings = SeenKeys()
+        self._other_spellings = SeenKeys()
         self._cross_rows = 0
         self._first_cross = 0
         self._stopped_at: int | None = None
@@ -211,7 +226,7 @@ class PreflightChecks:
     def header(self, names: list[str]) -> None:
         self._width = len(names)
         if len(names) > len(CERS_COLUMNS):
-            extra = ", ".join(repr(name) for name in names[len(CERS_COLUMNS) : len(CERS_COLUMNS) + 3])
+            extra = ", ".join(repr(shortened(name)) for name in names[len(CERS_COLUMNS) : len(CERS_COLUMNS) + 3])
             self._log.add(
                 "extra_columns",
                 0,
@@ -281,19 +296,16 @@ class PreflightChecks:
         log = self._log
         if school != self._school:
             self._school = school
-            self._school_groups = {}
-            if school not in self._schools_seen:
-                self._schools_seen.add(school)
-                if (problem := school_id_problem(school, self._known_schools)) is not None:
-                    log.found(row, problem)
-        if year not in self._years_seen:
-            self._years_seen.add(year)
-            if (problem := school_year_problem(year, years_given=self._years_given)) is not None:
+            self._first_spellings.clear()
+            self._other_spellings.clear()
+            if self._schools_seen.add(school) and (problem := school_id_problem(school, self._known_schools)):
                 log.found(row, problem)
-        spellings = self._school_groups.setdefault(identity, {})  # in the order first seen
-        if spellings and (group, year) not in spellings:
-            log.found(row, group_split_problem(group, next(iter(spellings))[0]))
-        spellings[(group, year)] = None
+        if self._years_seen.add(year) and (problem := school_year_problem(year, years_given=self._years_given)):
+            log.found(row, problem)
+        spelling = (group, year)
+        first = self._first_spellings.first(identity, spelling)
+        if first is not None and first != spelling and self._other_spellings.add(spelling):
+            log.found(row, group_split_problem(group, first[0]))
         self._block = _Block(identity=identity, name=group, first_row=row)
         self.groups += 1
         if group.strip():
@@ -483,18 +495,33 @@ def school_id_problem(school: str, known: Collection[str]) -> Problem | None:
             "ends in 0000000, which is a district code, not a school",
             "Use the school's own 14-digit CDS code.",
         )
+    elif bare.isdecimal():
+        problem = "is written with digits other than 0-9 (full-width, Arabic-Indic…)"
+        fix = "Write the school's 14-digit CDS code with the digits 0-9."
     else:
         problem = "is not a 14-digit CDS code"
         fix = "Use the school's 14-digit CDS code (county, district, school)."
     # Not a school's CDS code: CERS knows no such school ("School [...] can not be found").
-    return Problem("school_id", "error", f"School id {school!r} {problem}.", fix, rejected_by_cers=True)
+    return Problem("school_id", "error", f"School id {shortened(school)!r} {problem}.", fix, rejected_by_cers=True)
 
 
 def school_year_problem(text: str, *, years_given: bool) -> Problem | None:
-    """A school year that is a number but not a plausible end year (when CERS's years are not given)."""
+    """A school year that is a number but not a plausible end year (when CERS's years are not given),
+    or that is written in digits other than 0-9."""
     year = parse_int(text)
-    if year is None or years_given or 2015 <= year <= 2100:
+    if year is None:
         return None  # a non-number is CERS's own failure
+    if not text.isascii():
+        return Problem(
+            "school_year_digits",
+            "error",
+            f"School year {text!r} is written with digits other than 0-9. CERS's check reads it as {year}, but "
+            "its database loader reads only 0-9: the upload would fail, or store the group under another year.",
+            f"Write the year with the digits 0-9: {year}.",
+            rejected_by_cers=True,
+        )
+    if years_given or 2015 <= year <= 2100:
+        return None
     return Problem(
         "school_year",
         "error",
@@ -511,7 +538,7 @@ def subject_problem(subject: str) -> Problem | None:
     return Problem(
         "subject_spaces",
         "warning",
-        f"Subject {subject!r} has spaces around it; CERS ignores them.",
+        f"Subject {shortened(subject)!r} has spaces around it; CERS ignores them.",
         "Remove the spaces.",
     )
 
@@ -521,6 +548,7 @@ def ssid_problem(ssid: str) -> Problem:
     bare = ssid.strip()
     severity: Severity = "error"
     damage = "CERS would silently create a new, empty student with this id instead of using the real one."
+    shown = shortened(ssid)
     if _SSID.fullmatch(bare):
         return Problem(
             "ssid_spaces",
@@ -536,32 +564,49 @@ def ssid_problem(ssid: str) -> Problem:
     elif _DIGITS.fullmatch(bare):
         digits = f"{len(bare)} digit{'' if len(bare) == 1 else 's'}"
         problem, fix = f"has {digits}, not 10", "Check the SSID in CALPADS or the SIS."
+    elif bare.isdecimal():
+        problem = "is written with digits other than 0-9 (full-width, Arabic-Indic…)"
+        fix = "Write the SSID with the digits 0-9."
+    elif _INVISIBLE.search(bare):
+        shown = shortened(invisible_shown(ssid))
+        problem = f"holds a character nobody sees ({invisible_names(bare)})"
+        fix = "Remove the character (type the SSID again, or export the file again from the source system)."
     else:
         severity = "warning"
         problem = "is not a California SSID (10 digits)"
         fix = "Fine for test data only; for real students use the 10-digit SSID from CALPADS."
         damage = "CERS would create a student with this id."
-    return Problem("ssid", severity, f"SSID {ssid!r} {problem}. {damage}", fix)
+    return Problem("ssid", severity, f"SSID {shown!r} {problem}. {damage}", fix)
 
 
 def is_email(login: str) -> bool:
-    return _EMAIL.fullmatch(login) is not None
+    """An e-mail address, as a CERS login must be, without a character nobody sees."""
+    return _EMAIL.fullmatch(login) is not None and _INVISIBLE.search(login) is None
 
 
 def login_problem(login: str) -> Problem:
-    """What is wrong with a login that is not an e-mail address."""
+    """What is wrong with a login that is not an e-mail address (its invisible characters shown by code point)."""
+    if _INVISIBLE.search(login.replace("\r", "")):  # CERS's loader removes CRs, and only those
+        return Problem(
+            "login_invisible",
+            "error",
+            f"Login {shortened(invisible_shown(login))!r} holds a character nobody sees ({invisible_names(login)}): "
+            "CERS would store it, and the login would match nobody's CERS (TOMS) login, so nobody would get access "
+            "to the group through this row.",
+            "Remove the character (type the address again, or export the file again from the source system).",
+        )
     if _EMAIL.fullmatch(login.strip()):
         return Problem(
             "login_spaces",
             "warning",
-            f"Login {login!r} has spaces around it; CERS's loader removes them.",
+            f"Login {shortened(login)!r} has spaces around it; CERS's loader removes them.",
             "Remove the spaces.",
         )
     return Problem(
         "login",
         "error",
-        f"Login {login!r} is not an e-mail address, so it cannot match anyone's CERS (TOMS) login: nobody would "
-        "get access to the group through this row.",
+        f"Login {shortened(login)!r} is not an e-mail address, so it cannot match anyone's CERS (TOMS) login: "
+        "nobody would get access to the group through this row.",
         "Use the teacher's e-mail address as it is in TOMS.",
     )
 
@@ -624,8 +669,8 @@ def group_split_problem(group: str, first: str) -> Problem:
     return Problem(
         "group_split",
         "warning",
-        f"Group {group!r} is the same CERS group as {first!r} earlier at this school (CERS ignores case "
-        "and outer spaces in names), but its rows are apart; CERS does not notice and merges them.",
+        f"Group {shortened(group)!r} is the same CERS group as {shortened(first)!r} earlier at this school (CERS "
+        "ignores case and outer spaces in names), but its rows are apart; CERS does not notice and merges them.",
         "Use one spelling for the group name, and keep all its rows together.",
     )
 
@@ -650,7 +695,7 @@ def block_problems(
                 Problem(
                     "students_over_200",
                     "error",
-                    f"Group {name!r} has {students:,} students; CERS allows 200 in a group.",
+                    f"Group {shortened(name)!r} has {students:,} students; CERS allows 200 in a group.",
                     "Split the section into smaller groups (in this tool: the switch on the Section Groups page, or "
                     "--split-large on the command line).",
                 ),
@@ -663,8 +708,8 @@ def block_problems(
                 Problem(
                     "rows_over_200",
                     "error",
-                    f"Group {name!r} has {students} students but {ssid_rows} rows with an SSID; CERS counts rows "
-                    "and allows 200.",
+                    f"Group {shortened(name)!r} has {students} students but {ssid_rows} rows with an SSID; CERS "
+                    "counts rows and allows 200.",
                     "Write one row per student (no repeated rows, teachers on rows of their own with an empty "
                     "student_ssid).",
                 ),
@@ -677,7 +722,8 @@ def block_problems(
                 Problem(
                     "repeated_rows",
                     "warning",
-                    f"Group {name!r} lists the same student or teacher again on {wording.count(repeats, 'row')}.",
+                    f"Group {shortened(name)!r} lists the same student or teacher again on "
+                    f"{wording.count(repeats, 'row')}.",
                     "Remove the repeated rows; CERS keeps one, but counts every student row toward the 200 limit.",
                 ),
             )
@@ -690,8 +736,8 @@ def block_problems(
                     Problem(
                         "no_teacher",
                         "warning",
-                        f"Group {name!r} has no teacher (no row with a group_user_login): only administrators will "
-                        "see it.",
+                        f"Group {shortened(name)!r} has no teacher (no row with a group_user_login): only "
+                        "administrators will see it.",
                         "Add a row with the teacher's CERS login (e-mail) and an empty student_ssid.",
                     ),
                 )
@@ -703,7 +749,8 @@ def block_problems(
                     Problem(
                         "no_students",
                         "warning",
-                        f"Group {name!r} has no students; uploading it empties the group in CERS if it exists.",
+                        f"Group {shortened(name)!r} has no students; uploading it empties the group in CERS if it "
+                        "exists.",
                         "Check the section's enrolments, or leave the group out of the file.",
                     ),
                 )

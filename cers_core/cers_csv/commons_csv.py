@@ -36,7 +36,11 @@ succeed, so a file full of odd records still costs linear time.
 Memory: a value longer than :data:`MAX_FIELD_CHARS` (a quote left open in a big file, a
 10 MB line) is kept as its first characters plus a digest of the rest, which compares as
 the full value would; a record read by the lexer port keeps at most :data:`MAX_FIELDS`
-values (its count of values then reads as "at least").
+values (its count of values then reads as "at least"), and past its first six values (the ones
+CERS's columns are), once it has kept :data:`MAX_RECORD_CHARS`, keeps each further value over
+200 characters as such a digest too: one line of a thousand values of a megabyte each takes
+megabytes, not a gigabyte. Those values are never CERS's columns in a file CERS would read (its
+header must start with the six); a header of that size compares its later names by digest.
 """
 
 from __future__ import annotations
@@ -52,11 +56,21 @@ from typing import BinaryIO, Final
 
 from cers_core.cers_csv.java_text import JAVA_WHITESPACE
 
-__all__ = ["MAX_FIELDS", "MAX_FIELD_CHARS", "CommonsCsvReader", "CsvSyntaxError", "TextFacts", "utf8_text"]
+__all__ = [
+    "MAX_FIELDS",
+    "MAX_FIELD_CHARS",
+    "MAX_RECORD_CHARS",
+    "CommonsCsvReader",
+    "CsvSyntaxError",
+    "TextFacts",
+    "utf8_text",
+]
 
 CHUNK_BYTES: Final = 1 << 20
 MAX_FIELD_CHARS: Final = 1_000_000
 MAX_FIELDS: Final = 1_000
+MAX_RECORD_CHARS: Final = 2_000_000
+_KEPT_WHOLE: Final = 6  # values of a record kept up to MAX_FIELD_CHARS whatever the record's size
 _FIELD_HEAD: Final = 200
 _MIN_RUN: Final = 1 << 14
 _MAX_RUN: Final = 1 << 22
@@ -148,13 +162,14 @@ class _Eols:
 
 
 class _FieldText:
-    """A value being read in pieces; past :data:`MAX_FIELD_CHARS` only its head and a digest are kept."""
+    """A value being read in pieces; past ``limit`` (:data:`MAX_FIELD_CHARS`) only its head and a digest are kept."""
 
-    __slots__ = ("_blank", "_digest", "_head", "_length", "_parts")
+    __slots__ = ("_blank", "_digest", "_head", "_length", "_limit", "_parts")
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_FIELD_CHARS) -> None:
         self._parts: list[str] = []
         self._length = 0
+        self._limit = limit
         self._digest: hashlib._Hash | None = None
         self._head = ""
         self._blank = True
@@ -165,7 +180,7 @@ class _FieldText:
         self._length += len(text)
         if self._digest is None:
             self._parts.append(text)
-            if self._length > MAX_FIELD_CHARS:
+            if self._length > self._limit:
                 whole = "".join(self._parts)
                 self._parts = []
                 self._head = whole[:_FIELD_HEAD]
@@ -176,8 +191,8 @@ class _FieldText:
         self._digest.update(text.encode("utf-8", "surrogatepass"))
 
     @property
-    def shortened(self) -> bool:
-        return self._digest is not None
+    def length(self) -> int:
+        return self._length
 
     def value(self) -> str:
         if self._digest is None:
@@ -346,21 +361,24 @@ class CommonsCsvReader:
         if char == "":
             return None
         values: list[str] = []
+        kept = 0
         more = True
         while more:
             char = self._peek()
+            limit = MAX_FIELD_CHARS if len(values) < _KEPT_WHOLE or kept < MAX_RECORD_CHARS else _FIELD_HEAD
             if char == "":  # end of file right after a comma: one more empty value
                 value, more = "", False
             elif char == '"':
-                value, more = self._quoted_value(row)
+                value, more = self._quoted_value(row, limit)
             else:
-                value, more = self._plain_value(row)
+                value, more = self._plain_value(row, limit)
             if len(values) < MAX_FIELDS:
                 values.append(value)
+                kept += len(value)
         return values
 
-    def _plain_value(self, row: int) -> tuple[str, bool]:
-        value = _FieldText()
+    def _plain_value(self, row: int, limit: int) -> tuple[str, bool]:
+        value = _FieldText(limit)
         while True:
             text, pos = self._text, self._pos
             match = _SIMPLE_END.search(text, pos)
@@ -379,10 +397,10 @@ class CommonsCsvReader:
             self._take_eol(row)
             return self._finish(value), False
 
-    def _quoted_value(self, row: int) -> tuple[str, bool]:
+    def _quoted_value(self, row: int, limit: int) -> tuple[str, bool]:
         start_line = self.line_breaks + 1
         self._pos += 1
-        value = _FieldText()
+        value = _FieldText(limit)
         after_cr = False
         while True:
             text, pos = self._text, self._pos
@@ -423,7 +441,7 @@ class CommonsCsvReader:
                 self._pos += 1
 
     def _finish(self, value: _FieldText) -> str:
-        self.long_values += value.shortened
+        self.long_values += value.length > MAX_FIELD_CHARS
         return value.value()
 
 

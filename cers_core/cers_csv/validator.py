@@ -3,8 +3,12 @@
 One pass over the file, streaming: bytes are decoded as CERS decodes them, records are read
 as Commons CSV reads them (:mod:`.commons_csv`), and each record goes to the port of CERS's
 rules (:mod:`.cers_rules`) and to our pre-flight checks (:mod:`.checks`). Memory is bounded
-by one chunk of text plus per-school and per-group state, whatever the file holds; time is
-linear in its size. Any bytes give a report; only a path that cannot be opened raises.
+whatever the file holds: a few chunks of text (a record of at most some millions of characters,
+:mod:`.commons_csv`), one group's members (at most :data:`~.checks.SET_LIMIT`), and the schools,
+groups, years and messages seen, which move to disk past :data:`~.seen_keys.IN_MEMORY` keys each
+(:mod:`.seen_keys`, some 10 MB each at most): tens of megabytes for any file, about 150 MB in
+the very worst case (every set full of text outside the Basic Multilingual Plane), a few for a
+real file. Time is linear in its size. Any bytes give a report; only a path that cannot be opened raises.
 """
 
 from __future__ import annotations

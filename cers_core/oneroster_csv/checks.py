@@ -29,7 +29,9 @@ from cers_core.oneroster_csv.report import ProblemCode, ProblemLog, Severity
 
 __all__ = ["check_converted", "check_header", "check_references", "check_values"]
 
-_ISO_DATE_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+_ISO_DATE_TIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
+)
 _STATUSES = ("active", "tobedeleted", "inactive")
 
 
@@ -121,7 +123,7 @@ def _wrong(column: Column) -> pl.Expr | None:
     if column.kind == "enum":
         return ~lowered.is_in([word.lower() for word in column.vocabulary]) & ~lowered.str.starts_with("ext:")
     if column.kind == "year":
-        return ~text.str.contains(r"^\d{4}$")
+        return ~text.str.contains(r"^[0-9]{4}$")  # ASCII: \\d takes any script's digits
     if column.kind == "datetime":
         return ~text.str.contains(_ISO_DATE_TIME)
     return None

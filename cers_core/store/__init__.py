@@ -51,7 +51,6 @@ Example::
 """
 
 from cers_core.store._applications import CERS_APP_ID
-from cers_core.store._database import DB_FILE_NAME
 from cers_core.store._downloads import DownloadRecord
 from cers_core.store._errors import (
     ConnectionInvalid,
@@ -62,11 +61,12 @@ from cers_core.store._errors import (
     StoreUnreadable,
     field_messages,
 )
+from cers_core.store._folder import DB_FILE_NAME, KEY_FILE_NAME
 from cers_core.store._group_sets import SavedGroupSet
 from cers_core.store._held_files import HeldFile
 from cers_core.store._imports import SavedImportConnection
 from cers_core.store._kept_files import KeptFile
-from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_secret_keys
+from cers_core.store._keys import KeySource, SecretKeys, resolve_secret_keys
 from cers_core.store._locks import LockHolder
 from cers_core.store._oneroster import SavedConnection
 from cers_core.store._runs import Run, SchoolRun

@@ -12,6 +12,11 @@ classes here and nothing else:
 
 Opening proves the keys fit: a known plain text is encrypted into the ``meta`` table when the
 file is created, and a file whose keys do not decrypt it is refused before anything is read.
+
+A new file is made whole under another name and then linked into place, so that the store file
+is never seen empty: an empty (zero-byte) or table-less store file is therefore one that was
+truncated or damaged, and is refused with what to do, never silently made again: it held the
+district's connections.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,14 +32,11 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from cers_core.store._errors import SecretKeyError, StoreError, StoreUnreadable
-from cers_core.store._keys import KEY_FILE_NAME, make_private_dir
+from cers_core.store._folder import APPLICATION_ID, DB_FILE_NAME, KEY_FILE_NAME, make_private_dir
 from cers_core.store._sync_tables import SYNC_TABLES
 
-__all__ = ["DB_FILE_NAME", "Database", "Vault", "now"]
+__all__ = ["Database", "Vault", "now"]
 
-DB_FILE_NAME = "store.sqlite3"
-# "CERS" in ASCII: marks the file as ours, so another app's SQLite file is refused, not altered.
-_APPLICATION_ID = 0x43455253
 _SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 15_000
 # A known plain text encrypted at creation: proves at open time that the keys fit the data.
@@ -190,8 +193,7 @@ class Database:
         make_private_dir(data_dir)
         path = data_dir / DB_FILE_NAME
         if not path.exists():
-            with contextlib.suppress(FileExistsError):
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            _create_file(path, vault)
         database = cls(path)
         database._prepare(vault)
         return database
@@ -243,14 +245,14 @@ class Database:
         )
 
     def _prepare(self, vault: Vault) -> None:
+        if self._path.stat().st_size == 0:
+            raise self._emptied()
         with self.connect() as db:
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
             tables = _tables(db)
             if app_id == 0 and not tables:
-                self._create(db, vault)
-                app_id = db.execute("PRAGMA application_id").fetchone()[0]
-                tables = _tables(db)
-            if app_id != _APPLICATION_ID or not tables >= _TABLES:
+                raise self._emptied()
+            if app_id != APPLICATION_ID or not tables >= _TABLES:
                 raise StoreUnreadable(
                     f"The file {self._path} is an SQLite database, but not this app's.",
                     hint="Point CERS_DATA_DIR at a folder of its own.",
@@ -264,12 +266,10 @@ class Database:
             row = db.execute("SELECT value FROM meta WHERE key = 'key_check'").fetchone()
             missing = [addition for addition in _ADDITIONS if not addition[0](db)]
         if row is None or vault.decrypt(row[0]) != _KEY_CHECK:
-            key_file = self._path.parent / KEY_FILE_NAME
-            generated = f" A key this app generated earlier is in {key_file}." if key_file.exists() else ""
             raise SecretKeyError(
                 "The secret key given is not the one the saved Client Secrets were encrypted with.",
                 hint="Set CERS_SECRET_KEY (or [cers] secret_key) to that key; when rotating, list the "
-                f"new key first and the old one after it, separated by a comma.{generated}",
+                f"new key first and the old one after it, separated by a comma.{self._key_file_says(row)}",
             )
         if missing:  # a store made by an earlier version: add what it lacks
             with self.write() as db:
@@ -277,20 +277,56 @@ class Database:
                     if not has(db):  # another process may have added it since we looked
                         db.execute(statement)
 
-    def _create(self, db: sqlite3.Connection, vault: Vault) -> None:
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("BEGIN IMMEDIATE")
-        # Another session may have created it between our look and the lock: then leave it be.
-        if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            db.execute("ROLLBACK")
-            return
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-        db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (vault.encrypt(_KEY_CHECK),))
-        db.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
-        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        db.execute("COMMIT")
+    def _emptied(self) -> StoreUnreadable:
+        return StoreUnreadable(
+            f"The app's data file {self._path} is empty: it was cut short or damaged, and the saved "
+            "connections are not in it.",
+            hint="Restore it from a backup (nothing was changed), or move it away to start again (you will need "
+            "to add your connections again).",
+        )
+
+    def _key_file_says(self, key_check: tuple[bytes] | None) -> str:
+        """What the key file (when there is one) has to do with a key check the keys given failed."""
+        key_file = self._path.parent / KEY_FILE_NAME
+        try:
+            keys = [key.strip() for key in key_file.read_text(encoding="ascii").split(",") if key.strip()]
+            fits = key_check is not None and Vault(keys).decrypt(key_check[0]) == _KEY_CHECK
+        except (OSError, UnicodeDecodeError, SecretKeyError):
+            return ""
+        if fits:
+            return f" The key this app generated earlier, in {key_file}, fits: leave CERS_SECRET_KEY unset to use it."
+        return f" The key in {key_file} does not fit either: restore the one the connections were saved with."
+
+
+def _create_file(path: Path, vault: Vault) -> None:
+    """A new store at ``path``, made whole under another name and then linked there (so never seen
+    empty); if another session made one meanwhile, theirs is kept."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)  # mode 0600
+    os.close(handle)
+    making = Path(name)
+    try:
+        db = sqlite3.connect(making, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?)", (vault.encrypt(_KEY_CHECK),))
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        finally:
+            db.close()  # the last connection: the log is folded into the file and removed
+        try:
+            os.link(making, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: a rename, unless a store came meanwhile
+            if not path.exists():
+                os.replace(making, path)
+    finally:
+        making.unlink(missing_ok=True)
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:

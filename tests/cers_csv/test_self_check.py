@@ -170,7 +170,10 @@ def test_the_demo_district_gets_the_streaming_report(demo_roster, options):
 
 # -- frames hypothesis makes ---------------------------------------------------------------------
 
-SCHOOLS = [A, B, "19647336108641", A[1:], "1.96E+13", "19651280000000", "Lincoln High", f" {A}", "Ünï", f"{A}\x1c"]
+SCHOOLS = [
+    A, B, "19647336108641", A[1:], "1.96E+13", "19651280000000", "Lincoln High", f" {A}", "Ünï", f"{A}\x1c",
+    "０１６１２５９０１３０１４６",
+]  # fmt: skip
 NAMES = [
     "Algebra", "ALGEBRA", "algebra", "Algebra ", " Algebra", "Straße", "STRASSE", "ſ", "S", "K", "\u212a",
     "İstanbul", "i̇stanbul", "Math 🙂", "a\\b", "tab\there", "nbsp\u00a0", "\u00a0", "x" * 300, "Art", "Art - 1",
@@ -179,9 +182,12 @@ NAMES = [
 SUBJECTS = ["All", "ELA", "Math", "math", "MATH", " Math", "", "Science", "ALL", "ſcience", "\u3000"]
 SSIDS = [
     "", "123456789", "12345678901", "SSID001", " 1234567890", "6.2E+09", "12345.0", "+123456789", "-123456789",
-    "0x12345678", "١٢٣٤٥٦٧٨٩٠", " ", "\u3000", "0123456789", "0000000000",
+    "0x12345678", "١٢٣٤٥٦٧٨٩٠", " ", "\u3000", "0123456789", "0000000000", "１２３４５６７８９０", "12345\u200b67890",
 ]  # fmt: skip
-LOGINS = ["", "t@x.org", "T@X.org", "Mr Smith", " t@x.org", "a@b", "ü@x.org", "t@x.org ", "t@x.org\x85", "t\x00@x.org"]
+LOGINS = [
+    "", "t@x.org", "T@X.org", "Mr Smith", " t@x.org", "a@b", "ü@x.org", "t@x.org ", "t@x.org\x85", "t\x00@x.org",
+    "jane\u200b@x.org", "t@x.org\u202e", "\ufefft@x.org", "t@x.org\u2028",
+]  # fmt: skip
 YEARS = [2024, 2025, 2025, 1718, -5, 0]
 
 _ssid = st.one_of(st.integers(0, 10**10 - 1).map(lambda n: f"{n:010d}"), st.sampled_from(SSIDS))

@@ -339,6 +339,14 @@ CHECK_CASES = [
     ([f"A,{A},2025,All,6237930655.0,"], 1, "error", "turned into a number by a spreadsheet"),
     ([f"A,{A},2025,All,12345678901,"], 1, "error", "has 11 digits, not 10"),
     ([f"A,{A},2025,All,SSID001,"], 1, "warning", "not a California SSID"),
+    ([f"A,{A},2025,All,１２３４５６７８９０,"], 1, "error", "is written with digits other than 0-9"),
+    ([f"A,{A},2025,All,١٢٣٤٥٦٧٨٩٠,"], 1, "error", "is written with digits other than 0-9"),
+    ([f"A,{A},2025,All,12345\u200b67890,"], 1, "error", "holds a character nobody sees (U+200B ZERO WIDTH SPACE)"),
+    ([f"A,{A},2025,All,,jane\u200b@x.org"], 1, "error", "'jane<U+200B>@x.org' holds a character nobody sees"),
+    ([f"A,{A},2025,All,,jane@x.org\u202e"], 1, "error", "(U+202E RIGHT-TO-LEFT OVERRIDE)"),
+    ([f"A,{A},2025,All,,\ufeffjane@x.org"], 1, "error", "(U+FEFF ZERO WIDTH NO-BREAK SPACE)"),
+    ([f"A,{A},2025,All,,ja\x00ne@x.org"], 1, "error", "'ja<U+0000>ne@x.org' holds a character nobody sees"),
+    (["A,０１６１２５９０１３０１４６,2025,All,1234567890,"], 1, "error", "is written with digits other than 0-9"),
     ([f"A,{A},2025,All, 1234567890,"], 1, "warning", "SSID ' 1234567890' has spaces around it"),
     ([f"A,{A},2025,All,,jsmith"], 1, "error", "is not an e-mail address"),
     ([f"A,{A},2025,All,,t@x.org "], 1, "warning", "has spaces around it; CERS's loader removes them"),
@@ -351,6 +359,7 @@ CHECK_CASES = [
     ([f"Algebra ,{A},2025,All,1234567890,"], 1, "warning", "starts or ends with a space"),
     ([f"A,{A},2025, All,1234567890,"], 1, "warning", "Subject ' All' has spaces around it"),
     ([f"A,{A},1718,All,1234567890,"], 1, "error", "School year 1718 looks wrong"),
+    ([f"A,{A},２０２５,All,1234567890,"], 1, "error", "School year '２０２５' is written with digits other than 0-9"),
     ([f"A,{A},2025,All,1234567890,", f"A,{A},2025,All,1234567890,"], 2, "warning", "lists the same student"),
     ([f"A,{A},2025,All,1234567890,t@x.org"], 1, "warning", "cross-product layout"),
     ([f"A,{A},2025,All,1234567890"], 1, "warning", "Row has 5 values; CERS files have 6"),
@@ -373,6 +382,36 @@ def test_pre_flight_checks(rows, row, severity, text):
     assert found, checks(report)
     assert (found[0].row, found[0].severity, found[0].source) == (row, severity, "check")
     assert found[0].fix
+
+
+def test_identifiers_in_other_digits_or_with_invisible_characters_are_errors_with_their_verdict():
+    """Issue 11: these were warnings or nothing, and the file "would be accepted"."""
+    ssid = validate_cers_csv(csv(f"A,{A},2025,All,,t@x.org", f"A,{A},2025,All,１２３４５６７８９０,"))
+    assert checks(ssid) == [
+        (
+            2,
+            "error",
+            "SSID '１２３４５６７８９０' is written with digits other than 0-9 (full-width, Arabic-Indic…). CERS would "
+            "silently create a new, empty student with this id instead of using the real one.",
+        )
+    ]
+    assert ssid.verdict is Verdict.not_as_meant
+    login = validate_cers_csv(csv(f"A,{A},2025,All,,jane\u200b@x.org", f"A,{A},2025,All,1234567890,"))
+    assert checks(login) == [
+        (
+            1,
+            "error",
+            "Login 'jane<U+200B>@x.org' holds a character nobody sees (U+200B ZERO WIDTH SPACE): CERS would store it, "
+            "and the login would match nobody's CERS (TOMS) login, so nobody would get access to the group through "
+            "this row.",
+        )
+    ]
+    assert login.verdict is Verdict.not_as_meant and "\u200b" not in login.to_text()
+    year = validate_cers_csv(csv(f"A,{A},２０２５,All,,t@x.org", f"A,{A},２０２５,All,1234567890,"))
+    assert year.cers_message() == f"1 group accepted for {A}."  # CERS's check reads any script's digits
+    assert year.verdict is Verdict.rejected  # its loader does not
+    # A CR at the end of a login is removed by CERS's loader: only the spaces warning, as before.
+    assert validate_cers_csv(csv(f'A,{A},2025,All,1234567890,"t@x.org\r"')).verdict is Verdict.accepted
 
 
 GROUP_OF_205 = csv(*[f"Big,{A},2025,All,{1000000000 + i}," for i in range(205)])

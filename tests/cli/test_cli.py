@@ -94,6 +94,7 @@ def test_csv_goes_to_standard_output_without_out(cli, demo_server):
         (["--all-schools", "--separator", ", "], "--separator"),
         (["--all-schools", "--cds", "105"], "SOURCEDID=CDS"),
         (["--all-schools", "--cds", "105=123"], "not a school CDS code"),
+        (["--all-schools", "--cds", "105=０１６１２５９０１３０１４６"], "not a school CDS code"),  # full-width
         (["--all-schools", "--as-of", "2026-13-01"], "not a date"),
     ],
 )

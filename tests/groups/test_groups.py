@@ -216,3 +216,54 @@ def test_names_are_cut_to_255_characters_with_the_collision_suffix_kept():
 def test_options_reject_a_separator_cers_cannot_read():
     with pytest.raises(ValueError, match="separator"):
         GroupOptions(separator=", ")
+
+
+def test_identifiers_in_other_digits_or_with_invisible_characters_are_left_out_and_said_so():
+    """Issue 11: a Unicode ``\\d`` took full-width and Arabic-Indic SSIDs and CDS codes, and a login
+    holding a zero-width space or a NUL was written as it was."""
+    records = copy.deepcopy(load_records("lincoln_high"))
+    users = {user["sourcedId"]: user for user in records["users"]}
+    users["s-4"]["userIds"][0]["identifier"] = "４００００００００４"  # full-width
+    users["s-7"]["userIds"][0]["identifier"] = "٠٧٠٠٠٠٠٠٠٧"  # Arabic-Indic
+    users["t-nguyen-a"]["email"] = "anguyen\u200b@lincoln.example.org"  # username "anguyen" is no login
+    users["t-adams"]["username"] = "cad\x00ams@lincoln.example.org"
+    records["orgs"][1]["identifier"] = "０１６１２５９０１９９９９９"  # the Annex, full-width
+    result = build_section_groups(roster_from_records(records), as_of=AS_OF)
+
+    # Left: Nguyen A's and Adams's sections without their teacher, Art and Algebra B without students.
+    assert file_rows(result) == [
+        ("Algebra I - 3", CDS, 2027, "All", "1234567890", ""),
+        ("Algebra I - 3", CDS, 2027, "All", "2000000002", ""),
+        ("English 9 Honors - 1/2", CDS, 2027, "All", "1234567890", ""),
+    ]
+    problems = result.problems.filter(pl.col("code").is_in(["student_invalid_ssid", "teacher_without_login"]))
+    said = {(row["user_id"], row["message"]) for row in problems.iter_rows(named=True)}
+    other_digits = (
+        "Student left out: the SSID on record is written with digits other than 0-9 (full-width, Arabic-Indic…); "
+        "CERS needs the digits 0-9, or it would make a new student of it."
+    )
+    assert ("s-4", other_digits) in said and ("s-7", other_digits) in said
+    assert (
+        "t-nguyen-a",
+        "Teacher left out: the login on record, 'anguyen<U+200B>@lincoln.example.org', holds a character nobody "
+        "sees (U+200B ZERO WIDTH SPACE): CERS would keep it and the login would match nobody's. Remove it in the SIS.",
+    ) in said
+    assert (
+        "t-adams",
+        "Teacher left out: the login on record, 'cad<U+0000>ams@lincoln.example.org', holds a character nobody "
+        "sees (U+0000 (a control character)): CERS would keep it and the login would match nobody's. Remove it in "
+        "the SIS.",
+    ) in said
+    assert all("\u200b" not in message and "\x00" not in message for _, message in said)
+    nguyen = problems.filter(pl.col("user_id") == "t-nguyen-a").row(0, named=True)
+    assert (nguyen["severity"], nguyen["person"]) == ("warning", "Anh Nguyen")
+    assert ("school_without_cds", "Annex") in codes(result, "error")  # its full-width code is no CDS code
+
+
+def test_a_school_year_in_other_digits_is_read_from_the_session_dates():
+    records = copy.deepcopy(load_records("lincoln_high"))
+    for session in records["academicSessions"]:
+        if "schoolYear" in session:
+            session["schoolYear"] = "２０２７"
+    result = build_section_groups(roster_from_records(records), as_of=AS_OF)
+    assert file_rows(result) == file_rows(build_section_groups(load_roster("lincoln_high"), as_of=AS_OF))

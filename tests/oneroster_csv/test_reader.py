@@ -202,6 +202,13 @@ def test_roles_to_be_deleted_are_not_the_users_roles():
             "dates give the year instead.",
         ),
         (
+            "academicSessions.csv",
+            "2027-06-12,,2027",
+            "2027-06-12,,２０２７",  # full-width digits: a Unicode \\d took them
+            "academicSessions.csv, line 2, schoolYear: The school year is '２０２７', not a year like 2027; the "
+            "dates give the year instead.",
+        ),
+        (
             "users.csv",
             "{SSID:5000000005}",
             "SSID 5000000005",

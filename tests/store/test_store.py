@@ -358,3 +358,72 @@ def test_the_version_changes_with_every_save_the_secret_included(store: Store) -
     versions = {saved.version, same_secret.version, new_secret.version}
     assert len(versions) == 3 and same_secret.settings == new_secret.settings == saved.settings
     assert not any(SECRET in version or "new" in version for version in versions)
+
+
+def test_a_store_file_cut_to_nothing_is_refused_and_never_made_again(tmp_path: Path, key: str) -> None:
+    """Issue 11: an empty file was taken for a new store, and the district's connections were gone."""
+    save(Store.open(tmp_path, keys=[key]))
+    (tmp_path / DB_FILE_NAME).write_bytes(b"")
+    with pytest.raises(StoreUnreadable) as caught:
+        Store.open(tmp_path, keys=[key])
+    assert str(caught.value) == (
+        f"The app's data file {tmp_path / DB_FILE_NAME} is empty: it was cut short or damaged, and the saved "
+        "connections are not in it. Restore it from a backup (nothing was changed), or move it away to start "
+        "again (you will need to add your connections again)."
+    )
+    assert (tmp_path / DB_FILE_NAME).stat().st_size == 0
+
+
+def test_a_missing_key_file_beside_a_store_is_refused_and_never_made_again(tmp_path: Path) -> None:
+    """Issue 11: a new key was made, and the message then called it the key "generated earlier"."""
+    keys = resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    save(Store.open(tmp_path, keys=keys.keys))
+    (tmp_path / KEY_FILE_NAME).unlink()
+    with pytest.raises(SecretKeyError, match=r"the key file .* is missing, but the app.s data file") as caught:
+        resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    assert "Restore secret.key from a backup" in str(caught.value) and "generated earlier" not in str(caught.value)
+    assert not (tmp_path / KEY_FILE_NAME).exists()
+    again = Store.open(tmp_path, keys=resolve_secret_keys(tmp_path, environment=keys.keys[0], secrets=None).keys)
+    assert [c.name for c in again.connections()] == ["District SIS"]  # the key set by hand still opens it
+
+
+def test_a_key_file_that_no_longer_fits_is_not_called_the_one_generated_earlier(tmp_path: Path) -> None:
+    save(Store.open(tmp_path, keys=resolve_secret_keys(tmp_path, environment=None, secrets=None).keys))
+    (tmp_path / KEY_FILE_NAME).write_text(Fernet.generate_key().decode())  # replaced by hand
+    with pytest.raises(SecretKeyError) as caught:
+        Store.open(tmp_path, keys=resolve_secret_keys(tmp_path, environment=None, secrets=None).keys)
+    assert f"The key in {tmp_path / KEY_FILE_NAME} does not fit either" in str(caught.value)
+    assert "generated earlier" not in str(caught.value)
+
+
+def test_sessions_opening_a_new_store_at_once_all_open_the_same_one(tmp_path: Path, key: str) -> None:
+    """A new store is made whole and then put in place, so no session ever finds it empty."""
+    opened: list[Store | Exception] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(Store.open(tmp_path, keys=[key]))
+        except Exception as error:  # recorded, asserted below
+            opened.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(store, Store) for store in opened), opened
+    save(opened[0])
+    assert [c.name for c in Store.open(tmp_path, keys=[key]).connections()] == ["District SIS"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(DB_FILE_NAME)) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "said"), [(b"", "is empty"), (b"not a database" * 200, "cannot be read")], ids=["empty", "garbage"]
+)
+def test_a_store_file_that_is_no_store_is_explained_and_gets_no_key_file(tmp_path: Path, content, said) -> None:
+    (tmp_path / DB_FILE_NAME).write_bytes(content)
+    keys = resolve_secret_keys(tmp_path, environment=None, secrets=None)
+    with pytest.raises(StoreUnreadable, match=said):
+        Store.open(tmp_path, keys=keys.keys)
+    assert not (tmp_path / KEY_FILE_NAME).exists()
+    assert (tmp_path / DB_FILE_NAME).read_bytes() == content
