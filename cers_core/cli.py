@@ -1,11 +1,12 @@
-"""The command line: ``python -m cers_core schools | export | validate | diff | demo-server | demo-import-server``.
+"""The command line: ``python -m cers_core schools | export | validate | diff | demo-server | demo-csv | …``.
 
 Exit codes, for scheduled jobs:
 
 - 0: done (a file CERS would accept; warnings allowed);
 - 1: the file was written but CERS would reject it (e.g. a group over 200 students), or a
   school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
-- 2: usage error (a bad option, an unknown ``--school``, a missing secret);
+- 2: usage error (a bad option, an unknown ``--school``, a missing secret), or a OneRoster CSV
+  bundle (``--oneroster-csv``) with problems to fix first: its report is printed, nothing is written;
 - 3: connection or authentication error, or the export ran past its deadline (``--deadline``);
   nothing is written (with ``export --upload``, an error of the CERS import service: the file
   is written but not sent);
@@ -18,7 +19,8 @@ Exit codes, for scheduled jobs:
 
 The client secret comes only from the environment variable ``CERS_CLIENT_SECRET`` (read, like
 every ``CERS_*`` variable, by ``cers_core.config``), never from an option, so that it does not
-end up in shell history or process listings.
+end up in shell history or process listings. ``--oneroster-csv PATH`` reads a OneRoster CSV bundle
+(a zip or a folder) instead of a provider, and needs no secret.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ from cers_core.cli_upload import (
     upload_export,
 )
 from cers_core.config import Config, load_config, variable_name
-from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
-from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
+from cers_core.errors import CersError, InvalidBundle, InvalidFile, OneRosterError, SettingsError
+from cers_core.export import ExportContext, GroupExport, export_from_bundle, export_section_groups, list_schools
 from cers_core.http.egress import Egress, egress_from_config
 from cers_core.settings import (
     DEFAULT_SCOPE,
@@ -62,6 +64,7 @@ from cers_core.wording import count, printable
 
 if TYPE_CHECKING:
     from cers_core.oneroster.client import FetchProgress
+    from cers_core.oneroster_csv import BundleProblem
 
 __all__ = ["main"]
 
@@ -81,6 +84,9 @@ _FLAG_OF_FIELD = {
     "cds_map": "--cds",
 }
 _WARNINGS_SHOWN = 50
+# The options that say how to reach a provider: none of them goes with --oneroster-csv.
+_PROVIDER_FLAGS = ("--base-url", "--token-url", "--client-id", "--scope", "--page-size", "--concurrency", "--deadline")
+_REQUIRED_PROVIDER_FLAGS = _PROVIDER_FLAGS[:3]
 
 
 class UsageError(Exception):
@@ -113,21 +119,26 @@ def _year(value: str) -> int:
 
 def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
-        "connection", f"the OneRoster provider; the client secret is read from ${SECRET_VARIABLE}"
+        "connection",
+        f"the OneRoster provider (the client secret is read from ${SECRET_VARIABLE}), or --oneroster-csv instead",
     )
-    group.add_argument("--base-url", required=True, help="OneRoster 1.2 Base URL, used exactly as given")
-    group.add_argument("--token-url", required=True, help="OAuth 2 Token URL (client credentials)")
-    group.add_argument("--client-id", required=True, help="OAuth 2 Client ID")
-    group.add_argument("--scope", default=DEFAULT_SCOPE, help="space-separated scopes (default: %(default)s)")
-    group.add_argument("--page-size", type=int, default=1000, help="records per page (default: %(default)s)")
-    group.add_argument(
-        "--concurrency", type=int, default=4, help="requests in flight at once (default: %(default)s; 1 = serial)"
-    )
+    group.add_argument("--base-url", help="OneRoster 1.2 Base URL, used exactly as given")
+    group.add_argument("--token-url", help="OAuth 2 Token URL (client credentials)")
+    group.add_argument("--client-id", help="OAuth 2 Client ID")
+    group.add_argument("--scope", help=f"space-separated scopes (default: {DEFAULT_SCOPE})")
+    group.add_argument("--page-size", type=int, help="records per page (default: 1000)")
+    group.add_argument("--concurrency", type=int, help="requests in flight at once (default: 4; 1 = serial)")
     group.add_argument(
         "--deadline",
         type=float,
         metavar="SECONDS",
         help="give up reading after this long, writing nothing (default: $CERS_EXPORT_DEADLINE, else 7200)",
+    )
+    group.add_argument(
+        "--oneroster-csv",
+        type=Path,
+        metavar="PATH",
+        help="read a OneRoster 1.1 or 1.2 CSV bundle (a .zip or a folder) instead of a provider; no secret needed",
     )
 
 
@@ -136,6 +147,7 @@ DEMO_COMMANDS = {
     "demo-server": "serve the built-in demo district over OneRoster 1.2",
     "demo-import-server": "serve a fake CERS import service (RDW API) to try uploads",
     "demo-oidc-server": "serve a demo OpenID Connect provider to try the app's sign-in",
+    "demo-csv": "write the built-in demo district as a OneRoster CSV bundle (a zip or a folder)",
 }
 
 
@@ -209,19 +221,40 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def _option(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def _bundle_path(args: argparse.Namespace) -> Path | None:
+    """The bundle to read (``--oneroster-csv``), or None to read from a provider, whose options must
+    then be given; the two ways do not mix."""
+    given = [flag for flag in _PROVIDER_FLAGS if getattr(args, _option(flag)) is not None]
+    if args.oneroster_csv is not None:
+        if given:
+            raise UsageError(
+                f"--oneroster-csv reads a bundle instead of a OneRoster provider: leave out {', '.join(given)}."
+            )
+        return Path(args.oneroster_csv)
+    missing = [flag for flag in _REQUIRED_PROVIDER_FLAGS if getattr(args, _option(flag)) is None]
+    if missing:
+        raise UsageError(
+            f"the following arguments are required: {', '.join(missing)} (or --oneroster-csv PATH for a CSV bundle)"
+        )
+    return None
+
+
 def _settings(args: argparse.Namespace, config: Config) -> OneRosterSettings:
     secret = config.client_secret
     if secret is None:
         raise UsageError(f"Set the client secret in the environment variable {SECRET_VARIABLE}.")
+    given = {"scope": args.scope, "page_size": args.page_size, "max_concurrency": args.concurrency}
     try:
         return OneRosterSettings(
             base_url=args.base_url,
             token_url=args.token_url,
             client_id=args.client_id,
             client_secret=secret,
-            scope=args.scope,
-            page_size=args.page_size,
-            max_concurrency=args.concurrency,
+            **{name: value for name, value in given.items() if value is not None},  # else the settings' defaults
         )
     except ValidationError as error:
         raise UsageError(_explain(error)) from None
@@ -315,8 +348,12 @@ def _report(result: GroupExport, stream: TextIO) -> None:
     say(
         f"{count(groups.height, 'group')}, {count(int(groups['teachers'].sum() or 0), 'teacher row')}, "
         f"{count(int(groups['students'].sum() or 0), 'student row')}, from {count(result.schools.height, 'school')}; "
-        f"{count(result.requests, 'request')}."
+        f"{result.read_from}."
     )
+    if result.bundle is not None and result.bundle.warnings:
+        say(f"THE BUNDLE'S WARNINGS ({result.bundle.warning_count:,}; the file was made all the same):")
+        for line in _bundle_lines(result.bundle.warnings):
+            say(line)
     left_out = result.schools_left_out
     if left_out.height:
         say(f"SCHOOLS LEFT OUT OF THE FILE ({left_out.height:,}): no CDS code; give each one with --cds:")
@@ -363,9 +400,34 @@ def _verdict(result: GroupExport) -> str:
     return words
 
 
+def _bundle_lines(problems: Sequence[BundleProblem]) -> list[str]:
+    """A bundle's problems, one a line (file, line, column: what to do), at most ``_WARNINGS_SHOWN``."""
+    lines = [f"  - {problem}" for problem in problems[:_WARNINGS_SHOWN]]
+    if len(problems) > _WARNINGS_SHOWN:
+        lines.append(f"  … and {count(len(problems) - _WARNINGS_SHOWN, 'more problem')}.")
+    return lines
+
+
+def _bundle_refused(error: InvalidBundle, err: TextIO) -> None:
+    """Why a bundle cannot be used: every problem its checks found (errors first), then what to do.
+    Values from the bundle are printed with their control characters escaped."""
+    report = error.report
+    lines = [f"error: {error.headline}", f"ERRORS ({report.error_count:,}):", *_bundle_lines(report.errors)]
+    if report.warnings:
+        lines += [f"WARNINGS ({report.warning_count:,}):", *_bundle_lines(report.warnings)]
+    for line in [*lines, error.hint, "Nothing was written."]:
+        print(printable(line), file=err)
+
+
 def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
     config = load_config()
-    schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
+    bundle = _bundle_path(args)
+    if bundle is not None:
+        from cers_core.oneroster_csv import list_bundle_schools  # only for a bundle: an export over REST starts without
+
+        schools = list_bundle_schools(bundle)
+    else:
+        schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
     for row in schools.iter_rows(named=True):
         values = (row["name"], row["sourced_id"], row["cds"] or "(no CDS code)")
         print("\t".join(printable(value) for value in values), file=out)  # a tab in a name is escaped too
@@ -374,20 +436,27 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = load_config()
-    settings, options, egress = _settings(args, config), _options(args), _egress(args, config)
+    bundle = _bundle_path(args)
+    settings = _settings(args, config) if bundle is None else None
+    options, egress = _options(args), _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
-    progress = _Progress(err)
-    try:
-        result = export_section_groups(
-            settings,
-            options,
-            schools=None if args.all_schools else args.school,
-            as_of=args.as_of,
-            school_year=args.school_year,
-            context=ExportContext(on_progress=progress, egress=egress),
-        )
-    finally:
-        progress.done()
+    schools = None if args.all_schools else args.school
+    if settings is None:
+        assert bundle is not None
+        result = export_from_bundle(bundle, options, schools=schools, as_of=args.as_of, school_year=args.school_year)
+    else:
+        progress = _Progress(err)
+        try:
+            result = export_section_groups(
+                settings,
+                options,
+                schools=schools,
+                as_of=args.as_of,
+                school_year=args.school_year,
+                context=ExportContext(on_progress=progress, egress=egress),
+            )
+        finally:
+            progress.done()
     if args.out is not None:
         _write_atomically(args.out, result.csv_bytes)
     else:
@@ -442,6 +511,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         from cers_demo import commands as demo_commands  # the rest are demo commands: see DEMO_COMMANDS
 
         return demo_commands.run(args, out, err)
+    except InvalidBundle as error:
+        _bundle_refused(error, err)
+        return EXIT_USAGE
     except (UsageError, ImportUsageError, SettingsError, InvalidFile) as error:
         print(f"error: {error}", file=err)
         return EXIT_USAGE
