@@ -11,11 +11,12 @@ The download log keeps when, which connection, which school, how many rows and t
 SHA-256, never the file. The only student data is the last file downloaded or sent per
 connection and school (``keep_file``), kept encrypted like the secrets, to show what the next
 one changes; it goes with its connection. CERS import connections (``save_import_connection``)
-are the second kind of connection, stored like the first.
+are the second kind of connection, stored like the first; OneRoster CSV bundle connections
+(``save_bundle_connection``: where the bundle is, no secret) the third.
 
 Inside, one module holds the file and the keys (``_database``: ``Database`` and ``Vault``), and
 each part is a class given those two: ``Applications``, ``OneRosterConnections``,
-``ImportConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``. ``Store`` is the façade
+``ImportConnections``, ``BundleConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``. ``Store`` is the façade
 over them that the app and the command line use.
 
 Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
@@ -48,6 +49,7 @@ Example::
 """
 
 from cers_core.store._applications import CERS_APP_ID
+from cers_core.store._bundles import SavedBundleConnection
 from cers_core.store._database import DB_FILE_NAME
 from cers_core.store._downloads import DownloadRecord
 from cers_core.store._errors import (
@@ -64,6 +66,9 @@ from cers_core.store._keys import KEY_FILE_NAME, KeySource, SecretKeys, resolve_
 from cers_core.store._oneroster import SavedConnection
 from cers_core.store._store import Store
 
+RosterConnection = SavedConnection | SavedBundleConnection
+"""A connection the rosters are read from: a OneRoster provider's, or a CSV bundle's."""
+
 __all__ = [
     "CERS_APP_ID",
     "DB_FILE_NAME",
@@ -73,6 +78,8 @@ __all__ = [
     "DownloadRecord",
     "KeptFile",
     "KeySource",
+    "RosterConnection",
+    "SavedBundleConnection",
     "SavedConnection",
     "SavedImportConnection",
     "SecretKeyError",

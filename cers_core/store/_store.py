@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 from cers_core.store._applications import Applications
+from cers_core.store._bundles import BundleConnections
 from cers_core.store._database import Database, Vault
 from cers_core.store._downloads import DownloadLog
 from cers_core.store._imports import ImportConnections
@@ -40,7 +41,7 @@ def _forward(part: str, method: Callable[Concatenate[Part, P], R]) -> Callable[C
 
 
 class Store:
-    """The app's saved applications, connections of both kinds, download log and kept files.
+    """The app's saved applications, connections of every kind, download log and kept files.
 
     Safe to share between threads: each call opens its own SQLite connection. Open it with
     ``Store.open(data_dir, keys=...)``.
@@ -51,6 +52,7 @@ class Store:
         self._applications = Applications(database)
         self._connections = OneRosterConnections(database, vault)
         self._imports = ImportConnections(database, vault)
+        self._bundles = BundleConnections(database, vault)
         self._kept_files = KeptFiles(database, vault)
         self._downloads = DownloadLog(database)
         self._rotation = KeyRotation(database, vault)
@@ -91,6 +93,11 @@ class Store:
     resolve_import_settings = _forward("_imports", ImportConnections.resolve)
     check_import_connection = _forward("_imports", ImportConnections.check)
     save_import_connection = _forward("_imports", ImportConnections.save)
+
+    bundle_connections = _forward("_bundles", BundleConnections.all)
+    bundle_connection = _forward("_bundles", BundleConnections.get)
+    check_bundle_connection = _forward("_bundles", BundleConnections.check)
+    save_bundle_connection = _forward("_bundles", BundleConnections.save)
 
     log_download = _forward("_downloads", DownloadLog.record)
     downloads = _forward("_downloads", DownloadLog.latest)
