@@ -16,13 +16,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from cers_core.settings import BundleSettings, GroupOptions
 from cers_core.store._applications import CERS_APP_ID
-from cers_core.store._connections import ConnectionRow, ConnectionTable, StoredConnection, as_stored
+from cers_core.store._connections import (
+    ConnectionRow,
+    ConnectionTable,
+    StoredConnection,
+    as_stored,
+    options_and_settings,
+)
 from cers_core.store._database import Database, Vault
-from cers_core.store._errors import ConnectionInvalid, ConnectionNotFound, StoreUnreadable, validated
+from cers_core.store._errors import ConnectionInvalid, connection_gone, validated
 from cers_core.store._names import connection_name_errors
 
 __all__ = ["BUNDLE_KIND", "BundleConnections", "SavedBundleConnection"]
@@ -60,7 +64,7 @@ class BundleConnections:
         """The connection of that id; ``ConnectionNotFound`` when there is none."""
         row = self._table.row(connection_id)
         if row is None:
-            raise _not_found(connection_id)
+            raise connection_gone(connection_id)
         return _saved(row)
 
     def check(
@@ -101,7 +105,7 @@ class BundleConnections:
                 secret_token=self._vault.encrypt(b""),
                 options_json=json.dumps(options.model_dump(mode="json"), sort_keys=True),
             )
-            return _saved(self._table.put(db, row, connection_id, gone=_not_found))
+            return _saved(self._table.put(db, row, connection_id, gone=connection_gone))
 
     def _checked(
         self,
@@ -113,21 +117,14 @@ class BundleConnections:
     ) -> tuple[str, BundleSettings | None, dict[str, str]]:
         name, name_errors = connection_name_errors(db, name, app_id=app_id, connection_id=connection_id)
         if connection_id is not None and self._table.row_in(db, connection_id) is None:
-            raise _not_found(connection_id)
+            raise connection_gone(connection_id)
         values = settings.model_dump() if isinstance(settings, BundleSettings) else dict(settings)
         checked, errors = validated(BundleSettings, values, {})
         return name, checked, {**errors, **name_errors}
 
 
 def _saved(row: StoredConnection) -> SavedBundleConnection:
-    try:
-        options = GroupOptions.model_validate(json.loads(row.options_json))
-        settings = json.loads(row.settings_json)
-    except (ValueError, ValidationError):
-        raise StoreUnreadable(
-            f"The saved group options of connection {row.name!r} cannot be read.",
-            hint="Delete the connection and add it again.",
-        ) from None
+    options, settings = options_and_settings(row)
     return SavedBundleConnection(
         id=row.id,
         name=row.name,
@@ -136,11 +133,4 @@ def _saved(row: StoredConnection) -> SavedBundleConnection:
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,
-    )
-
-
-def _not_found(connection_id: int) -> ConnectionNotFound:
-    return ConnectionNotFound(
-        f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
-        hint="Reload the page.",
     )
