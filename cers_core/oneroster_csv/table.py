@@ -45,11 +45,11 @@ def read_table(stream: CheckedStream, file: CsvFile, version: Version, log: Prob
         return None
     table: pl.DataFrame | None = None
     lines = 1  # lines before the block (physical), for locating a malformed record
-    for block in blocks:
+    for block in blocks:  # each begins with the header line
         records = 0 if table is None else table.height
         try:
             part = pl.read_csv(
-                io.BytesIO(first + block),
+                io.BytesIO(block),
                 columns=list(columns.values()),
                 infer_schema=False,
                 quote_char='"',
@@ -58,36 +58,45 @@ def read_table(stream: CheckedStream, file: CsvFile, version: Version, log: Prob
                 row_index_offset=2 + records,
             )
         except pl.exceptions.PolarsError as error:
-            where, message = _where_malformed(block, len(header), error)
+            where, message = _where_malformed(block[len(first) :], len(header), error)
             log.add("error", ProblemCode.malformed_csv, file.file_name, message, line=lines + where)
             return None
         part = part.rename({actual: name for name, actual in columns.items()})
         table = part if table is None else table.extend(part)
-        lines += block.count(b"\n")
+        lines += block.count(b"\n", len(first))
     return _finished(file, table, columns, log)
 
 
 def _blocks(stream: CheckedStream, file: CsvFile, log: ProblemLog) -> Iterator[bytes]:
     """The header line, then blocks of whole records (a block ends at a line end that no quoted
-    value spans: the number of quotes before it is even)."""
-    carry = b""
-    header_done = False
+    value spans: the number of quotes before it is even), each after the header line, so that
+    polars reads each block on its own. A block's bytes are copied once, header and records
+    together: at a district's size every copy of the file costs a second."""
+    carry = b""  # the start of a record the last read cut
+    header = None
     while True:
         data = stream.read(_BLOCK)
-        buffer = carry + data
-        if not header_done:
+        if header is None:
+            buffer = carry + data
             end = buffer.find(b"\n")
             if end < 0 and data and len(buffer) <= _MAX_RECORD:
                 carry = buffer
                 continue
-            header_done = True
             end = len(buffer) if end < 0 else end + 1
-            yield buffer[:end]
-            buffer = buffer[end:]
-        cut = _record_end(buffer) if data else len(buffer)
+            header, carry, ended, data = buffer[:end], b"", not data, buffer[end:]
+            yield header
+            if not data and not ended:  # the read ended with the header line: read on
+                continue
+        if not data:
+            if carry:
+                yield header + carry
+            return
+        cut = _record_end(data, quoted=carry.count(b'"') % 2 == 1)
         if cut:
-            yield buffer[:cut]
-        carry = buffer[cut:]
+            yield b"".join((header, carry, memoryview(data)[:cut]))
+            carry = data[cut:]
+        else:
+            carry += data
         if len(carry) > _MAX_RECORD:
             log.add(
                 "error",
@@ -96,17 +105,18 @@ def _blocks(stream: CheckedStream, file: CsvFile, log: ProblemLog) -> Iterator[b
                 f"A record is longer than {_MAX_RECORD >> 20} MB: a quoted value is probably never closed. {_ADVICE}",
             )
             raise FileRefused(file.file_name)
-        if not data:
-            return
 
 
-def _record_end(buffer: bytes) -> int:
-    """Where the last whole record of ``buffer`` ends (0: none does)."""
-    cut = buffer.rfind(b"\n") + 1
-    quotes = buffer.count(b'"', 0, cut)
+def _record_end(data: bytes, *, quoted: bool) -> int:
+    """Where the last whole record of ``data`` ends (0: none does); ``quoted`` when what came
+    before ``data`` in its first record leaves a quote open."""
+    cut = data.rfind(b"\n") + 1
+    if not quoted and b'"' not in data:  # no quote at all (most files): every line end ends a record
+        return cut
+    quotes = data.count(b'"', 0, cut) + quoted
     while cut and quotes % 2:
-        previous = buffer.rfind(b"\n", 0, cut - 1) + 1
-        quotes -= buffer.count(b'"', previous, cut)
+        previous = data.rfind(b"\n", 0, cut - 1) + 1
+        quotes -= data.count(b'"', previous, cut)
         cut = previous
     return cut
 
@@ -138,7 +148,10 @@ def _finished(file: CsvFile, table: pl.DataFrame | None, columns: dict[str, str]
     names = list(columns)
     if table is None:
         table = pl.DataFrame(schema={"_line": pl.UInt32, **dict.fromkeys(names, pl.String)})
-    table = table.with_columns(pl.when(pl.col(n).str.contains(r"\S")).then(pl.col(n)).alias(n) for n in names)
+    # A cell of spaces is as empty as a blank one; only the columns that have one are rewritten.
+    spaces = table.select((~pl.col(n).str.contains(r"\S")).any() for n in names).row(0) if names else ()
+    blank = [n for n, found in zip(names, spaces, strict=True) if found]
+    table = table.with_columns(pl.when(pl.col(n).str.contains(r"\S")).then(pl.col(n)).alias(n) for n in blank)
     blank_line = pl.all_horizontal(pl.col(names).is_null())
     if table.select(blank_line.any()).item():
         table = table.filter(~blank_line)
