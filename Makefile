@@ -22,7 +22,7 @@ test: $(STAMP)
 
 # The README's pictures, taken by the browser test in Chromium (docs/screenshots/); not by make test.
 screenshots: $(STAMP)
-	CERS_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_browser.py
+	CERS_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_browser.py tests/e2e/test_csv_bundle.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -45,10 +45,15 @@ if ctx.demo is not None and administrator:
     st.subheader("No SIS at hand?")
     st.write(
         "The demo district runs inside this app and answers like a real OneRoster 1.2 provider "
-        "(over real HTTP), with made-up schools, teachers and students."
+        "(over real HTTP), with made-up schools, teachers and students; or, the same district, as the "
+        "OneRoster CSV bundle a SIS exports."
     )
-    if st.button("Try the demo district", key="try_demo", type="primary", icon=":material/school:"):
+    tries = st.container(horizontal=True)
+    if tries.button("Try the demo district", key="try_demo", type="primary", icon=":material/school:"):
         app_demo.create_demo_connection(ctx.store, ctx.demo)
+        st.switch_page("pages/2_CERS_Connections.py")
+    if tries.button("Try the demo district as a CSV bundle", key="try_demo_bundle", icon=":material/folder_zip:"):
+        app_demo.create_demo_bundle_connection(ctx.store, ctx.demo, context.data_folder())
         st.switch_page("pages/2_CERS_Connections.py")
 
 downloads = ctx.store.downloads(limit=20)

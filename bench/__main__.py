@@ -33,6 +33,7 @@ from typing import TypeVar
 import polars as pl
 
 from bench.app_render import app_render
+from bench.csv_bundle import csv_bundle
 from bench.limit import limit_fetch
 from bench.naive import naive_fetch
 from cers_core import ExportContext, GroupExport, GroupOptions, OneRosterSettings, export_section_groups, list_schools
@@ -78,16 +79,21 @@ def provider(scale: str, *extra: str) -> Iterator[Provider]:
             process.wait(timeout=30)
 
 
-def run_export(server: Provider, *args: str, concurrency: int) -> tuple[float, float, int]:
-    """Our command-line export in its own process: (wall seconds, peak RSS in MB, exit code)."""
+def run_export(server: Provider | None, *args: str, concurrency: int) -> tuple[float, float, int]:
+    """Our command-line export in its own process: (wall seconds, peak RSS in MB, exit code); from
+    ``server``, or with None from what ``args`` name (``--oneroster-csv PATH``)."""
     with tempfile.TemporaryDirectory() as folder:
-        command = [
-            sys.executable, "-m", "cers_core", "export",
+        source = [] if server is None else [
             "--base-url", server.base_url, "--token-url", server.token_url, "--client-id", server.client_id,
             "--page-size", str(PAGE_SIZE), "--concurrency", str(concurrency),
+        ]  # fmt: skip
+        command = [
+            sys.executable, "-m", "cers_core", "export", *source,
             "--as-of", AS_OF.isoformat(), "--split-large", "--out", str(Path(folder) / "groups.csv"), *args,
         ]  # fmt: skip
-        environment = {**os.environ, "CERS_CLIENT_SECRET": server.client_secret, "PYTHONPATH": str(ROOT)}
+        environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+        if server is not None:
+            environment["CERS_CLIENT_SECRET"] = server.client_secret
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=environment, stderr=subprocess.DEVNULL)
         # The kernel's high-water mark of the export's own memory (VmHWM starts afresh at exec;
@@ -260,6 +266,7 @@ def main() -> None:
     if not args.only_app:
         rows += zero_latency(args.scale, naive=not args.skip_naive)
         rows += with_latency(args.school_scale, args.district_scale)
+        rows += csv_bundle(args.scale, args.district_scale, provider=provider, run_export=run_export)
     rows += app_render(AS_OF)  # last: the app's own demo provider stays up in this process once started
     table = "\n".join(["| measure | result |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)])
     stamp = f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} on {machine()}, with `python -m bench`."

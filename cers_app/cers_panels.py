@@ -22,7 +22,7 @@ from cers_core import GroupDiff, GroupExport
 from cers_core.cers_import import ImportResult, UploadContext, upload_group_file
 from cers_core.errors import CersError, UploadError
 from cers_core.history import Comparison, changes_since, kept_files_for, record_file_left, record_upload
-from cers_core.store import SavedConnection, SavedImportConnection
+from cers_core.store import RosterConnection, SavedImportConnection
 
 __all__ = ["download_and_keep", "send_to_cers", "show_changes", "show_diff", "show_send"]
 
@@ -32,13 +32,13 @@ _CHANGES_KEY = "cers_changes"
 _APP_WAIT_SECONDS = 120.0
 
 
-def download_and_keep(ctx: AppContext, saved: SavedConnection, label: str, export: GroupExport) -> None:
+def download_and_keep(ctx: AppContext, saved: RosterConnection, label: str, export: GroupExport) -> None:
     """The download button's callback: the download log, and the file kept for the next comparison."""
     record_file_left(ctx.store, saved, export, label=label, how="download", who=ctx.visitor.who)
     st.session_state.pop(_CHANGES_KEY, None)  # the next comparison is with this file
 
 
-def _changes(ctx: AppContext, saved: SavedConnection, export: GroupExport) -> Comparison | None:
+def _changes(ctx: AppContext, saved: RosterConnection, export: GroupExport) -> Comparison | None:
     """``changes_since`` the kept files, compared once per file and kept files in this session."""
     kept = kept_files_for(ctx.store, saved.id, export)
     key = (saved.id, hashlib.sha256(export.csv_bytes).hexdigest(), tuple(k.sha256 for k in kept))
@@ -51,7 +51,7 @@ def _changes(ctx: AppContext, saved: SavedConnection, export: GroupExport) -> Co
 
 def send_to_cers(
     ctx: AppContext,
-    saved: SavedConnection,
+    saved: RosterConnection,
     target: SavedImportConnection,
     export: GroupExport,
     *,
@@ -94,7 +94,7 @@ def show_diff(diff: GroupDiff, key: str, *, sent: bool = True) -> None:
             paged_grid(changes_people_frame(diff), f"{key}_diff_people_page", "Changes")
 
 
-def show_changes(ctx: AppContext, saved: SavedConnection, export: GroupExport, key: str) -> None:
+def show_changes(ctx: AppContext, saved: RosterConnection, export: GroupExport, key: str) -> None:
     """ "What changes in CERS": the difference with the file kept for these schools, if any."""
     st.subheader("What changes in CERS")
     try:
@@ -116,7 +116,7 @@ def show_changes(ctx: AppContext, saved: SavedConnection, export: GroupExport, k
     show_diff(found.diff, key, sent=found.sent)
 
 
-def show_send(ctx: AppContext, saved: SavedConnection, export: GroupExport, label: str, key: str) -> None:
+def show_send(ctx: AppContext, saved: RosterConnection, export: GroupExport, label: str, key: str) -> None:
     """ "Send to CERS": the button (enabled only for a file CERS would accept and with an import connection)
     and the result of the last send of this file."""
     st.subheader("Send to CERS")

@@ -51,6 +51,9 @@ class AppContext:
     demo: DemoServer | None
     visitor: Visitor
     """Who uses this session, and their role (see ``cers_app.access``)."""
+    bundle_folders: tuple[Path, ...] = ()
+    """Where a CSV bundle connection may read a bundle on the server: ``CERS_BUNDLE_FOLDERS``, and
+    the folder the demo writes its bundle to when the demo district is on."""
 
 
 def data_folder() -> Path:
@@ -99,7 +102,8 @@ def setup(page_title: str, *, role: Role = Role.analyst) -> AppContext:
             icon=":material/admin_panel_settings:",
         )
         st.stop()
-    return AppContext(store=store, key_source=keys.source, demo=demo, visitor=visitor)
+    folders = config.bundle_folders + ((app_demo.demo_bundle_folder(folder),) if demo is not None else ())
+    return AppContext(store=store, key_source=keys.source, demo=demo, visitor=visitor, bundle_folders=folders)
 
 
 def guarded(callback: Callable[..., None]) -> Callable[..., None]:

@@ -1,5 +1,6 @@
 """The demo district inside the app: its OneRoster provider, the fake CERS import service, and
-the ready connections to both ("Try the demo district").
+the ready connections to both ("Try the demo district"); or the same district as a OneRoster CSV
+bundle, written to the data folder, with a CSV bundle connection to it ("… as a CSV bundle").
 
 Both servers are process resources (``st.cache_resource``) on loopback ports, holding no real
 data. ``cers_demo`` is imported here only when a demo server is asked for, so a deployment
@@ -8,23 +9,29 @@ with ``CERS_DEMO=off`` never loads it.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from cers_core.errors import CersError
 from cers_core.settings import GroupOptions
-from cers_core.store import CERS_APP_ID, SavedConnection, SavedImportConnection, Store
+from cers_core.store import CERS_APP_ID, SavedBundleConnection, SavedConnection, SavedImportConnection, Store
 
 if TYPE_CHECKING:
     from cers_demo import DemoServer
     from cers_demo.fake_cers_import import FakeImportServer
 
 __all__ = [
+    "DEMO_BUNDLE_NAME",
     "DEMO_CONNECTION_NAME",
     "DEMO_IMPORT_NAME",
+    "create_demo_bundle_connection",
     "create_demo_connection",
+    "demo_bundle_folder",
     "demo_import_credentials",
     "demo_provider",
     "follow_demo_port",
@@ -35,6 +42,7 @@ __all__ = [
 
 DEMO_CONNECTION_NAME = "Demo district"
 DEMO_IMPORT_NAME = "Demo CERS import"
+DEMO_BUNDLE_NAME = "Demo district (CSV bundle)"
 
 
 @st.cache_resource(show_spinner="Starting the demo district…")
@@ -98,6 +106,33 @@ def create_demo_connection(store: Store, demo: DemoServer | None) -> SavedConnec
         client_secret=demo.client_secret,
         options=GroupOptions(),
     )
+
+
+def demo_bundle_folder(data_dir: Path) -> Path:
+    """Where the demo writes its bundle: a folder of the data folder, which the app may read."""
+    return data_dir / "demo-bundles"
+
+
+def create_demo_bundle_connection(store: Store, demo: DemoServer | None, data_dir: Path) -> SavedBundleConnection:
+    """Write the demo district (the one the demo provider serves) as a OneRoster 1.2 CSV bundle into
+    the data folder, and add ``CERS_int`` with a CSV bundle connection reading it (or return the one
+    there), and the CERS import connection to the fake import service."""
+    if demo is None:
+        raise CersError("The demo district is turned off in this deployment.")
+    from cers_demo.csv_bundle import write_csv_bundle
+
+    folder = demo_bundle_folder(data_dir)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    bundle = folder / "sierra-vista-oneroster.zip"
+    # Written beside and renamed, as a nightly job should: a page reading the bundle meanwhile never sees half of it.
+    written = write_csv_bundle(demo.district, folder / f".{bundle.stem}-{secrets.token_hex(4)}.zip")
+    os.replace(written, bundle)
+    store.add_application(CERS_APP_ID)
+    _create_demo_import_connection(store)
+    for saved in store.bundle_connections():
+        if saved.name == DEMO_BUNDLE_NAME:
+            return saved
+    return store.save_bundle_connection(name=DEMO_BUNDLE_NAME, settings={"path": str(bundle)}, options=GroupOptions())
 
 
 def _is_demo_import(saved: SavedImportConnection, fake: FakeImportServer) -> bool:

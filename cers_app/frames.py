@@ -12,9 +12,11 @@ from cers_core.cers_csv import ValidationReport
 from cers_core.cers_import import ImportResult
 from cers_core.coverage import school_coverage
 from cers_core.enrolled import REASONS
+from cers_core.oneroster_csv import BundleReport
 from cers_core.store import DownloadRecord
 
 __all__ = [
+    "bundle_problem_frame",
     "changes_groups_frame",
     "changes_people_frame",
     "coverage_frame",
@@ -29,6 +31,13 @@ __all__ = [
     "problem_report",
     "rejection_reasons",
 ]
+
+
+def bundle_problem_frame(report: BundleReport) -> pl.DataFrame:
+    """What a OneRoster CSV bundle's checks found, errors first: where (file, line as a text editor
+    counts it, column) and the problem in plain words."""
+    labels = {"severity": "Severity", "file": "File", "line": "Line", "column": "Column", "message": "Problem"}
+    return report.frame().select(pl.col(name).alias(label) for name, label in labels.items())
 
 
 def find_schools(schools: pl.DataFrame, query: str) -> pl.DataFrame:

@@ -21,7 +21,7 @@ from cers_app.widgets import ask_first_button
 from cers_core.brake import BrakeSettings
 from cers_core.group_sets import GroupSet, SectionFilter
 from cers_core.settings import ClassTypes, GroupNameField
-from cers_core.store import GroupSetInvalid, SavedConnection, SavedGroupSet, field_messages
+from cers_core.store import GroupSetInvalid, RosterConnection, SavedBundleConnection, SavedGroupSet, field_messages
 from cers_core.wording import count
 
 __all__ = ["FORM_KEYS", "show_group_sets", "show_group_sets_note", "show_sync_target"]
@@ -46,7 +46,7 @@ _CLASS_TYPES = {ClassTypes.all: "All", ClassTypes.scheduled: "Scheduled only", C
 _NEW_SET = GroupSet(name="new")  # what a new group set's form starts with (its name left blank)
 
 
-def show_group_sets(ctx: AppContext, saved: SavedConnection) -> None:
+def show_group_sets(ctx: AppContext, saved: RosterConnection) -> None:
     """The connection's group sets, each with Edit and Delete, and the form to add or edit one."""
     st.session_state.setdefault(_CONFIRM, None)
     st.markdown("**Group sets**")
@@ -81,7 +81,7 @@ def show_group_sets(ctx: AppContext, saved: SavedConnection) -> None:
                   args=(saved.id, None))  # fmt: skip
 
 
-def show_group_sets_note(ctx: AppContext, saved: SavedConnection) -> None:
+def show_group_sets_note(ctx: AppContext, saved: RosterConnection) -> None:
     """On Section Groups: that the file previewed is the one the connection's group sets make together."""
     sets = ctx.store.group_sets(saved.id)
     if sets:
@@ -113,7 +113,7 @@ def _start(connection_id: int, item: SavedGroupSet | None) -> None:
     st.session_state[_ERRORS] = {}
 
 
-def _form(ctx: AppContext, saved: SavedConnection, editing: int | str) -> None:
+def _form(ctx: AppContext, saved: RosterConnection, editing: int | str) -> None:
     errors: dict[str, str] = st.session_state.get(_ERRORS, {})
 
     def problem(name: str) -> None:
@@ -204,9 +204,15 @@ def _delete(ctx: AppContext, group_set_id: int) -> None:
         _stop()
 
 
-def show_sync_target(ctx: AppContext, saved: SavedConnection) -> None:
+def show_sync_target(ctx: AppContext, saved: RosterConnection) -> None:
     """Where the scheduled sync sends this connection's file, and its brake's thresholds."""
     st.markdown("**Scheduled sync**")
+    if isinstance(saved, SavedBundleConnection) and saved.settings.path is None:
+        st.caption(
+            "The scheduled sync reads a CSV bundle on the server, where a nightly job writes it: this connection's "
+            "bundle is uploaded by hand. Set its path on the server (Edit) to send it every night."
+        )
+        return
     targets = {target.id: target.name for target in import_connections(ctx.store, ctx.demo)}
     target = ctx.store.sync_target(saved.id)
     keys = _sync_keys(saved.id)

@@ -23,7 +23,7 @@ from cers_app.markup import escape_markdown
 from cers_app.widgets import paged_grid
 from cers_core.errors import CersError
 from cers_core.history import changes_if_released
-from cers_core.store import HeldFile, SavedConnection
+from cers_core.store import HeldFile, RosterConnection
 from cers_core.sync import SyncContext, release_held
 
 __all__ = ["show_history"]
@@ -38,7 +38,7 @@ _RUNS_SHOWN = 2_000
 
 def show_history(ctx: AppContext) -> None:
     """The filters, the uploads held, the chart, the runs and what each did per school."""
-    connections = {saved.id: saved for saved in ctx.store.connections()}
+    connections = {saved.id: saved for saved in ctx.store.roster_connections()}
     filters = st.columns([3, 3, 2, 2])
     chosen = filters[0].multiselect(
         "Connections",
@@ -90,7 +90,7 @@ def _chart(counts: pl.DataFrame) -> None:
         column.altair_chart(chart, width="stretch")
 
 
-def _held_uploads(ctx: AppContext, connections: list[SavedConnection]) -> None:
+def _held_uploads(ctx: AppContext, connections: list[RosterConnection]) -> None:
     """Each connection's held uploads: why, what releasing one changes in CERS, and the button."""
     released = st.session_state.pop(_RELEASED, None)
     if released is not None:
@@ -114,7 +114,7 @@ def _held_uploads(ctx: AppContext, connections: list[SavedConnection]) -> None:
             _held_upload(ctx, saved, item, may_release=may_release)
 
 
-def _held_upload(ctx: AppContext, saved: SavedConnection, item: HeldFile, *, may_release: bool) -> None:
+def _held_upload(ctx: AppContext, saved: RosterConnection, item: HeldFile, *, may_release: bool) -> None:
     key = f"held_{saved.id}_{item.school}"
     with st.expander(f"What changes in CERS if {escape_markdown(item.school_name)} ({item.school}) is released"):
         try:
@@ -133,7 +133,7 @@ def _held_upload(ctx: AppContext, saved: SavedConnection, item: HeldFile, *, may
             st.rerun()
 
 
-def _release(ctx: AppContext, saved: SavedConnection, item: HeldFile) -> tuple[str, str]:
+def _release(ctx: AppContext, saved: RosterConnection, item: HeldFile) -> tuple[str, str]:
     import_connections(ctx.store, ctx.demo)  # the demo's fake CERS moves with each start of the app
     try:
         done = release_held(ctx.store, saved, [item.school], who=ctx.visitor.who,

@@ -3,6 +3,11 @@ Save, Test connection, and the example group name.
 
 The widgets live in ``st.session_state`` under ``FORM_KEYS``; the page draws them, this module
 reads and fills them. Messages for the fields (from the last Save or Test) are kept by field name.
+
+The same form edits a OneRoster CSV bundle connection (``source`` is ``CSV_BUNDLE``): the group
+name and advanced choices are the same; instead of a provider's address and credentials, it has
+the path on the server of the bundle a nightly job refreshes (none: it is uploaded on Section
+Groups), which must lie where the deployment lets the app read (``CERS_BUNDLE_FOLDERS``).
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from pydantic import ValidationError
 from cers_app.context import AppContext
 from cers_app.loading import QUICK_CHECK, fetch_school_roster
 from cers_app.session import session_data
-from cers_core import ExportContext, example_group_name, list_schools
-from cers_core.errors import CersError
+from cers_core import ExportContext, example_group_name, list_bundle_schools, list_schools
+from cers_core.errors import CersError, SettingsError
+from cers_core.oneroster_csv.server_bundle import server_bundle_path
 from cers_core.settings import (
     ClassTypes,
     GroupOptions,
@@ -28,17 +34,31 @@ from cers_core.settings import (
     moved_urls,
     secret_moved_message,
 )
-from cers_core.store import ConnectionInvalid, SavedConnection, field_messages
+from cers_core.store import (
+    ConnectionInvalid,
+    ConnectionNotFound,
+    RosterConnection,
+    SavedBundleConnection,
+    SavedConnection,
+    Store,
+    field_messages,
+)
+from cers_core.wording import count
 
 __all__ = [
+    "CSV_BUNDLE",
     "FORM_KEYS",
+    "PROVIDER",
     "example_name",
     "form_errors",
     "form_settings",
     "group_options_from_form",
+    "is_bundle_form",
     "load_form",
     "save_form",
+    "saved_for_form",
     "secret_origin_note",
+    "test_bundle_form",
     "test_connection",
     "token_host_note",
 ]
@@ -63,8 +83,12 @@ FORM_KEYS: dict[str, str] = {
         "ssid_types",
         "cds_map",
         "split_large",
+        "source",
+        "path",
     )
 }
+PROVIDER, CSV_BUNDLE = "provider", "csv_bundle"
+"""What the form edits (``FORM_KEYS["source"]``): a OneRoster provider's connection, or a CSV bundle's."""
 _OPTION_FIELDS = frozenset(GroupOptions.model_fields)
 _SETTINGS_FIELDS = tuple(OneRosterPublic.model_fields)
 # A new connection's form: the settings' defaults, blanks where a value is required.
@@ -74,11 +98,25 @@ _NEW_SETTINGS: dict[str, Any] = {
 _ERRORS_KEY = "conn_errors"
 
 
-def load_form(saved: SavedConnection | None) -> None:
-    """Fill the form's widgets from a saved connection (or defaults); the secret field stays blank."""
+def saved_for_form(store: Store, connection_id: int) -> RosterConnection:
+    """The saved connection of that id the form edits, whichever of the two kinds it is."""
+    try:
+        return store.connection(connection_id)
+    except ConnectionNotFound:
+        return store.bundle_connection(connection_id)
+
+
+def load_form(saved: RosterConnection | None, *, source: str = PROVIDER) -> None:
+    """Fill the form's widgets from a saved connection (or defaults, for a new one of ``source``);
+    the secret field stays blank."""
     options = saved.options if saved else GroupOptions()
-    settings = saved.settings.model_dump() if saved else _NEW_SETTINGS
+    settings = saved.settings.model_dump() if isinstance(saved, SavedConnection) else _NEW_SETTINGS
+    bundle = saved.settings.path if isinstance(saved, SavedBundleConnection) else None
+    if saved is not None:
+        source = CSV_BUNDLE if isinstance(saved, SavedBundleConnection) else PROVIDER
     values: dict[str, Any] = {
+        "source": source,
+        "path": bundle or "",
         "name": saved.name if saved else "",
         **{name: settings[name] for name in _SETTINGS_FIELDS},
         "client_secret": "",
@@ -98,6 +136,11 @@ def load_form(saved: SavedConnection | None) -> None:
 
 def _form(name: str) -> Any:
     return st.session_state.get(FORM_KEYS[name])
+
+
+def is_bundle_form() -> bool:
+    """Whether the form edits a OneRoster CSV bundle connection."""
+    return _form("source") == CSV_BUNDLE
 
 
 def form_errors() -> dict[str, str]:
@@ -182,8 +225,10 @@ def form_settings(ctx: AppContext, connection_id: int | None) -> OneRosterSettin
     )
 
 
-def save_form(ctx: AppContext, connection_id: int | None) -> SavedConnection | None:
+def save_form(ctx: AppContext, connection_id: int | None) -> RosterConnection | None:
     """Validate every field and save; on a problem, keep every field's message for the form and save nothing."""
+    if is_bundle_form():
+        return _save_bundle_form(ctx, connection_id)
     fields = {"name": _form("name") or "", "settings": _public_from_form(), "client_secret": _form("client_secret")}
     try:
         options = group_options_from_form()
@@ -198,6 +243,46 @@ def save_form(ctx: AppContext, connection_id: int | None) -> SavedConnection | N
     st.session_state[_ERRORS_KEY] = {}
     st.session_state[FORM_KEYS["client_secret"]] = ""
     return saved
+
+
+def _bundle_path_errors(ctx: AppContext) -> dict[str, str]:
+    """Why the app may not read the form's bundle path (empty when it may, or there is none)."""
+    path = str(_form("path") or "").strip()
+    try:
+        if path:
+            server_bundle_path(path, allowed=ctx.bundle_folders)
+    except SettingsError as error:
+        return {"path": str(error)}
+    return {}
+
+
+def _save_bundle_form(ctx: AppContext, connection_id: int | None) -> SavedBundleConnection | None:
+    fields = {"name": _form("name") or "", "settings": {"path": _form("path") or None}}
+    errors = ctx.store.check_bundle_connection(connection_id=connection_id, **fields)
+    errors.update(_bundle_path_errors(ctx))
+    try:
+        options = group_options_from_form()
+    except ConnectionInvalid as invalid:
+        errors.update(invalid.field_errors)
+    if errors:
+        st.session_state[_ERRORS_KEY] = errors
+        return None
+    st.session_state[_ERRORS_KEY] = {}
+    return ctx.store.save_bundle_connection(connection_id=connection_id, options=options, **fields)
+
+
+def test_bundle_form(ctx: AppContext, connection_id: int | None) -> str:
+    """Read the schools of the bundle at the form's path, saying how many there are. Raises
+    ``ConnectionInvalid`` for a path the app may not read, ``InvalidBundle`` for a bundle with problems."""
+    errors = _bundle_path_errors(ctx)
+    st.session_state[_ERRORS_KEY] = errors
+    if errors:
+        raise ConnectionInvalid(errors)
+    path = str(_form("path") or "").strip()
+    if not path:
+        return "Nothing to test here: without a path on the server, the zip is uploaded and checked on Section Groups."
+    schools = list_bundle_schools(server_bundle_path(path, allowed=ctx.bundle_folders))
+    return f"Read the bundle: it lists {count(schools.height, 'school')}."
 
 
 def test_connection(ctx: AppContext, connection_id: int | None) -> int:
@@ -242,7 +327,11 @@ def example_name(ctx: AppContext, connection_id: int | None) -> tuple[str, bool]
     """
     options = group_options_from_form()
     try:
-        roster = session_data().example_rosters.get(_example_key(ctx, connection_id, form_settings(ctx, connection_id)))
+        roster = (
+            None  # a bundle's rosters are read whole: the sample will do
+            if is_bundle_form()
+            else session_data().example_rosters.get(_example_key(ctx, connection_id, form_settings(ctx, connection_id)))
+        )
     except CersError:  # fields still being typed, or the connection is gone: the sample will do
         roster = None
     if roster is not None:

@@ -17,23 +17,35 @@ from pydantic import ValidationError
 from cers_app.context import AppContext, guarded
 from cers_app.markup import escape_markdown, inline_code
 from cers_core.settings import GroupOptions
-from cers_core.store import SavedConnection, field_messages
+from cers_core.store import RosterConnection, SavedBundleConnection, field_messages
 
 __all__ = ["cds_inputs", "save_options", "split_switch"]
 
 _ERRORS_KEY = "sg_fix_errors"
 
 
-def save_options(ctx: AppContext, saved: SavedConnection, **changes: Any) -> SavedConnection:
-    """Save the connection with these group options changed (``ValidationError`` when one is not usable)."""
-    current = ctx.store.connection(saved.id)  # another window may have saved it meanwhile: keep its other options
+def _current(ctx: AppContext, saved: RosterConnection) -> RosterConnection:
+    """The connection as saved now: another window may have saved it meanwhile."""
+    if isinstance(saved, SavedBundleConnection):
+        return ctx.store.bundle_connection(saved.id)
+    return ctx.store.connection(saved.id)
+
+
+def save_options(ctx: AppContext, saved: RosterConnection, **changes: Any) -> RosterConnection:
+    """Save the connection (a provider's or a CSV bundle's) with these group options changed, its other
+    options as saved now (``ValidationError`` when one is not usable)."""
+    current = _current(ctx, saved)
     options = GroupOptions.model_validate({**current.options.model_dump(), **changes})
+    if isinstance(current, SavedBundleConnection):
+        return ctx.store.save_bundle_connection(
+            connection_id=saved.id, name=current.name, settings=current.settings, options=options
+        )
     return ctx.store.save_connection(
         connection_id=saved.id, name=current.name, settings=current.settings, client_secret=None, options=options
     )
 
 
-def cds_inputs(ctx: AppContext, saved: SavedConnection, schools: pl.DataFrame) -> None:
+def cds_inputs(ctx: AppContext, saved: RosterConnection, schools: pl.DataFrame) -> None:
     """For each school left out for want of a CDS code (``sourced_id``, ``name``): its name and
     sourcedId on a line of its own, a box for its CDS code and a button that saves it."""
     errors: dict[str, str] = st.session_state.setdefault(_ERRORS_KEY, {})
@@ -61,18 +73,18 @@ def cds_inputs(ctx: AppContext, saved: SavedConnection, schools: pl.DataFrame) -
     st.caption("A CDS code saved here goes into the connection's CDS mapping (its advanced settings).")
 
 
-def _save_cds(ctx: AppContext, saved: SavedConnection, sourced_id: str) -> None:
+def _save_cds(ctx: AppContext, saved: RosterConnection, sourced_id: str) -> None:
     errors: dict[str, str] = st.session_state.setdefault(_ERRORS_KEY, {})
     cds = str(st.session_state.get(f"sg_cds_{_safe(sourced_id)}") or "").strip()
     try:
-        save_options(ctx, saved, cds_map={**ctx.store.connection(saved.id).options.cds_map, sourced_id: cds})
+        save_options(ctx, saved, cds_map={**_current(ctx, saved).options.cds_map, sourced_id: cds})
     except ValidationError as error:
         errors[sourced_id] = next(iter(field_messages(error).values()), "This is not a school CDS code.")
         return
     errors.pop(sourced_id, None)
 
 
-def split_switch(ctx: AppContext, saved: SavedConnection, key: str) -> None:
+def split_switch(ctx: AppContext, saved: RosterConnection, key: str) -> None:
     """The connection's "split sections over 200 students" switch, saved as soon as it is flipped."""
     st.toggle(
         "Split sections over 200 students into groups of at most 200",
@@ -84,7 +96,7 @@ def split_switch(ctx: AppContext, saved: SavedConnection, key: str) -> None:
     )
 
 
-def _save_split(ctx: AppContext, saved: SavedConnection, key: str) -> None:
+def _save_split(ctx: AppContext, saved: RosterConnection, key: str) -> None:
     save_options(ctx, saved, split_large=bool(st.session_state[key]))
 
 

@@ -1,4 +1,4 @@
-"""CERS Section Groups: OneRoster 1.2 rosters in, CERS student-group files out.
+"""CERS Section Groups: OneRoster rosters (over REST, or a CSV bundle) in, CERS student-group files out.
 
 A plain package for scripts, notebooks and schedulers: it imports no Streamlit and no web
 server. The app (``cers_app``) and the command line use only the names listed in ``__all__``;
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         ImportPermissionDenied,
         ImportRequestFailed,
         ImportUnreachable,
+        InvalidBundle,
         InvalidFile,
         NotFound,
         OneRosterError,
@@ -34,11 +35,19 @@ if TYPE_CHECKING:
         UploadOutcomeUnknown,
         UploadRefused,
     )
-    from cers_core.export import ExportContext, GroupExport, export_file_name, export_section_groups, list_schools
+    from cers_core.export import (
+        ExportContext,
+        GroupExport,
+        export_file_name,
+        export_from_bundle,
+        export_section_groups,
+        list_schools,
+    )
     from cers_core.group_diff import GroupDiff, diff_group_files, group_file
     from cers_core.groups import SectionGroups, build_section_groups
     from cers_core.oneroster.client import FetchProgress
     from cers_core.oneroster.fetch import ProviderCapabilities
+    from cers_core.oneroster_csv.reader import list_bundle_schools
     from cers_core.roster import Roster
     from cers_core.sample import example_group_name
     from cers_core.settings import CersImportSettings, ClassTypes, GroupNameField, GroupOptions, OneRosterSettings
@@ -59,6 +68,7 @@ __all__ = [
     "ImportPermissionDenied",
     "ImportRequestFailed",
     "ImportUnreachable",
+    "InvalidBundle",
     "InvalidFile",
     "NotFound",
     "OneRosterError",
@@ -78,8 +88,10 @@ __all__ = [
     "diff_group_files",
     "example_group_name",
     "export_file_name",
+    "export_from_bundle",
     "export_section_groups",
     "group_file",
+    "list_bundle_schools",
     "list_schools",
 ]
 
@@ -93,6 +105,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ImportPermissionDenied",
         "ImportRequestFailed",
         "ImportUnreachable",
+        "InvalidBundle",
         "InvalidFile",
         "NotFound",
         "OneRosterError",
@@ -105,11 +118,19 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "UploadOutcomeUnknown",
         "UploadRefused",
     ),
-    "cers_core.export": ("ExportContext", "GroupExport", "export_file_name", "export_section_groups", "list_schools"),
+    "cers_core.export": (
+        "ExportContext",
+        "GroupExport",
+        "export_file_name",
+        "export_from_bundle",
+        "export_section_groups",
+        "list_schools",
+    ),
     "cers_core.group_diff": ("GroupDiff", "diff_group_files", "group_file"),
     "cers_core.groups": ("SectionGroups", "build_section_groups"),
     "cers_core.oneroster.client": ("FetchProgress",),
     "cers_core.oneroster.fetch": ("ProviderCapabilities",),
+    "cers_core.oneroster_csv.reader": ("list_bundle_schools",),
     "cers_core.roster": ("Roster",),
     "cers_core.sample": ("example_group_name",),
     "cers_core.settings": ("CersImportSettings", "ClassTypes", "GroupNameField", "GroupOptions", "OneRosterSettings"),

@@ -1,4 +1,4 @@
-"""The command line: ``python -m cers_core schools | export | validate | diff | sync | history | demo-server | …``.
+"""The command line: ``python -m cers_core schools | export | validate | diff | sync | history | demo-csv | …``.
 
 Exit codes, for scheduled jobs:
 
@@ -7,7 +7,9 @@ Exit codes, for scheduled jobs:
   school could not be exported for want of a CDS code; ``validate``: CERS would reject it;
 - 2: usage error (a bad option, an unknown ``--school``, a missing secret, an ``--out`` that is a
   folder, a FIFO, a device, a symbolic link or in a folder we cannot write to: all checked before
-  any roster is read; also a file that could not be written after all, e.g. a full disk);
+  any roster is read; also a file that could not be written after all, e.g. a full disk), or a
+  OneRoster CSV bundle (``--oneroster-csv``) with problems to fix first: its report is printed,
+  nothing is written;
 - 3: connection or authentication error, or the export ran past its deadline (``--deadline``);
   nothing is written (with ``export --upload``, an error of the CERS import service: the file
   is written but not sent);
@@ -27,7 +29,8 @@ server).
 
 The client secret comes only from the environment variable ``CERS_CLIENT_SECRET`` (read, like
 every ``CERS_*`` variable, by ``cers_core.config``), never from an option, so that it does not
-end up in shell history or process listings.
+end up in shell history or process listings. ``--oneroster-csv PATH`` reads a OneRoster CSV bundle
+(a zip or a folder) instead of a provider, and needs no secret.
 """
 
 from __future__ import annotations
@@ -69,8 +72,8 @@ from cers_core.cli_upload import (
     upload_export,
 )
 from cers_core.config import Config, load_config, variable_name
-from cers_core.errors import CersError, InvalidFile, OneRosterError, SettingsError
-from cers_core.export import ExportContext, GroupExport, export_section_groups, list_schools
+from cers_core.errors import CersError, InvalidBundle, InvalidFile, OneRosterError, SettingsError
+from cers_core.export import ExportContext, GroupExport, export_from_bundle, export_section_groups, list_schools
 from cers_core.http.egress import Egress, egress_from_config
 from cers_core.settings import (
     DEFAULT_SCOPE,
@@ -89,6 +92,7 @@ except ImportError:  # Windows has none: there a stale temporary file is known b
 
 if TYPE_CHECKING:
     from cers_core.oneroster.client import FetchProgress
+    from cers_core.oneroster_csv import BundleProblem
 
 __all__ = ["main"]
 
@@ -110,6 +114,9 @@ _FLAG_OF_FIELD = {
     "cds_map": "--cds",
 }
 _WARNINGS_SHOWN = 50
+# The options that say how to reach a provider: none of them goes with --oneroster-csv.
+_PROVIDER_FLAGS = ("--base-url", "--token-url", "--client-id", "--scope", "--page-size", "--concurrency", "--deadline")
+_REQUIRED_PROVIDER_FLAGS = _PROVIDER_FLAGS[:3]
 
 
 class UsageError(Exception):
@@ -147,24 +154,29 @@ def _year(value: str) -> int:
     return int(value)
 
 
-def _connection_arguments(parser: argparse.ArgumentParser, *, saved: bool = False) -> None:
-    """The OneRoster connection's options; with ``saved``, they may give way to ``--connection``."""
+def _connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The OneRoster provider's options, and ``--oneroster-csv`` that reads a bundle instead."""
     group = parser.add_argument_group(
-        "connection", f"the OneRoster provider; the client secret is read from ${SECRET_VARIABLE}"
+        "connection",
+        f"the OneRoster provider (the client secret is read from ${SECRET_VARIABLE}), or --oneroster-csv instead",
     )
-    group.add_argument("--base-url", required=not saved, help="OneRoster 1.2 Base URL, used exactly as given")
-    group.add_argument("--token-url", required=not saved, help="OAuth 2 Token URL (client credentials)")
-    group.add_argument("--client-id", required=not saved, help="OAuth 2 Client ID")
-    group.add_argument("--scope", default=DEFAULT_SCOPE, help="space-separated scopes (default: %(default)s)")
-    group.add_argument("--page-size", type=int, default=1000, help="records per page (default: %(default)s)")
-    group.add_argument(
-        "--concurrency", type=int, default=4, help="requests in flight at once (default: %(default)s; 1 = serial)"
-    )
+    group.add_argument("--base-url", help="OneRoster 1.2 Base URL, used exactly as given")
+    group.add_argument("--token-url", help="OAuth 2 Token URL (client credentials)")
+    group.add_argument("--client-id", help="OAuth 2 Client ID")
+    group.add_argument("--scope", help=f"space-separated scopes (default: {DEFAULT_SCOPE})")
+    group.add_argument("--page-size", type=int, help="records per page (default: 1000)")
+    group.add_argument("--concurrency", type=int, help="requests in flight at once (default: 4; 1 = serial)")
     group.add_argument(
         "--deadline",
         type=float,
         metavar="SECONDS",
         help="give up reading after this long, writing nothing (default: $CERS_EXPORT_DEADLINE, else 7200)",
+    )
+    group.add_argument(
+        "--oneroster-csv",
+        type=Path,
+        metavar="PATH",
+        help="read a OneRoster 1.1 or 1.2 CSV bundle (a .zip or a folder) instead of a provider; no secret needed",
     )
 
 
@@ -173,6 +185,7 @@ DEMO_COMMANDS = {
     "demo-server": "serve the built-in demo district over OneRoster 1.2",
     "demo-import-server": "serve a fake CERS import service (RDW API) to try uploads",
     "demo-oidc-server": "serve a demo OpenID Connect provider to try the app's sign-in",
+    "demo-csv": "write the built-in demo district as a OneRoster CSV bundle (a zip or a folder)",
 }
 
 
@@ -188,7 +201,7 @@ def _parser(*, demo: bool = False) -> argparse.ArgumentParser:
     _connection_arguments(schools)
 
     export = commands.add_parser("export", help="write the CERS section-group CSV")
-    _connection_arguments(export, saved=True)
+    _connection_arguments(export)
     add_saved_connection_arguments(export)
     which = export.add_mutually_exclusive_group(required=True)
     which.add_argument("--school", action="append", metavar="ID", help="a school's sourcedId or CDS code (repeatable)")
@@ -248,19 +261,40 @@ def _explain(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def _option(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def _bundle_path(args: argparse.Namespace) -> Path | None:
+    """The bundle to read (``--oneroster-csv``), or None to read from a provider, whose options must
+    then be given; the ways (and ``export``'s saved ``--connection``) do not mix."""
+    given = [flag for flag in _PROVIDER_FLAGS if getattr(args, _option(flag)) is not None]
+    if args.oneroster_csv is not None:
+        given += [flag for flag in ("--connection", "--recipe") if getattr(args, _option(flag), None)]
+        if given:
+            raise UsageError(
+                f"--oneroster-csv reads a bundle instead of a OneRoster provider: leave out {', '.join(given)}."
+            )
+        return Path(args.oneroster_csv)
+    missing = [flag for flag in _REQUIRED_PROVIDER_FLAGS if getattr(args, _option(flag)) is None]
+    if missing:
+        also = ", or --connection NAME for a saved connection" if hasattr(args, "connection") else ""
+        raise UsageError(f"{args.command} needs {', '.join(missing)}{also}, or --oneroster-csv PATH for a CSV bundle.")
+    return None
+
+
 def _settings(args: argparse.Namespace, config: Config) -> OneRosterSettings:
     secret = config.client_secret
     if secret is None:
         raise UsageError(f"Set the client secret in the environment variable {SECRET_VARIABLE}.")
+    given = {"scope": args.scope, "page_size": args.page_size, "max_concurrency": args.concurrency}
     try:
         return OneRosterSettings(
             base_url=args.base_url,
             token_url=args.token_url,
             client_id=args.client_id,
             client_secret=secret,
-            scope=args.scope,
-            page_size=args.page_size,
-            max_concurrency=args.concurrency,
+            **{name: value for name, value in given.items() if value is not None},  # else the settings' defaults
         )
     except ValidationError as error:
         raise UsageError(_explain(error)) from None
@@ -442,8 +476,12 @@ def _report(result: GroupExport, stream: TextIO) -> None:
     say(
         f"{count(groups.height, 'group')}, {count(int(groups['teachers'].sum() or 0), 'teacher row')}, "
         f"{count(int(groups['students'].sum() or 0), 'student row')}, from {count(result.schools.height, 'school')}; "
-        f"{count(result.requests, 'request')}."
+        f"{result.read_from}."
     )
+    if result.bundle is not None and result.bundle.warnings:
+        say(f"THE BUNDLE'S WARNINGS ({result.bundle.warning_count:,}; the file was made all the same):")
+        for line in _bundle_lines(result.bundle.warnings):
+            say(line)
     left_out = result.schools_left_out
     if left_out.height:
         say(f"SCHOOLS LEFT OUT OF THE FILE ({left_out.height:,}): no CDS code; give each one with --cds:")
@@ -492,9 +530,34 @@ def _verdict(result: GroupExport) -> str:
     return words
 
 
+def _bundle_lines(problems: Sequence[BundleProblem]) -> list[str]:
+    """A bundle's problems, one a line (file, line, column: what to do), at most ``_WARNINGS_SHOWN``."""
+    lines = [f"  - {problem}" for problem in problems[:_WARNINGS_SHOWN]]
+    if len(problems) > _WARNINGS_SHOWN:
+        lines.append(f"  … and {count(len(problems) - _WARNINGS_SHOWN, 'more problem')}.")
+    return lines
+
+
+def _bundle_refused(error: InvalidBundle, err: TextIO) -> None:
+    """Why a bundle cannot be used: every problem its checks found (errors first), then what to do.
+    Values from the bundle are printed with their control characters escaped."""
+    report = error.report
+    lines = [f"error: {error.headline}", f"ERRORS ({report.error_count:,}):", *_bundle_lines(report.errors)]
+    if report.warnings:
+        lines += [f"WARNINGS ({report.warning_count:,}):", *_bundle_lines(report.warnings)]
+    for line in [*lines, error.hint, "Nothing was written."]:
+        print(printable(line), file=err)
+
+
 def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
     config = load_config()
-    schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
+    bundle = _bundle_path(args)
+    if bundle is not None:
+        from cers_core.oneroster_csv import list_bundle_schools  # only for a bundle: an export over REST starts without
+
+        schools = list_bundle_schools(bundle)
+    else:
+        schools = list_schools(_settings(args, config), context=ExportContext(egress=_egress(args, config)))
     for row in schools.iter_rows(named=True):
         values = (shortened(str(row["name"])), shortened(row["sourced_id"]), row["cds"] or "(no CDS code)")
         print("\t".join(printable(value) for value in values), file=out)  # a tab in a name is escaped too
@@ -504,25 +567,32 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO, written: list[Path]) -> int:
     started = time.time()
     config = load_config()
-    saved = saved_export(args, config)  # None without --connection
-    settings = saved.settings if saved else _settings(args, config)
+    saved = saved_export(args, config) if args.oneroster_csv is None else None  # None without --connection
+    bundle = saved.bundle if saved is not None else _bundle_path(args)
+    settings = None if bundle is not None else saved.settings if saved else _settings(args, config)
     options = saved.options if saved else _options(args)
     egress = _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
     target, report_json = _output(args.out, "--out"), _output(args.report_json, "--report-json")
-    progress = _Progress(err)
-    try:
-        result = export_section_groups(
-            settings,
-            options,
-            schools=None if args.all_schools else args.school,
-            as_of=args.as_of,
-            school_year=args.school_year,
-            context=ExportContext(on_progress=progress, egress=egress),
-            group_sets=saved.group_sets if saved else (),
-        )
-    finally:
-        progress.done()
+    schools = None if args.all_schools else args.school
+    if settings is None:
+        assert bundle is not None
+        result = export_from_bundle(bundle, options, schools=schools, as_of=args.as_of, school_year=args.school_year,
+                                    group_sets=saved.group_sets if saved else ())  # fmt: skip
+    else:
+        progress = _Progress(err)
+        try:
+            result = export_section_groups(
+                settings,
+                options,
+                schools=schools,
+                as_of=args.as_of,
+                school_year=args.school_year,
+                context=ExportContext(on_progress=progress, egress=egress),
+                group_sets=saved.group_sets if saved else (),
+            )
+        finally:
+            progress.done()
     if target is not None:
         _write_atomically(target, result.csv_bytes, started=started, written=written)
     else:
@@ -560,6 +630,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     with _sigterm_raises():
         try:
             return _run(words, out, err, written)
+        except InvalidBundle as error:
+            _bundle_refused(error, err)
+            return EXIT_USAGE
         except (UsageError, ImportUsageError, SettingsError, InvalidFile) as error:
             print(f"error: {error}", file=err)
             return EXIT_USAGE

@@ -26,8 +26,18 @@ from cers_core.config import Config, load_config, variable_name
 from cers_core.errors import SettingsError
 from cers_core.group_sets import GroupSet
 from cers_core.http.egress import Egress
+from cers_core.oneroster_csv.server_bundle import saved_bundle_path
 from cers_core.settings import GroupOptions, OneRosterSettings
-from cers_core.store import DB_FILE_NAME, KEY_FILE_NAME, Run, SavedConnection, Store, StoreError, resolve_secret_keys
+from cers_core.store import (
+    DB_FILE_NAME,
+    KEY_FILE_NAME,
+    RosterConnection,
+    Run,
+    SavedConnection,
+    Store,
+    StoreError,
+    resolve_secret_keys,
+)
 from cers_core.wording import count, printable
 
 __all__ = [
@@ -91,9 +101,11 @@ def add_sync_commands(
 
 @dataclass(frozen=True, slots=True)
 class SavedExport:
-    """What ``export --connection`` reads from the store: the settings, its options, the group sets chosen."""
+    """What ``export --connection`` reads from the store: the provider's settings (or, for a CSV
+    bundle connection, its bundle on the server), its options, the group sets chosen."""
 
-    settings: OneRosterSettings
+    settings: OneRosterSettings | None
+    bundle: Path | None
     options: GroupOptions
     group_sets: list[GroupSet]
 
@@ -103,12 +115,9 @@ def saved_export(args: argparse.Namespace, config: Config) -> SavedExport | None
     then needed); ``SettingsError`` for what cannot be used."""
     given = [flag for flag in ("--base-url", "--token-url", "--client-id")
              if getattr(args, flag.removeprefix("--").replace("-", "_"))]  # fmt: skip
-    if args.connection is None:
+    if args.connection is None:  # the connection options are given (cli.py checks them)
         if args.recipe:
             raise SettingsError("--recipe needs --connection: the group sets are those of a saved connection.")
-        missing = [f for f in ("--base-url", "--token-url", "--client-id") if f not in given]
-        if missing:
-            raise SettingsError(f"export needs {', '.join(missing)}, or --connection NAME for a saved connection.")
         return None
     mixed = given + [flag for flag in _GROUP_OPTION_FLAGS if getattr(args, flag.removeprefix("--").replace("-", "_"))]
     if mixed:
@@ -131,7 +140,10 @@ def saved_export(args: argparse.Namespace, config: Config) -> SavedExport | None
     options = saved.options
     if args.split_large:
         options = options.model_copy(update={"split_large": True})
-    return SavedExport(settings=store.settings(saved), options=options, group_sets=group_sets)
+    if isinstance(saved, SavedConnection):
+        return SavedExport(settings=store.settings(saved), bundle=None, options=options, group_sets=group_sets)
+    bundle = saved_bundle_path(saved.settings.path, allowed=config.bundle_folders)
+    return SavedExport(settings=None, bundle=bundle, options=options, group_sets=group_sets)
 
 
 def cmd_sync(
@@ -143,12 +155,14 @@ def cmd_sync(
 
     if args.upload_wait <= 0:
         raise SettingsError("--upload-wait must be more than 0 seconds.")
-    store = open_store(load_config())
+    config = load_config()
+    store = open_store(config)
 
     def progress(text: str) -> None:
         print(printable(text), file=err, flush=True)
 
-    context = SyncContext(egress=egress, upload_wait=args.upload_wait, as_of=args.as_of, on_progress=progress)
+    context = SyncContext(egress=egress, upload_wait=args.upload_wait, as_of=args.as_of, on_progress=progress,
+                          bundle_folders=config.bundle_folders)  # fmt: skip
     try:
         report = sync(store, who=_who(), connections=args.connection, context=context)
     except SyncBusy as error:
@@ -243,8 +257,8 @@ def open_store(config: Config) -> Store:
         raise SettingsError(str(error)) from None
 
 
-def _connection(store: Store, name: str) -> SavedConnection:
-    found = {s.name.casefold(): s for s in store.connections()}
+def _connection(store: Store, name: str) -> RosterConnection:
+    found = {s.name.casefold(): s for s in store.roster_connections()}
     saved = found.get(name.casefold())
     if saved is None:
         known = ", ".join(s.name for s in found.values()) or "none"

@@ -69,6 +69,11 @@ class Config(BaseModel):
     history_days: Annotated[int, Field(ge=1, le=36_500)] = 365
     """``CERS_HISTORY_DAYS``: how many days the run history (every sync run, download and upload) is
     kept, default 365; older runs are deleted as new ones are recorded."""
+    bundle_folders: tuple[Path, ...] = ()
+    """``CERS_BUNDLE_FOLDERS``: the folders in which the app may read OneRoster CSV bundles on the
+    server (a nightly job's), separated by ``:`` as in ``PATH``, e.g. ``/srv/sis-exports``. A
+    bundle's server path must lie inside one of them; unset, the app reads no path on the server
+    (bundles are uploaded). The command line's ``--oneroster-csv`` is not limited by it."""
 
     @field_validator("data_dir", mode="before")
     @classmethod
@@ -92,6 +97,17 @@ class Config(BaseModel):
     @classmethod
     def _number(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("bundle_folders", mode="before")
+    @classmethod
+    def _folders(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        folders = tuple(Path(part.strip()).expanduser() for part in value.split(os.pathsep) if part.strip())
+        relative = [str(folder) for folder in folders if not folder.is_absolute()]
+        if relative:
+            raise ValueError(f"give each folder as a full path, starting with / ({', '.join(relative)} is not)")
+        return folders
 
     @field_validator("demo", mode="before")
     @classmethod

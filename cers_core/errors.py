@@ -145,16 +145,18 @@ class InvalidBundle(InvalidFile):
     """A OneRoster CSV bundle that groups cannot be built from until it is fixed.
 
     ``report`` holds every problem found (file, line, column and what to do), warnings too;
-    the message names the first error and how many there are.
+    the message names the first error and how many there are (``headline`` says the latter alone,
+    for a page or a terminal that lists the report below it).
     """
 
     def __init__(self, report: BundleReport) -> None:
         self.report = report
         errors = report.errors
-        count = f"{len(errors)} problems" if len(errors) != 1 else "1 problem"
+        count = f"{report.error_count:,} problems" if report.error_count != 1 else "1 problem"
         first = f" The first: {errors[0]}" if errors else ""
+        self.headline = f"The OneRoster CSV bundle cannot be used: {count} must be fixed first."
         super().__init__(
-            f"The OneRoster CSV bundle cannot be used: {count} must be fixed first.{first}",
+            f"{self.headline}{first}",
             hint="Fix them in the SIS or its export settings and export the bundle again; the report lists each "
             "with its file, line and column.",
         )

@@ -1,19 +1,27 @@
 """The whole job, for the app and the command line: read rosters, build groups, write and check the file.
 
-These functions are synchronous (the app and the CLI are) and run the async OneRoster
-client on an event loop of their own. A file is only ever returned complete: any failure
-to read the rosters raises a typed ``OneRosterError`` instead of yielding a partial file,
-and so does an export that runs past its deadline (``Limits.export_seconds`` of the egress).
+The rosters come from one of two sources, and everything after them is shared: the builder,
+the writer and CERS's validator (``_file_of``).
+
+- a OneRoster 1.2 provider (:func:`export_section_groups`): synchronous functions (the app and
+  the CLI are) that run the async OneRoster client on an event loop of their own. A file is
+  only ever returned complete: any failure to read the rosters raises a typed
+  ``OneRosterError`` instead of yielding a partial file, and so does an export that runs past
+  its deadline (``Limits.export_seconds`` of the egress);
+- a OneRoster CSV bundle (:func:`export_from_bundle`): a zip or a folder, read and checked by
+  ``cers_core.oneroster_csv``; a bundle with problems to fix raises ``InvalidBundle`` with
+  every problem, and no file is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,30 +29,32 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 import polars as pl
 
-from cers_core.errors import ProviderUnreachable, SettingsError
+from cers_core.errors import ProviderUnreachable
 from cers_core.http.egress import Egress, current_egress
 from cers_core.http.oauth import TokenCache
 from cers_core.http.retry import RetryPolicy
 from cers_core.http.sync import run_sync
 from cers_core.http.together import together
-from cers_core.identifiers import cds_code
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.roster import Roster
+from cers_core.schools import resolve_schools, school_table
 from cers_core.settings import GroupOptions, OneRosterSettings
+from cers_core.wording import count
 
 if TYPE_CHECKING:
     from cers_core.cers_csv import ValidationReport
     from cers_core.group_sets import GroupSet
+    from cers_core.groups import SectionGroups
+    from cers_core.oneroster_csv import BundleLimits, BundleReport, BundleSource
 
 __all__ = [
     "GroupExport",
     "export_file_name",
+    "export_from_bundle",
     "export_section_groups",
     "list_schools",
-    "resolve_schools",
-    "school_table",
 ]
 
 
@@ -99,17 +109,6 @@ def _within_deadline(work: Coroutine[Any, Any, T], context: ExportContext) -> T:
     return run_sync(bounded())
 
 
-def school_table(schools: pl.DataFrame, options: GroupOptions) -> pl.DataFrame:
-    """The ``schools`` roster frame as the school list shows it: ``sourced_id``, ``name``,
-    ``identifier``, ``cds`` (null when unusable), by name; whatever the rosters were read from."""
-    return schools.select(
-        "sourced_id",
-        "name",
-        "identifier",
-        cds=cds_code(pl.col("identifier"), pl.col("sourced_id"), options.cds_map),
-    ).sort(pl.col("name").str.to_lowercase(), "sourced_id")
-
-
 def list_schools(
     settings: OneRosterSettings, *, options: GroupOptions | None = None, context: ExportContext | None = None
 ) -> pl.DataFrame:
@@ -121,28 +120,6 @@ def list_schools(
             return await fetch_schools(client)
 
     return school_table(_within_deadline(work(), context), options or GroupOptions())
-
-
-def resolve_schools(schools: pl.DataFrame, wanted: Sequence[str]) -> list[str]:
-    """SourcedIds for the schools asked for by sourcedId or CDS code; unknown ones are a usage error."""
-    by_id = set(schools["sourced_id"].to_list())
-    by_cds = {cds: sid for sid, cds in schools.select("sourced_id", "cds").iter_rows() if cds}
-    found: list[str] = []
-    unknown: list[str] = []
-    for item in wanted:
-        item = item.strip()
-        sid = item if item in by_id else by_cds.get(item)
-        if sid is None:
-            unknown.append(item)
-        elif sid not in found:
-            found.append(sid)
-    if unknown:
-        raise SettingsError(
-            f"No school with the sourcedId or CDS code {', '.join(unknown)} in this district.",
-            field="school",
-            hint="List the schools with the 'schools' command (or the School Selection table) and use one of those.",
-        )
-    return found
 
 
 def export_file_name(cds: str | None, day: date) -> str:
@@ -157,7 +134,7 @@ class GroupExport:
     ``rows`` are exactly the file's rows, in file order; ``groups`` has one row per group;
     ``problems`` is the report (errors first); ``validation`` is our validator's verdict on
     ``csv_bytes``, as CERS would judge them; ``enrolled`` and ``not_in_group`` say who will not
-    see results (see ``cers_core.coverage``).
+    see results (see ``cers_core.coverage``). ``read_from`` says where the rosters came from.
     """
 
     rows: pl.DataFrame
@@ -170,6 +147,20 @@ class GroupExport:
     requests: int
     enrolled: pl.DataFrame
     not_in_group: pl.DataFrame
+    bundle: BundleReport | None = None
+    """For rosters read from a OneRoster CSV bundle, what its checks found (warnings only: a bundle
+    with errors makes no export); None for rosters read from a provider, whose ``requests`` count."""
+
+    @property
+    def read_from(self) -> str:
+        """Where the rosters came from, for a report: ``57 requests`` to a provider, or ``read from a
+        OneRoster CSV bundle (1.2), 7 files`` (a bundle makes no request)."""
+        if self.bundle is None:
+            return count(self.requests, "request")
+        return (
+            f"read from a OneRoster CSV bundle ({self.bundle.oneroster_version}), "
+            f"{count(len(self.bundle.files), 'file')}"
+        )
 
     @property
     def has_errors(self) -> bool:
@@ -239,29 +230,101 @@ def export_section_groups(
             )
             return roster, all_schools.filter(pl.col("sourced_id").is_in(ids)), client.requests_sent
 
-    # The file-making half (the builder, the writer, CERS's validator) is imported on a thread of
-    # its own while the rosters are read: the first request does not wait for a tenth of a second
-    # of imports, and at real latency the imports cost no time at all.
-    makers = threading.Thread(target=_import_file_makers, name="cers-import-makers", daemon=True)
-    makers.start()
-    try:
+    with _file_makers_loading():
         roster, chosen, requests = _within_deadline(work(), context)
-    finally:
-        makers.join()
-    from cers_core.cers_csv import check_written_rows, order_cers_rows, write_ordered_rows
-    from cers_core.consolidate import build_group_sets
-    from cers_core.group_sets import schools_covered
-
     made_as = (None if schools is None else tuple(schools), options.model_dump_json(), day, school_year,
                tuple(group_set.model_dump_json() for group_set in group_sets))  # fmt: skip
     if context.snapshot is not None and (same := _made_before(context.snapshot, made_as)) is not None:
         return dataclasses.replace(same, requests=requests)
-    built = build_group_sets(roster, options, group_sets, as_of=None if school_year else day, school_year=school_year)
-    chosen = schools_covered(group_sets, chosen)
+    built, chosen = _groups(roster, chosen, options, group_sets, day=day, school_year=school_year)
     del roster  # only the groups matter past here: freeing a district's rosters lowers the export's peak memory
+    made = _file_of(built, chosen, day=day, requests=requests)
+    if context.snapshot is not None:
+        with _LAST_MADE_LOCK:
+            _LAST_MADE[context.snapshot] = (made_as, context.snapshot.changes, made)
+    return made
+
+
+def export_from_bundle(
+    source: BundleSource,
+    options: GroupOptions | None = None,
+    *,
+    schools: Sequence[str] | None = None,
+    as_of: date | None = None,
+    school_year: int | None = None,
+    limits: BundleLimits | None = None,
+    group_sets: Sequence[GroupSet] = (),
+) -> GroupExport:
+    """Export the section groups of ``schools`` (sourcedIds or CDS codes; None for the whole
+    district) from a OneRoster 1.1 or 1.2 CSV bundle: a ``.zip`` path, a folder, zip bytes or an
+    uploaded file. The same file, to the byte, as the same rosters read from a provider give;
+    with ``group_sets``, those of each group set in one file, as for a provider's rosters.
+
+    Raises ``InvalidBundle`` (its ``report`` lists every problem, with file, line and column) when
+    the bundle cannot be used, and ``SettingsError`` for a school the bundle does not have.
+    """
+    from cers_core.oneroster_csv import list_bundle_schools, read_bundle
+
+    options = options or GroupOptions()
+    day = as_of or date.today()
+    with _file_makers_loading():
+        if schools is None:
+            read = read_bundle(source, limits=limits)
+            chosen = school_table(read.roster.schools, options)
+        else:  # resolved first from orgs.csv alone; then only these schools' rosters are kept
+            all_schools = list_bundle_schools(source, options=options, limits=limits)
+            ids = resolve_schools(all_schools, schools)
+            chosen = all_schools.filter(pl.col("sourced_id").is_in(ids))
+            read = read_bundle(source, school_ids=ids, limits=limits)
+    roster, report = read.roster, read.report
+    del read
+    built, chosen = _groups(roster, chosen, options, group_sets, day=day, school_year=school_year)
+    del roster  # as for a provider's rosters: the groups are all that matter past here
+    return _file_of(built, chosen, day=day, requests=0, bundle=report)
+
+
+@contextlib.contextmanager
+def _file_makers_loading() -> Iterator[None]:
+    """The file-making half (the builder, the writer, CERS's validator) imported on a thread of
+    its own while the rosters are read: the first request does not wait for a tenth of a second
+    of imports, and at real latency the imports cost no time at all."""
+    makers = threading.Thread(target=_import_file_makers, name="cers-import-makers", daemon=True)
+    makers.start()
+    try:
+        yield
+    finally:
+        makers.join()
+
+
+def _groups(
+    roster: Roster,
+    chosen: pl.DataFrame,
+    options: GroupOptions,
+    group_sets: Sequence[GroupSet],
+    *,
+    day: date,
+    school_year: int | None,
+) -> tuple[SectionGroups, pl.DataFrame]:
+    """The section groups of ``roster`` (on ``day``, or in the whole ``school_year`` when given),
+    those of each group set in one file when there are group sets, and the chosen schools the
+    group sets cover."""
+    from cers_core.consolidate import build_group_sets  # imported by _file_makers_loading meanwhile
+    from cers_core.group_sets import schools_covered
+
+    built = build_group_sets(roster, options, group_sets, as_of=None if school_year else day, school_year=school_year)
+    return built, schools_covered(group_sets, chosen)
+
+
+def _file_of(
+    built: SectionGroups, chosen: pl.DataFrame, *, day: date, requests: int, bundle: BundleReport | None = None
+) -> GroupExport:
+    """The groups written as CERS's file, in CERS's order, and checked as CERS would: the half
+    of an export that is the same whatever the rosters were read from."""
+    from cers_core.cers_csv import check_written_rows, order_cers_rows, write_ordered_rows
+
     rows = order_cers_rows(built.rows)
     csv_bytes = write_ordered_rows(rows)
-    made = GroupExport(
+    return GroupExport(
         rows=rows,
         groups=built.groups,
         problems=built.problems,
@@ -272,11 +335,8 @@ def export_section_groups(
         requests=requests,
         enrolled=built.enrolled,
         not_in_group=built.not_in_group,
+        bundle=bundle,
     )
-    if context.snapshot is not None:
-        with _LAST_MADE_LOCK:
-            _LAST_MADE[context.snapshot] = (made_as, context.snapshot.changes, made)
-    return made
 
 
 _FILE_MAKERS = ("cers_core.groups", "cers_core.consolidate", "cers_core.cers_csv")

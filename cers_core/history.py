@@ -34,7 +34,7 @@ from cers_core.cers_csv.writer import write_ordered_rows
 from cers_core.config import load_config
 from cers_core.export import GroupExport
 from cers_core.group_diff import GroupDiff, diff_group_files, group_file
-from cers_core.store import HeldFile, KeptFile, SavedConnection, SchoolRun, Store
+from cers_core.store import HeldFile, KeptFile, RosterConnection, SchoolRun, Store
 from cers_core.wording import count
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def keep_parts(
 
 def record_file_left(
     store: Store,
-    saved: SavedConnection,
+    saved: RosterConnection,
     export: GroupExport,
     *,
     label: str,
@@ -169,7 +169,7 @@ def record_file_left(
 
 
 def record_upload(
-    store: Store, saved: SavedConnection, export: GroupExport, result: ImportResult, *, label: str, who: str
+    store: Store, saved: RosterConnection, export: GroupExport, result: ImportResult, *, label: str, who: str
 ) -> None:
     """An upload from the app in the history; unless CERS rejected it, also logged and kept as sent
     (see :func:`record_file_left`)."""
@@ -184,7 +184,7 @@ def record_upload(
 
 def _record(
     store: Store,
-    saved: SavedConnection,
+    saved: RosterConnection,
     *,
     who: str,
     kind: str,
@@ -201,7 +201,7 @@ def _record(
 
 def record_run(
     store: Store,
-    saved: SavedConnection,
+    saved: RosterConnection,
     *,
     kind: str,
     who: str,

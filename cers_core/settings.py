@@ -17,6 +17,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import PurePath
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 __all__ = [
     "DEFAULT_SCOPE",
     "DEFAULT_SSID_TYPES",
+    "BundleSettings",
     "CersImportPublic",
     "CersImportSettings",
     "ClassTypes",
@@ -361,6 +363,40 @@ def _check_secret(raw: str, what: str) -> None:
         raise ValueError(f"The {what} is too long (over 2,000 characters).")
     if _CONTROL_CHARS.search(raw):
         raise ValueError(f"The {what} contains control characters; paste it again.")
+
+
+class BundleSettings(BaseModel):
+    """Where a OneRoster CSV bundle connection finds its bundle: a folder or a ``.zip`` file on the
+    server, which a nightly job refreshes (``path``), or nowhere (``None``): a person uploads the
+    zip on the Section Groups page. A bundle holds no secret.
+
+    Only the form of the path is checked here; whether the app may read it (inside
+    ``CERS_BUNDLE_FOLDERS``), and whether it is there, is asked when it is set and when it is read
+    (``cers_core.oneroster_csv.server_bundle``).
+
+    >>> BundleSettings(path=" /srv/sis-exports/oneroster.zip ").path
+    '/srv/sis-exports/oneroster.zip'
+    >>> BundleSettings(path="").path is None
+    True
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | None = None
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _path(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None
+        if _CONTROL_CHARS.search(value) or len(value) > 4096:
+            raise ValueError("The path has control characters or is too long; paste it again.")
+        if not PurePath(value).is_absolute():
+            raise ValueError("Give the full path on the server, starting with /, e.g. /srv/sis-exports/oneroster.zip.")
+        return value
 
 
 class CersImportPublic(BaseModel):

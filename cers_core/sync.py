@@ -2,8 +2,9 @@
 
 Districts do not want to remember to upload groups, and CERS only shows a teacher the students in
 their groups. ``python -m cers_core sync`` (a cron line, a systemd timer, a Kubernetes CronJob:
-see ``deploy/``) runs :func:`sync` over every OneRoster connection that has an upload target (a
-CERS import connection linked to it) or the ones named. For each:
+see ``deploy/``) runs :func:`sync` over every connection that has an upload target (a CERS import
+connection linked to it) or the ones named: a OneRoster provider's, or a CSV bundle's that a
+nightly job writes on the server (its saved path, inside ``CERS_BUNDLE_FOLDERS``). For each:
 
 1. **read** the whole district's rosters and build the connection's file: its group sets put
    together (:mod:`cers_core.consolidate`), else its own group options;
@@ -52,6 +53,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import IntEnum, StrEnum
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -62,7 +64,7 @@ from cers_core.cers_csv.rows import read_group_rows
 from cers_core.cers_csv.writer import write_ordered_rows
 from cers_core.cers_import import UploadContext, upload_group_file
 from cers_core.errors import CersError, SettingsError, UploadOutcomeUnknown, UploadRefused
-from cers_core.export import ExportContext, GroupExport, export_file_name, export_section_groups
+from cers_core.export import ExportContext, GroupExport, export_file_name, export_from_bundle, export_section_groups
 from cers_core.history import (
     SchoolPart,
     changes_by_school,
@@ -74,7 +76,8 @@ from cers_core.history import (
 )
 from cers_core.http.egress import Egress, current_egress
 from cers_core.http.retry import RetryPolicy
-from cers_core.store import KeptFile, SavedConnection, SchoolRun, Store
+from cers_core.oneroster_csv.server_bundle import saved_bundle_path
+from cers_core.store import KeptFile, RosterConnection, SavedConnection, SchoolRun, Store
 from cers_core.wording import count
 
 __all__ = ["ConnectionSync", "ExitCode", "SyncBusy", "SyncContext", "SyncOutcome", "SyncReport", "release_held", "sync"]
@@ -143,7 +146,8 @@ class SyncContext:
     ``upload_wait``: how long to wait for CERS's verdict; ``as_of``: the day (default today);
     ``on_progress``: a sentence at each step. ``transport`` and ``retry`` reach and pace the SIS
     (tests give a demo provider's); ``upload`` is how CERS's import service is reached and polled
-    (its wait, progress and egress are the ones above).
+    (its wait, progress and egress are the ones above); ``bundle_folders``: where a CSV bundle
+    connection's bundle may be read (``CERS_BUNDLE_FOLDERS``, as in the app).
     """
 
     egress: Egress | None = None
@@ -153,6 +157,7 @@ class SyncContext:
     transport: httpx.AsyncBaseTransport | None = None
     retry: RetryPolicy | None = None
     upload: UploadContext = field(default_factory=UploadContext)
+    bundle_folders: tuple[Path, ...] = ()
 
     def say(self, text: str) -> None:
         if self.on_progress is not None:
@@ -256,7 +261,7 @@ def sync(store: Store, *, who: str, connections: Sequence[str] = (), context: Sy
 
 
 def release_held(
-    store: Store, saved: SavedConnection, schools: Sequence[str], *, who: str, context: SyncContext | None = None
+    store: Store, saved: RosterConnection, schools: Sequence[str], *, who: str, context: SyncContext | None = None
 ) -> ConnectionSync:
     """Send the held parts of ``schools`` (CDS codes) to the connection's upload target as they were
     held, after a person looked at what they change; kept as sent and recorded (``release``).
@@ -279,8 +284,23 @@ def release_held(
 # -- one connection ----------------------------------------------------------------------------
 
 
-def _chosen(store: Store, names: Sequence[str]) -> list[SavedConnection]:
-    everything = store.connections()
+def _export(store: Store, saved: RosterConnection, context: SyncContext) -> GroupExport:
+    """The whole district's file of ``saved``, read from its provider or from its bundle on the server."""
+    group_sets = [g.group_set for g in store.group_sets(saved.id)]
+    if isinstance(saved, SavedConnection):
+        return export_section_groups(
+            store.settings(saved),
+            saved.options,
+            as_of=context.as_of,
+            group_sets=group_sets,
+            context=ExportContext(egress=context.egress, transport=context.transport, retry=context.retry),
+        )
+    path = saved_bundle_path(saved.settings.path, allowed=context.bundle_folders)
+    return export_from_bundle(path, saved.options, as_of=context.as_of, group_sets=group_sets)
+
+
+def _chosen(store: Store, names: Sequence[str]) -> list[RosterConnection]:
+    everything = store.roster_connections()
     with_target = [s for s in everything if store.sync_target(s.id).import_connection_id is not None]
     if not names:
         return with_target
@@ -304,17 +324,11 @@ def _chosen(store: Store, names: Sequence[str]) -> list[SavedConnection]:
     return [s for s in with_target if s.id in chosen]
 
 
-def _sync_connection(store: Store, saved: SavedConnection, *, who: str, context: SyncContext) -> ConnectionSync:
+def _sync_connection(store: Store, saved: RosterConnection, *, who: str, context: SyncContext) -> ConnectionSync:
     target = store.sync_target(saved.id)
     context.say(f"{saved.name}: reading the rosters…")
     try:
-        export = export_section_groups(
-            store.settings(saved),
-            saved.options,
-            as_of=context.as_of,
-            group_sets=[g.group_set for g in store.group_sets(saved.id)],
-            context=ExportContext(egress=context.egress, transport=context.transport, retry=context.retry),
-        )
+        export = _export(store, saved, context)
     except CersError as error:
         return _record(
             store,
@@ -409,7 +423,7 @@ def _vanished(
     return found
 
 
-def _without_sending(saved: SavedConnection, decisions: dict[str, SchoolRun]) -> ConnectionSync:
+def _without_sending(saved: RosterConnection, decisions: dict[str, SchoolRun]) -> ConnectionSync:
     held = [d for d in decisions.values() if d.decision == "held"]
     unchanged = sum(d.decision == "unchanged" for d in decisions.values())
     if held:
@@ -434,7 +448,7 @@ def _held_words(held: list[SchoolRun]) -> str:
 
 def _send(
     store: Store,
-    saved: SavedConnection,
+    saved: RosterConnection,
     parts: list[SchoolPart],
     *,
     kind: str,
@@ -499,7 +513,7 @@ def _send(
 
 
 def _record(
-    store: Store, saved: SavedConnection, *, who: str, kind: str, done: ConnectionSync, sha256: str = ""
+    store: Store, saved: RosterConnection, *, who: str, kind: str, done: ConnectionSync, sha256: str = ""
 ) -> ConnectionSync:
     record_run(store, saved, kind=kind, who=who, outcome=done.outcome.value, message=done.summary, rows=done.rows,
                sha256=sha256, batch=done.batch, cers_status=done.cers_status, schools=done.schools)  # fmt: skip

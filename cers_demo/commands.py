@@ -1,5 +1,5 @@
-"""The demo commands of ``python -m cers_core``: ``demo-server``, ``demo-import-server`` and
-``demo-oidc-server``.
+"""The demo commands of ``python -m cers_core``: ``demo-server``, ``demo-import-server``,
+``demo-oidc-server`` and ``demo-csv``.
 
 ``cers_core.cli`` names these commands but loads this module only when one of them is run
 (or its ``--help`` is asked for), so that ``schools``, ``export`` and ``validate`` never
@@ -11,8 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import threading
+from pathlib import Path
 from typing import TextIO
 
+from cers_core.oneroster_csv.binding import VERSIONS
+from cers_core.wording import count, printable
+from cers_demo.csv_bundle import write_csv_bundle
+from cers_demo.district import generate_district
 from cers_demo.fake_cers_import import FakeImportOptions, FakeImportServer
 from cers_demo.oidc_provider import DEMO_PEOPLE, DemoOidcOptions, DemoOidcServer
 from cers_demo.provider_flags import add_fault_arguments, provider_options
@@ -23,11 +28,21 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
     """The options of ``command`` (one of ``cers_core.cli.DEMO_COMMANDS``), on its parser."""
+    if command == "demo-csv":
+        _district_arguments(parser)
+        parser.add_argument("--version", choices=VERSIONS, default="1.2", help="OneRoster version (default: 1.2)")
+        parser.add_argument(
+            "--out",
+            type=Path,
+            required=True,
+            metavar="DIR_OR_ZIP",
+            help="a path ending in .zip for a zip file, else a folder (made if need be)",
+        )
+        return
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     if command == "demo-server":
-        parser.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
-        parser.add_argument("--seed", type=int, default=7)
+        _district_arguments(parser)
         add_fault_arguments(parser)  # fault and quirk switches: see cers_demo/provider_flags.py
     elif command == "demo-oidc-server":
         parser.add_argument(
@@ -51,8 +66,17 @@ def add_arguments(command: str, parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _district_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which demo district: ``demo-server`` and ``demo-csv`` with the same ones give the same records."""
+    parser.add_argument("--scale", choices=["demo", "district", "lausd"], default="demo")
+    parser.add_argument("--seed", type=int, default=7)
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Serve until Ctrl-C or SIGTERM; the first line on ``out`` says where, as one JSON object. Returns 0."""
+    """Serve until Ctrl-C or SIGTERM; the first line on ``out`` says where, as one JSON object. Returns 0.
+    ``demo-csv`` writes its bundle instead, and returns 0, or 2 when it cannot."""
+    if args.command == "demo-csv":
+        return _write_bundle(args, out, err)
     if args.command == "demo-server":
         serve(host=args.host, port=args.port, scale=args.scale, seed=args.seed, options=provider_options(args))
         return 0
@@ -71,6 +95,43 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     print(f"The {server.name} stopped.", file=err, flush=True)
+    return 0
+
+
+def _write_bundle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``demo-csv``: the district ``demo-server`` serves for the same scale and seed, as a OneRoster CSV
+    bundle at ``--out``; its path on ``out``, what it holds on ``err``. A folder that holds other
+    files than a bundle's is refused, so that a mistyped path cannot strew CSV files anywhere."""
+    target: Path = args.out
+    zipped = target.suffix.lower() == ".zip"
+    if zipped and target.is_dir():
+        print(printable(f"error: {target} is a folder, though its name ends in .zip: give another path."), file=err)
+        return 2
+    if not zipped and target.exists() and not target.is_dir():
+        print(printable(f"error: {target} is a file: give a path ending in .zip for a zip, or a folder."), file=err)
+        return 2
+    if not zipped and target.is_dir() and any(target.iterdir()) and not (target / "manifest.csv").exists():
+        print(printable(f"error: {target} holds other files than a bundle's; give an empty or new folder."), file=err)
+        return 2
+    district = generate_district(scale=args.scale, seed=args.seed)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_csv_bundle(district, target, version=args.version)
+    except OSError as error:
+        print(printable(f"error: cannot write {target}: {error.strerror or error}."), file=err)
+        return 2
+    print(printable(str(target)), file=out)
+    schools = district.orgs.filter(district.orgs["type"] == "school").height
+    print(
+        printable(
+            f"The demo district ({args.scale}, seed {args.seed}: {count(schools, 'school')}, "
+            f"{count(district.users.height, 'person', 'people')}, {count(district.enrollments.height, 'enrollment')}) "
+            f"as a OneRoster {args.version} CSV bundle. Export it with:\n"
+            f"  python -m cers_core export --oneroster-csv {target} --all-schools --split-large --out groups.csv",
+            keep="\n",
+        ),
+        file=err,
+    )
     return 0
 
 

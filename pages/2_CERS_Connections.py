@@ -1,5 +1,6 @@
-"""CERS Connections: the OneRoster 1.2 connections of CERS_int, and the "Edit OneRoster Connection" form;
-the CERS import (RDW API) connections that send files to CERS, and their form."""
+"""CERS Connections: the OneRoster 1.2 connections of CERS_int, and the "Edit OneRoster Connection" form
+(which also edits a OneRoster CSV bundle connection); the CERS import (RDW API) connections that send
+files to CERS, and their form."""
 
 import hashlib
 from collections.abc import Callable
@@ -12,15 +13,16 @@ from streamlit.delta_generator import DeltaGenerator
 from cers_app import context, form_drafts, group_sets_panel, import_form, oneroster_form, widgets
 from cers_app import demo as app_demo
 from cers_app.access import Role
+from cers_app.bundle_panel import allowed_folders_text
 from cers_app.context import AppContext
 from cers_app.markup import escape_markdown, inline_code
 from cers_core.errors import CersError
 from cers_core.settings import ClassTypes, GroupNameField
-from cers_core.store import CERS_APP_ID, ConnectionInvalid, Store
+from cers_core.store import CERS_APP_ID, ConnectionInvalid, SavedBundleConnection, Store
 from cers_core.wording import count
 
 NEW = "new"
-ONEROSTER, CERS_IMPORT = "OneRoster 1.2", "CERS import (RDW API)"
+ONEROSTER, CSV_BUNDLE, CERS_IMPORT = "OneRoster 1.2", "OneRoster CSV bundle", "CERS import (RDW API)"
 
 ctx = context.setup("CERS Connections", role=Role.administrator)
 st.session_state.setdefault("conns_choosing_type", False)
@@ -33,10 +35,15 @@ st.session_state.setdefault("conns_editing_import", None)  # None, NEW, or an im
 st.session_state.setdefault("conns_import_test_result", None)
 
 st.title("CERS Connections")
-st.caption("How this tool reaches your SIS's OneRoster 1.2 API, and how it names the groups it sends to CERS.")
+st.caption(
+    "How this tool reads your SIS's class rosters (its OneRoster 1.2 API, or the OneRoster CSV files it exports), "
+    "and how it names the groups it sends to CERS."
+)
 
 
 def _test_oneroster(ctx: AppContext, connection_id: int | None) -> str:
+    if oneroster_form.is_bundle_form():
+        return oneroster_form.test_bundle_form(ctx, connection_id)
     schools = oneroster_form.test_connection(ctx, connection_id)
     return f"Connected: the provider lists {count(schools, 'school')}."
 
@@ -67,7 +74,7 @@ ONEROSTER_FORM = _Form(
     keys=tuple(oneroster_form.FORM_KEYS.values()),
     secret_keys=(oneroster_form.FORM_KEYS["client_secret"],),
     button_keys=("save_connection", "test_connection", "cancel_edit"),
-    fetch=Store.connection,
+    fetch=oneroster_form.saved_for_form,
     load=oneroster_form.load_form,
     save=oneroster_form.save_form,
     test=_test_oneroster,
@@ -232,10 +239,23 @@ def _open_section_groups(connection_id: int) -> None:
     st.switch_page("pages/3_Section_Groups.py", query_params={"connection": str(connection_id)})
 
 
+@context.guarded
+def _try_demo_bundle() -> None:
+    saved = app_demo.create_demo_bundle_connection(ctx.store, ctx.demo, context.data_folder())
+    st.session_state.conns_notice = (
+        "success",
+        f"“{escape_markdown(saved.name)}” is ready: the demo district written as a OneRoster CSV bundle. "
+        "Open Section Groups to preview its schools.",
+    )
+
+
 @st.dialog("Add CERS Connection")
 def _choose_type() -> None:
-    st.radio("Connection type", [ONEROSTER, CERS_IMPORT], key="conns_type")
-    st.caption("The first reads the class rosters from your SIS; the second sends the group files to CERS.")
+    st.radio("Connection type", [ONEROSTER, CSV_BUNDLE, CERS_IMPORT], key="conns_type")
+    st.caption(
+        "The first two read the class rosters from your SIS: over its OneRoster API, or from the OneRoster CSV "
+        "files it exports. The third sends the group files to CERS."
+    )
     st.button("Generate", key="generate_connection", type="primary", on_click=_generate)
     if NEW in (st.session_state.conns_editing, st.session_state.conns_editing_import):
         st.rerun()
@@ -246,6 +266,8 @@ def _generate() -> None:
         _start_editing(IMPORT_FORM, NEW)
     else:
         _start_editing(ONEROSTER_FORM, NEW)
+        if st.session_state.get("conns_type") == CSV_BUNDLE:
+            st.session_state[oneroster_form.FORM_KEYS["source"]] = oneroster_form.CSV_BUNDLE
 
 
 def _import_panel(editing_id: int | None) -> None:
@@ -305,6 +327,12 @@ if buttons.button("Add CERS Connection", key="add_connection", type="primary", i
     st.session_state.conns_choosing_type = True
 if ctx.demo is not None:
     buttons.button("Try the demo district", key="try_demo", icon=":material/school:", on_click=_try_demo)
+    buttons.button(
+        "Try the demo district as a CSV bundle",
+        key="try_demo_bundle",
+        icon=":material/folder_zip:",
+        on_click=_try_demo_bundle,
+    )
 if (
     st.session_state.conns_choosing_type
     and st.session_state.conns_editing is None
@@ -332,41 +360,66 @@ if st.session_state.conns_notice:
     st.session_state.conns_notice = None
 
 
-connections = ctx.store.connections()
+connections = ctx.store.roster_connections()
 _stop_editing_if_deleted(ONEROSTER_FORM, {saved.id for saved in connections})  # the message above says so
+
+
+def _provider_fields(editing_id: int | None) -> None:
+    """A OneRoster provider's address and credentials."""
+    left, right = st.columns(2)
+    with left:
+        st.text_input("Client ID", key="conn_client_id")
+        _field_error(ONEROSTER_FORM, "client_id")
+    with right:
+        st.text_input(
+            "Client Secret",
+            key="conn_client_secret",
+            type="password",
+            placeholder="Saved: leave blank to keep it" if editing_id else "",
+            help="Stored encrypted; never shown again.",
+        )
+        _field_error(ONEROSTER_FORM, "client_secret")
+    st.text_input("Base URL", key="conn_base_url", placeholder="https://sis.example.org/ims/oneroster/rostering/v1p2")
+    _field_error(ONEROSTER_FORM, "base_url")
+    st.text_input("Token URL", key="conn_token_url", placeholder="https://sis.example.org/oauth2/token")
+    _field_error(ONEROSTER_FORM, "token_url")
+    note = oneroster_form.token_host_note()
+    if note:
+        st.info(escape_markdown(note), icon=":material/info:")
+    moved = oneroster_form.secret_origin_note(ctx, editing_id)
+    if moved:
+        st.warning(escape_markdown(moved), icon=":material/key_off:")
+
+
+def _bundle_path_field() -> None:
+    """A CSV bundle connection's one setting of its own: where on the server its bundle is, if anywhere."""
+    st.text_input(
+        "Path on the server (optional)",
+        key="conn_path",
+        placeholder="/srv/sis-exports/oneroster.zip",
+        help="A folder or .zip file that a nightly job refreshes; the app only reads it. Leave it blank to "
+        "upload the zip on the Section Groups page instead.",
+    )
+    _field_error(ONEROSTER_FORM, "path")
+    st.caption(f"The app may read bundles on the server only in: {allowed_folders_text(ctx)}.")
+
 
 if st.session_state.conns_editing is not None:
     editing_id = _editing_id(ONEROSTER_FORM)
+    bundle_form = oneroster_form.is_bundle_form()
     with st.container(border=True, key="edit_panel"):
-        st.subheader("Edit OneRoster Connection")
-        st.caption("Use the same values as in your CAASPP Configuration.")
+        st.subheader("Edit OneRoster CSV Bundle Connection" if bundle_form else "Edit OneRoster Connection")
+        st.caption(
+            "The OneRoster 1.1 or 1.2 CSV files your SIS exports (a zip, or a folder of them)."
+            if bundle_form
+            else "Use the same values as in your CAASPP Configuration."
+        )
         st.text_input("Connection name", key="conn_name", max_chars=100, placeholder="e.g. District SIS")
         _field_error(ONEROSTER_FORM, "name")
-        left, right = st.columns(2)
-        with left:
-            st.text_input("Client ID", key="conn_client_id")
-            _field_error(ONEROSTER_FORM, "client_id")
-        with right:
-            st.text_input(
-                "Client Secret",
-                key="conn_client_secret",
-                type="password",
-                placeholder="Saved: leave blank to keep it" if editing_id else "",
-                help="Stored encrypted; never shown again.",
-            )
-            _field_error(ONEROSTER_FORM, "client_secret")
-        st.text_input(
-            "Base URL", key="conn_base_url", placeholder="https://sis.example.org/ims/oneroster/rostering/v1p2"
-        )
-        _field_error(ONEROSTER_FORM, "base_url")
-        st.text_input("Token URL", key="conn_token_url", placeholder="https://sis.example.org/oauth2/token")
-        _field_error(ONEROSTER_FORM, "token_url")
-        note = oneroster_form.token_host_note()
-        if note:
-            st.info(escape_markdown(note), icon=":material/info:")
-        moved = oneroster_form.secret_origin_note(ctx, editing_id)
-        if moved:
-            st.warning(escape_markdown(moved), icon=":material/key_off:")
+        if bundle_form:
+            _bundle_path_field()
+        else:
+            _provider_fields(editing_id)
 
         st.markdown("**Include in Group Name**")
         st.multiselect(
@@ -383,6 +436,8 @@ if st.session_state.conns_editing is not None:
             source = (
                 "from your district's data"
                 if from_district
+                else "from a sample section"
+                if bundle_form
                 else "from a sample section; test the connection to use yours"
             )
             st.markdown(f"Example group name: {inline_code(example)}  \n:gray[{source}]")
@@ -413,11 +468,12 @@ if st.session_state.conns_editing is not None:
             st.checkbox("Split sections over 200 students into groups of at most 200", key="conn_split_large")
             st.text_input("userIds types that hold the SSID (comma-separated)", key="conn_ssid_types")
             _field_error(ONEROSTER_FORM, "ssid_types")
-            st.text_input("Scope", key="conn_scope")
-            _field_error(ONEROSTER_FORM, "scope")
-            numbers = st.columns(2)
-            numbers[0].number_input("Page size", key="conn_page_size", min_value=1, max_value=100_000, step=100)
-            numbers[1].number_input("Requests at once", key="conn_max_concurrency", min_value=1, max_value=16)
+            if not bundle_form:
+                st.text_input("Scope", key="conn_scope")
+                _field_error(ONEROSTER_FORM, "scope")
+                numbers = st.columns(2)
+                numbers[0].number_input("Page size", key="conn_page_size", min_value=1, max_value=100_000, step=100)
+                numbers[1].number_input("Requests at once", key="conn_max_concurrency", min_value=1, max_value=16)
             st.text_area(
                 "CDS codes for schools whose identifier is not one",
                 key="conn_cds_map",
@@ -439,14 +495,21 @@ if st.session_state.conns_editing is not None:
 if not connections and st.session_state.conns_editing is None:
     st.info("No CERS connection yet. Click **Add CERS Connection**, or try the demo district.")
 for saved in connections:
-    with st.expander(escape_markdown(saved.name), expanded=len(connections) == 1, icon=":material/link:"):
-        st.markdown(
-            f"**OneRoster 1.2** · Base URL {inline_code(saved.settings.base_url)} · "
-            f"Client ID {inline_code(saved.settings.client_id)}"
-        )
+    bundled = isinstance(saved, SavedBundleConnection)
+    icon = ":material/folder_zip:" if bundled else ":material/link:"
+    with st.expander(escape_markdown(saved.name), expanded=len(connections) == 1, icon=icon):
+        if isinstance(saved, SavedBundleConnection):
+            path = saved.settings.path
+            where = f"read on the server at {inline_code(path)}" if path else "uploaded on Section Groups"
+            st.markdown(f"**OneRoster CSV bundle** · {where}")
+        else:
+            st.markdown(
+                f"**OneRoster 1.2** · Base URL {inline_code(saved.settings.base_url)} · "
+                f"Client ID {inline_code(saved.settings.client_id)}"
+            )
         fields = " + ".join(GroupNameField(f).label for f in saved.options.fields)
         st.caption(f"Group name: {fields} · last saved {saved.updated_at:%Y-%m-%d %H:%M} UTC")
-        if app_demo.is_demo(saved, ctx.demo) and ctx.demo is not None:
+        if not bundled and app_demo.is_demo(saved, ctx.demo) and ctx.demo is not None:
             st.info(
                 "Demo credentials (not secret: the demo district is made up and runs inside this app):  \n"
                 f"Client ID `{ctx.demo.client_id}` · Client Secret `{ctx.demo.client_secret}`  \n"
@@ -456,7 +519,8 @@ for saved in connections:
         _edit_button(ONEROSTER_FORM, saved.id, key=str(saved.id), place=row)
         if row.button("Section Groups", key=f"groups_{saved.id}", icon=":material/download:", type="primary"):
             _open_section_groups(saved.id)
-        question = f"Delete “{escape_markdown(saved.name)}” and its saved secret? This cannot be undone."
+        what = "" if bundled else " and its saved secret"
+        question = f"Delete “{escape_markdown(saved.name)}”{what}? This cannot be undone."
         _delete_button(ONEROSTER_FORM, saved.id, key=str(saved.id), asking=saved.id, question=question, place=row)
         group_sets_panel.show_group_sets(ctx, saved)
         group_sets_panel.show_sync_target(ctx, saved)

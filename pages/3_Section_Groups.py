@@ -1,5 +1,6 @@
 """Section Groups: pick a connection and a school (or the whole district), check the groups, who is
-left out and the problems, download the CSV or send it to CERS. The view lives in the URL."""
+left out and the problems, download the CSV or send it to CERS. The view lives in the URL. A OneRoster
+CSV bundle connection reads its bundle on the server, or a zip uploaded here."""
 
 from typing import NoReturn
 
@@ -7,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from cers_app import (
+    bundle_panel,
     cers_panels,
     context,
     coverage_panel,
@@ -22,7 +24,8 @@ from cers_app.markup import escape_markdown
 from cers_app.school_choice import choose_school
 from cers_core import GroupExport, report_csv
 from cers_core.cers_csv import Verdict
-from cers_core.errors import CersError
+from cers_core.errors import CersError, InvalidBundle
+from cers_core.store import SavedBundleConnection
 from cers_core.wording import count
 
 ctx = context.setup("Section Groups")
@@ -39,7 +42,10 @@ PREVIEW_COLUMNS = {
 }
 SPLIT_CODES = ("group_over_200", "group_split")
 
-connections = {saved.id: saved for saved in ctx.store.connections()}
+connections = {
+    saved.id: saved
+    for saved in sorted([*ctx.store.connections(), *ctx.store.bundle_connections()], key=lambda c: c.name.casefold())
+}
 if not connections:
     st.info("Add a CERS connection first (or try the demo district).")
     st.page_link("pages/2_CERS_Connections.py", label="CERS Connections", icon=":material/link:")
@@ -67,10 +73,20 @@ connection_id = top[0].selectbox(
 as_of = top[1].date_input("Enrollments active on", key=KEYS["day"], format="YYYY-MM-DD")
 saved = connections[connection_id]
 group_sets_panel.show_group_sets_note(ctx, saved)
+bundle = bundle_panel.choose_bundle(ctx, saved) if isinstance(saved, SavedBundleConnection) else None
+if isinstance(saved, SavedBundleConnection) and bundle is None:
+    stop()
 
 try:
-    with st.spinner("Reading the district's schools…"):
-        schools = loading.load_schools(ctx, saved)
+    if isinstance(saved, SavedBundleConnection) and bundle is not None:
+        with st.spinner("Reading the bundle's schools…"):
+            schools = loading.load_bundle_schools(saved, bundle)
+    else:
+        with st.spinner("Reading the district's schools…"):
+            schools = loading.load_schools(ctx, saved)
+except InvalidBundle as error:
+    bundle_panel.show_bundle_problems(error, "sg_bundle_problems")
+    stop()
 except CersError as error:
     st.error(escape_markdown(error), icon=":material/cloud_off:")
     stop()
@@ -83,6 +99,8 @@ def _show(export: GroupExport, label: str, key: str) -> None:
     for column, (name, value) in zip(metrics, summary.items(), strict=True):
         column.metric(name, f"{value:,}")
     _verdict(export, key)
+    if export.bundle is not None:
+        bundle_panel.show_bundle_warnings(export.bundle, f"{key}_bundle_warnings")
     preview, groups, problems, coverage = st.tabs(
         ["Preview of the file", "Groups", f"Problems ({export.problems.height:,})", "Coverage"]
     )
@@ -158,21 +176,29 @@ def _verdict(export: GroupExport, key: str) -> None:
 
 def _load(schools_wanted: tuple[str, ...] | None, label: str) -> GroupExport:
     status = st.status(f"Loading the rosters of {escape_markdown(label)}…", expanded=True)
-    bar = status.progress(0.0, text="Getting a token and the first pages…")
+    if bundle is not None:  # read from a file: nothing to count while it runs
+        status.write("Reading the OneRoster CSV bundle…")
+    bar = status.progress(0.0, text="Getting a token and the first pages…") if bundle is None else None
     try:
         export = loading.load_section_groups(
             ctx,
             saved,
             schools=schools_wanted,
             as_of=as_of,
-            show_progress=lambda snap: bar.progress(*progress.progress_summary(snap)),
+            show_progress=lambda snap: bar.progress(*progress.progress_summary(snap)) if bar is not None else None,
+            bundle=bundle,
         )
+    except InvalidBundle as error:
+        status.update(label=f"The bundle cannot be used for {escape_markdown(label)}", state="error")
+        bundle_panel.show_bundle_problems(error, "sg_bundle_problems")
+        stop()
     except CersError as error:
         status.update(label=f"The rosters of {escape_markdown(label)} could not be loaded", state="error")
         st.error(escape_markdown(error), icon=":material/cloud_off:")
         stop()
-    requests = count(export.requests, "request")
-    status.update(label=f"Rosters of {escape_markdown(label)} loaded ({requests}).", state="complete", expanded=False)
+    status.update(
+        label=f"Rosters of {escape_markdown(label)} loaded ({export.read_from}).", state="complete", expanded=False
+    )
     return export
 
 

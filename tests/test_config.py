@@ -68,3 +68,15 @@ def test_the_command_line_reads_its_secret_through_the_config(monkeypatch: pytes
 @pytest.mark.parametrize("field", list(Config.model_fields))
 def test_every_variable_is_in_the_readme_deploying_section(field: str) -> None:
     assert f"| `{variable_name(field)}` |" in DEPLOYING, f"{variable_name(field)} is not in README's Deploying"
+
+
+def test_bundle_folders_are_full_paths_separated_as_in_path() -> None:
+    config = load_config({"CERS_BUNDLE_FOLDERS": " /srv/sis-exports : ~/bundles ::"})
+    assert config.bundle_folders == (Path("/srv/sis-exports"), Path("~/bundles").expanduser())
+    assert load_config({}).bundle_folders == ()
+    with pytest.raises(SettingsError) as caught:
+        load_config({"CERS_BUNDLE_FOLDERS": "/srv/sis-exports:exports"})
+    assert str(caught.value) == (
+        "The environment variable CERS_BUNDLE_FOLDERS cannot be used: give each folder as a full path, starting "
+        "with / (exports is not). Fix or unset it, then start again."
+    )

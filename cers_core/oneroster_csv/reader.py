@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import polars as pl
 
 from cers_core.errors import InvalidBundle
-from cers_core.export import school_table
 from cers_core.oneroster.records import COLLECTION_OF_ENVELOPE, RAW_SCHEMAS, to_roster_columns
 from cers_core.oneroster_csv.binding import FILES, CsvFile, Version
 from cers_core.oneroster_csv.bundle import BundleLimits, BundleSource, FileRefused, OpenedBundle, open_bundle
@@ -32,6 +31,7 @@ from cers_core.oneroster_csv.manifest import Manifest, read_manifest
 from cers_core.oneroster_csv.report import BundleReport, ProblemLog
 from cers_core.oneroster_csv.table import read_table
 from cers_core.roster import Roster
+from cers_core.schools import school_table
 from cers_core.settings import GroupOptions
 
 __all__ = ["BundleRoster", "list_bundle_schools", "read_bundle"]
@@ -57,7 +57,7 @@ def read_bundle(
 ) -> BundleRoster:
     """Read a OneRoster 1.1 or 1.2 CSV bundle (a ``.zip`` path, a folder, zip bytes or an uploaded
     file) into a ``Roster``: the whole district, or the schools ``school_ids`` (sourcedIds, as
-    ``export.resolve_schools`` gives them from ``list_bundle_schools``).
+    ``schools.resolve_schools`` gives them from ``list_bundle_schools``).
 
     Raises ``InvalidBundle``, with the full report, when the bundle cannot be used: build the
     group file from ``roster`` as from a provider's (``cers_core.groups.build_section_groups``).
@@ -90,7 +90,9 @@ def _read_checked(
         manifest = read_manifest(bundle, log, wanted=wanted)
         frames = _read_files(bundle, manifest, log) if manifest is not None else {}
     check_references(frames, log)
-    report = log.report(manifest.version if manifest is not None else None)
+    report = log.report(
+        manifest.version if manifest is not None else None, files=tuple(FILES[name].file_name for name in frames)
+    )
     if report.has_errors or manifest is None:
         raise InvalidBundle(report)
     return frames, report

@@ -70,6 +70,8 @@ class BundleProblem(BaseModel):
     line: int | None = None
     column: str | None = None
     message: str
+    more: int = 0
+    """For a ``more`` line, how many problems it stands for (those not listed)."""
 
     def __str__(self) -> str:
         where = ", ".join(
@@ -79,9 +81,10 @@ class BundleProblem(BaseModel):
 
 
 class BundleReport(BaseModel):
-    """Every problem found in one bundle, errors first, and the OneRoster version it declares.
+    """Every problem found in one bundle, errors first, the OneRoster version it declares, and the
+    files read.
 
-    >>> report = BundleReport(oneroster_version="1.2", problems=(
+    >>> report = BundleReport(oneroster_version="1.2", files=("orgs.csv", "users.csv"), problems=(
     ...     BundleProblem(severity="warning", code=ProblemCode.empty_value, file="users.csv", line=3,
     ...                   column="givenName", message="The value is empty."),
     ... ))
@@ -95,6 +98,8 @@ class BundleReport(BaseModel):
 
     oneroster_version: str | None = None
     problems: tuple[BundleProblem, ...] = ()
+    files: tuple[str, ...] = ()
+    """The files read into rosters (``orgs.csv`` …), in the order read; manifest.csv is not counted."""
 
     @property
     def errors(self) -> tuple[BundleProblem, ...]:
@@ -103,6 +108,16 @@ class BundleReport(BaseModel):
     @property
     def warnings(self) -> tuple[BundleProblem, ...]:
         return tuple(p for p in self.problems if p.severity == "warning")
+
+    @property
+    def error_count(self) -> int:
+        """How many errors were found: those listed, and those a ``more`` line only counts."""
+        return sum(p.more or 1 for p in self.errors)
+
+    @property
+    def warning_count(self) -> int:
+        """How many warnings were found, listed or only counted."""
+        return sum(p.more or 1 for p in self.warnings)
 
     @property
     def has_errors(self) -> bool:
@@ -181,8 +196,9 @@ class ProblemLog:
             self.add(severity, code, file, said, line=line, column=column)
         self._counts[kind] += rows.height - min(room, rows.height)
 
-    def report(self, oneroster_version: str | None) -> BundleReport:
-        """The report: errors first, each kind's count of unlisted problems after its last listed one."""
+    def report(self, oneroster_version: str | None, *, files: tuple[str, ...] = ()) -> BundleReport:
+        """The report: errors first, each kind's count of unlisted problems after its last listed one;
+        ``files`` are those read."""
         last = {(p.file, p.code, p.column, p.severity): p for p in self._problems}
         listed: list[BundleProblem] = []
         for problem in self._problems:
@@ -192,8 +208,13 @@ class ProblemLog:
                 more = self._counts[kind] - SHOWN_PER_KIND
                 listed.append(
                     problem.model_copy(
-                        update={"code": ProblemCode.more, "line": None, "message": f"… and {more:,} more like this."}
+                        update={
+                            "code": ProblemCode.more,
+                            "line": None,
+                            "message": f"… and {more:,} more like this.",
+                            "more": more,
+                        }
                     )
                 )
         listed.sort(key=lambda p: p.severity != "error")
-        return BundleReport(oneroster_version=oneroster_version, problems=tuple(listed))
+        return BundleReport(oneroster_version=oneroster_version, problems=tuple(listed), files=files)

@@ -11,14 +11,15 @@ The download log keeps when, which connection, which school, how many rows and t
 SHA-256, never the file. The only student data is the last file downloaded or sent per
 connection and school (``keep_file``), kept encrypted like the secrets, to show what the next
 one changes; it goes with its connection. CERS import connections (``save_import_connection``)
-are the second kind of connection, stored like the first.
+are the second kind of connection, stored like the first; OneRoster CSV bundle connections
+(``save_bundle_connection``: where the bundle is, no secret) the third.
 
 Inside, one module holds the file and the keys (``_database``: ``Database`` and ``Vault``), and
 each part is a class given those two: ``Applications``, ``OneRosterConnections``,
-``ImportConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``, and for scheduled syncs
-``GroupSets``, ``SyncTargets``, ``RunHistory``, ``HeldFiles`` and ``Locks`` (their tables are added
-to an older store when it is opened). ``Store`` is the façade over them that the app and the
-command line use.
+``ImportConnections``, ``BundleConnections``, ``KeptFiles``, ``DownloadLog``, ``KeyRotation``, and
+for scheduled syncs ``GroupSets``, ``SyncTargets``, ``RunHistory``, ``HeldFiles`` and ``Locks``
+(their tables are added to an older store when it is opened). ``Store`` is the façade over them
+that the app and the command line use.
 
 Errors a person can meet here, all ``StoreError`` (a ``CersError``)::
 
@@ -51,6 +52,7 @@ Example::
 """
 
 from cers_core.store._applications import CERS_APP_ID
+from cers_core.store._bundles import SavedBundleConnection
 from cers_core.store._downloads import DownloadRecord
 from cers_core.store._errors import (
     ConnectionInvalid,
@@ -73,6 +75,9 @@ from cers_core.store._runs import Run, SchoolRun
 from cers_core.store._store import Store
 from cers_core.store._sync_targets import SyncTarget
 
+RosterConnection = SavedConnection | SavedBundleConnection
+"""A connection the rosters are read from: a OneRoster provider's, or a CSV bundle's."""
+
 __all__ = [
     "CERS_APP_ID",
     "DB_FILE_NAME",
@@ -85,7 +90,9 @@ __all__ = [
     "KeptFile",
     "KeySource",
     "LockHolder",
+    "RosterConnection",
     "Run",
+    "SavedBundleConnection",
     "SavedConnection",
     "SavedGroupSet",
     "SavedImportConnection",

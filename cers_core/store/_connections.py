@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from cers_core.settings import GroupOptions
 from cers_core.store._database import Database, now
-from cers_core.store._errors import StoreError
+from cers_core.store._errors import StoreError, StoreUnreadable
 
 __all__ = [
     "ConnectionRow",
@@ -26,6 +27,7 @@ __all__ = [
     "StoredConnection",
     "as_stored",
     "delete_connection",
+    "options_and_settings",
     "saved_settings_values",
 ]
 
@@ -169,6 +171,18 @@ def _stored(row: tuple[Any, ...]) -> StoredConnection:
         created_at=datetime.fromisoformat(created),
         updated_at=datetime.fromisoformat(updated),
     )
+
+
+def options_and_settings(row: StoredConnection) -> tuple[GroupOptions, dict[str, Any]]:
+    """A row's group options and its public settings as stored (a kind of connection that makes
+    groups: OneRoster or CSV bundle); ``StoreUnreadable`` when they cannot be read."""
+    try:
+        return GroupOptions.model_validate(json.loads(row.options_json)), json.loads(row.settings_json)
+    except (ValueError, ValidationError):
+        raise StoreUnreadable(
+            f"The saved group options of connection {row.name!r} cannot be read.",
+            hint="Delete the connection and add it again.",
+        ) from None
 
 
 def as_stored(model: type[M], values: dict[str, Any]) -> M:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cers_core.store._bundles import SavedBundleConnection
 from cers_core.store._database import Database, now
 from cers_core.store._oneroster import SavedConnection
 
@@ -34,7 +35,9 @@ class DownloadLog:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    def record(self, *, connection: SavedConnection, school: str, rows: int, sha256: str, who: str) -> None:
+    def record(
+        self, *, connection: SavedConnection | SavedBundleConnection, school: str, rows: int, sha256: str, who: str
+    ) -> None:
         """Record that a file left the app: when, who let it, from which connection, which school,
         its size and hash."""
         with self._database.write() as db:

@@ -16,6 +16,7 @@ __all__ = [
     "SecretKeyError",
     "StoreError",
     "StoreUnreadable",
+    "connection_gone",
     "field_messages",
     "saved_settings",
     "validated",
@@ -38,6 +39,14 @@ class StoreUnreadable(StoreError):
 
 class ConnectionNotFound(StoreError):
     """No saved connection has this id (another session may have deleted it)."""
+
+
+def connection_gone(connection_id: int) -> ConnectionNotFound:
+    """The error for a connection (with group options: OneRoster or CSV bundle) that is not there any more."""
+    return ConnectionNotFound(
+        f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
+        hint="Reload the page.",
+    )
 
 
 class ConnectionInvalid(StoreError):

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from pydantic import ValidationError
 
 from cers_core.group_sets import GroupSet
+from cers_core.store._bundles import ROSTER_KINDS
 from cers_core.store._database import Database, now
 from cers_core.store._errors import ConnectionNotFound, GroupSetInvalid, StoreUnreadable
-from cers_core.store._oneroster import ONEROSTER_KIND
 
 __all__ = ["GroupSets", "SavedGroupSet"]
 
@@ -94,9 +94,9 @@ class GroupSets:
 
 def _touch_connection(db: sqlite3.Connection, connection_id: int) -> None:
     """Move the connection's ``updated_at`` on (at least a second: it is kept to the second), so its
-    ``version`` changes; ``ConnectionNotFound`` when there is no such OneRoster connection."""
+    ``version`` changes; ``ConnectionNotFound`` when there is no such connection rosters are read from."""
     row = db.execute(
-        "SELECT updated_at FROM connections WHERE id = ? AND kind = ?", (connection_id, ONEROSTER_KIND)
+        "SELECT updated_at FROM connections WHERE id = ? AND kind IN (?, ?)", (connection_id, *ROSTER_KINDS)
     ).fetchone()
     if row is None:
         raise ConnectionNotFound(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
 from cers_core.settings import (
     GroupOptions,
@@ -31,14 +31,14 @@ from cers_core.store._connections import (
     StoredConnection,
     as_stored,
     delete_connection,
+    options_and_settings,
     saved_settings_values,
 )
 from cers_core.store._database import Database, Vault
 from cers_core.store._errors import (
     ConnectionInvalid,
-    ConnectionNotFound,
     SecretKeyError,
-    StoreUnreadable,
+    connection_gone,
     saved_settings,
     validated,
 )
@@ -83,7 +83,7 @@ class OneRosterConnections:
         """The connection of that id; ``ConnectionNotFound`` when there is none."""
         row = self._table.row(connection_id)
         if row is None:
-            raise _not_found(connection_id)
+            raise connection_gone(connection_id)
         return _saved(row)
 
     def settings(self, saved: SavedConnection) -> OneRosterSettings:
@@ -157,13 +157,13 @@ class OneRosterConnections:
                 secret_token=self._vault.encrypt(checked.client_secret.get_secret_value().encode()),
                 options_json=json.dumps(options.model_dump(mode="json"), sort_keys=True),
             )
-            return _saved(self._table.put(db, row, connection_id, gone=_not_found))
+            return _saved(self._table.put(db, row, connection_id, gone=connection_gone))
 
     def delete(self, connection_id: int) -> None:
         """Delete a connection of either kind (ids are unique across both), with its kept files;
         the download log stays. ``ConnectionNotFound`` when there is none."""
         if not delete_connection(self._database, connection_id):
-            raise _not_found(connection_id)
+            raise connection_gone(connection_id)
 
     def _checked(
         self,
@@ -194,7 +194,7 @@ class OneRosterConnections:
         if connection_id is not None:
             row = self._table.row_in(db, connection_id)
             if row is None:
-                raise _not_found(connection_id)
+                raise connection_gone(connection_id)
             plain = self._vault.decrypt(row.secret_token)
             saved = None if plain is None else SecretStr(plain.decode())
             saved_urls = _urls(saved_settings_values(row))
@@ -213,14 +213,7 @@ def _urls(settings: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _saved(row: StoredConnection) -> SavedConnection:
-    try:
-        options = GroupOptions.model_validate(json.loads(row.options_json))
-        public = json.loads(row.settings_json)
-    except (ValueError, ValidationError):
-        raise StoreUnreadable(
-            f"The saved group options of connection {row.name!r} cannot be read.",
-            hint="Delete the connection and add it again.",
-        ) from None
+    options, public = options_and_settings(row)
     return SavedConnection(
         id=row.id,
         name=row.name,
@@ -230,11 +223,4 @@ def _saved(row: StoredConnection) -> SavedConnection:
         updated_at=row.updated_at,
         version=row.version,
         secret_token=row.secret_token,
-    )
-
-
-def _not_found(connection_id: int) -> ConnectionNotFound:
-    return ConnectionNotFound(
-        f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
-        hint="Reload the page.",
     )

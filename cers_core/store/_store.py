@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from cers_core.store._applications import Applications
+from cers_core.store._applications import CERS_APP_ID, Applications
+from cers_core.store._bundles import BundleConnections, SavedBundleConnection
 from cers_core.store._database import Database, Vault
 from cers_core.store._downloads import DownloadLog
 from cers_core.store._group_sets import GroupSets
@@ -21,7 +22,7 @@ from cers_core.store._held_files import HeldFiles
 from cers_core.store._imports import ImportConnections
 from cers_core.store._kept_files import KeptFiles
 from cers_core.store._locks import Locks
-from cers_core.store._oneroster import OneRosterConnections
+from cers_core.store._oneroster import OneRosterConnections, SavedConnection
 from cers_core.store._rotation import KeyRotation
 from cers_core.store._runs import RunHistory
 from cers_core.store._sync_targets import SyncTargets
@@ -45,7 +46,7 @@ def _forward(part: str, method: Callable[Concatenate[Part, P], R]) -> Callable[C
 
 
 class Store:
-    """The app's saved applications, connections of both kinds, download log and kept files; the
+    """The app's saved applications, connections of every kind, download log and kept files; the
     connections' group sets, upload targets, run history and held files; locks between processes.
 
     Safe to share between threads: each call opens its own SQLite connection. Open it with
@@ -57,6 +58,7 @@ class Store:
         self._applications = Applications(database)
         self._connections = OneRosterConnections(database, vault)
         self._imports = ImportConnections(database, vault)
+        self._bundles = BundleConnections(database, vault)
         self._kept_files = KeptFiles(database, vault)
         self._downloads = DownloadLog(database)
         self._rotation = KeyRotation(database, vault)
@@ -102,6 +104,16 @@ class Store:
     resolve_import_settings = _forward("_imports", ImportConnections.resolve)
     check_import_connection = _forward("_imports", ImportConnections.check)
     save_import_connection = _forward("_imports", ImportConnections.save)
+
+    def roster_connections(self, app_id: str = CERS_APP_ID) -> list[SavedConnection | SavedBundleConnection]:
+        """The connections rosters are read from, of both kinds (OneRoster, CSV bundle), by name."""
+        both = [*self.connections(app_id), *self.bundle_connections(app_id)]
+        return sorted(both, key=lambda saved: saved.name.casefold())
+
+    bundle_connections = _forward("_bundles", BundleConnections.all)
+    bundle_connection = _forward("_bundles", BundleConnections.get)
+    check_bundle_connection = _forward("_bundles", BundleConnections.check)
+    save_bundle_connection = _forward("_bundles", BundleConnections.save)
 
     log_download = _forward("_downloads", DownloadLog.record)
     downloads = _forward("_downloads", DownloadLog.latest)

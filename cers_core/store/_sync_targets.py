@@ -13,10 +13,10 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from cers_core.brake import BrakeSettings
+from cers_core.store._bundles import ROSTER_KINDS
 from cers_core.store._database import Database, now
 from cers_core.store._errors import ConnectionNotFound, StoreUnreadable
 from cers_core.store._imports import IMPORT_KIND
-from cers_core.store._oneroster import ONEROSTER_KIND
 
 __all__ = ["SyncTarget", "SyncTargets"]
 
@@ -74,7 +74,7 @@ class SyncTargets:
                     "SELECT id, kind FROM connections WHERE id IN (?, ?)", (connection_id, import_connection_id)
                 )
             }
-            if kinds.get(connection_id) != ONEROSTER_KIND:
+            if kinds.get(connection_id) not in ROSTER_KINDS:
                 raise ConnectionNotFound(
                     f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
                     hint="Reload the page.",

@@ -264,3 +264,19 @@ def test_a_column_the_header_lacks_is_one_warning_not_one_per_record():
         "orgs.csv, line 1, name: The header has no name column, which the binding requires: it is read as empty."
     ]
     assert read.roster.schools["name"].to_list() == [None, None]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["   ", "\t", " \t ", '"  "', '" \n "', "\u00a0", "\u3000 "],
+    ids=["spaces", "tab", "spaces-and-tab", "quoted", "quoted-line-end", "no-break-space", "ideographic-space"],
+)
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_cell_of_spaces_is_empty_in_any_file(cell, line_end):
+    """A spreadsheet writes a space for a blank; so does a careless export, in any encoding of a space."""
+    files = changed(bundle_files("lincoln_high", "1.2"), "users.csv", "anguyen@lincoln.example.org", cell)
+    users = files["users.csv"].decode().replace('" BNguyen@Lincoln.example.org "', "bnguyen@lincoln.example.org")
+    files |= {"users.csv": users.replace("\n", line_end).encode()}  # (no quote left but the cell's own)
+    emails = dict(read_bundle(zip_bundle(files)).roster.users.select("sourced_id", "email").iter_rows())
+    assert emails["t-nguyen-a"] is None
+    assert emails["t-nguyen-b"] == "bnguyen@lincoln.example.org"

@@ -1,0 +1,92 @@
+"""A district's OneRoster CSV bundle against its OneRoster REST API, side by side in one run.
+
+``python -m bench`` calls :func:`csv_bundle` with its own ``provider`` and ``run_export`` (the demo
+provider in a process of its own, and the command line's export in a process of its own, its peak
+RSS its own), so both exports are measured the one way:
+
+- at ``scale`` (``lausd``): the bundle written once by ``demo-csv`` as a zip, then the command line's
+  ``export --oneroster-csv`` of it against its ``export --base-url …`` of the same district (the
+  ``demo-server`` of the same scale and seed): time (target: at most a third of REST's) and peak RSS
+  (target: at most REST's);
+- at ``scale`` and at ``check_scale`` (``district``): the two files compared by SHA-256, which must
+  be equal: the same district read either way gives the same file, to the byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["csv_bundle"]
+
+ROOT = Path(__file__).resolve().parents[1]
+Rows = list[tuple[str, str]]
+
+
+def csv_bundle(
+    scale: str,
+    check_scale: str,
+    *,
+    provider: Callable[[str], contextlib.AbstractContextManager[Any]],
+    run_export: Callable[..., tuple[float, float, int]],
+) -> Rows:
+    """The rows of the table: the bundle against REST at ``scale``, and the files' identity at ``check_scale`` too."""
+    rows: Rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-csv-") as folder:
+        for each in dict.fromkeys((check_scale, scale)):
+            rows += _side_by_side(each, Path(folder) / each, timed=each == scale, provider=provider, run=run_export)
+    return rows
+
+
+def _side_by_side(
+    scale: str,
+    folder: Path,
+    *,
+    timed: bool,
+    provider: Callable[[str], contextlib.AbstractContextManager[Any]],
+    run: Callable[..., tuple[float, float, int]],
+) -> Rows:
+    folder.mkdir()
+    bundle, rest_file, bundle_file = folder / f"{scale}.zip", folder / "rest.csv", folder / "bundle.csv"
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "cers_core", "demo-csv", "--scale", scale, "--out", str(bundle)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    written = time.perf_counter() - started
+    # run_export writes to a file of its own and deletes it; a second --out (the last one wins) keeps it here.
+    with provider(scale) as server:
+        rest_seconds, rest_rss, rest_code = run(server, "--all-schools", "--out", str(rest_file), concurrency=4)
+    # After the provider has stopped: the bundle's export has the machine to itself, as REST's had but for it.
+    bundle_seconds, bundle_rss, bundle_code = run(
+        None, "--oneroster-csv", str(bundle), "--all-schools", "--out", str(bundle_file), concurrency=4
+    )
+    rest_hash, bundle_hash = (hashlib.sha256(path.read_bytes()).hexdigest() for path in (rest_file, bundle_file))
+    same = (
+        f"the same file, to the byte (SHA-256 {bundle_hash[:16]}…, {bundle_file.stat().st_size:,} bytes)"
+        if bundle_hash == rest_hash
+        else f"DIFFERENT: bundle {bundle_hash[:16]}…, REST {rest_hash[:16]}…"
+    )
+    rows = [(f"{scale}: CERS file from its CSV bundle vs over REST (SHA-256)", same)]
+    if timed:
+        rows = [
+            (f"{scale} bundle written by demo-csv (OneRoster 1.2, zip)",
+             f"{bundle.stat().st_size / 1e6:,.1f} MB in {written:.1f} s"),
+            ("ours: CLI export of all schools from the bundle (export --oneroster-csv, zip)",
+             f"{bundle_seconds:.1f} s, peak RSS {bundle_rss:,.0f} MB, exit {bundle_code}"),
+            ("ours: CLI export of all schools of the same district over REST",
+             f"{rest_seconds:.1f} s, peak RSS {rest_rss:,.0f} MB, exit {rest_code}"),
+            ("bundle / REST time (target <= 0.33)", f"{bundle_seconds / rest_seconds:.2f}"),
+            ("bundle / REST peak RSS (target <= 1)", f"{bundle_rss / rest_rss:.2f}"),
+            *rows,
+        ]  # fmt: skip
+    return rows
