@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ def _top_level_imports(stderr: str) -> list[tuple[str, float]]:
 
 def startup_of_export(tree: Path = ROOT) -> Startup:
     """Run the export from ``tree`` until its first connection; nothing answers it."""
-    with socket.socket() as listener:
+    with socket.socket() as listener, tempfile.TemporaryDirectory() as folder:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.settimeout(60)
@@ -55,7 +56,7 @@ def startup_of_export(tree: Path = ROOT) -> Startup:
             sys.executable, "-X", "importtime", "-m", "cers_core", "export", "--all-schools",
             "--base-url", f"http://127.0.0.1:{port}/ims/oneroster/rostering/v1p2",
             "--token-url", f"http://127.0.0.1:{port}/oauth/token", "--client-id", "startup",
-            "--out", os.devnull,
+            "--out", str(Path(folder) / "groups.csv"),
         ]  # fmt: skip
         environment = {**os.environ, "CERS_CLIENT_SECRET": "startup", "PYTHONPATH": str(tree)}
         started = time.perf_counter()
