@@ -73,8 +73,6 @@ from cers_core.cli_upload import (
 )
 from cers_core.config import Config, load_config, variable_name
 from cers_core.errors import CersError, InvalidBundle, InvalidFile, OneRosterError, SettingsError
-from cers_core.export import ExportContext, GroupExport, export_from_bundle, export_section_groups, list_schools
-from cers_core.http.egress import Egress, egress_from_config
 from cers_core.settings import (
     DEFAULT_SCOPE,
     DEFAULT_SSID_TYPES,
@@ -90,7 +88,9 @@ try:
 except ImportError:  # Windows has none: there a stale temporary file is known by its age alone
     fcntl = None  # type: ignore[assignment]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the export and its HTTP layer load when a command reads rosters (`validate` starts without)
+    from cers_core.export import GroupExport
+    from cers_core.http.egress import Egress
     from cers_core.oneroster.client import FetchProgress
     from cers_core.oneroster_csv import BundleProblem
 
@@ -302,6 +302,8 @@ def _settings(args: argparse.Namespace, config: Config) -> OneRosterSettings:
 
 def _egress(args: argparse.Namespace, config: Config) -> Egress:
     """A local run's egress (``CERS_ALLOWED_NETWORKS`` and the limits from the environment), ``--deadline`` applied."""
+    from cers_core.http.egress import egress_from_config
+
     egress = egress_from_config(config, listen_address=None)
     if args.deadline is None:
         return egress
@@ -550,6 +552,8 @@ def _bundle_refused(error: InvalidBundle, err: TextIO) -> None:
 
 
 def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
+    from cers_core.export import ExportContext, list_schools
+
     config = load_config()
     bundle = _bundle_path(args)
     if bundle is not None:
@@ -565,6 +569,8 @@ def _cmd_schools(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO, written: list[Path]) -> int:
+    from cers_core.export import ExportContext, export_from_bundle, export_section_groups
+
     started = time.time()
     config = load_config()
     saved = saved_export(args, config) if args.oneroster_csv is None else None  # None without --connection

@@ -20,25 +20,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cers_core.config import Config, load_config, variable_name
 from cers_core.errors import SettingsError
-from cers_core.group_sets import GroupSet
-from cers_core.http.egress import Egress
-from cers_core.oneroster_csv.server_bundle import saved_bundle_path
 from cers_core.settings import GroupOptions, OneRosterSettings
-from cers_core.store import (
-    DB_FILE_NAME,
-    KEY_FILE_NAME,
-    RosterConnection,
-    Run,
-    SavedConnection,
-    Store,
-    StoreError,
-    resolve_secret_keys,
-)
 from cers_core.wording import count, printable
+
+if TYPE_CHECKING:  # the store and the group sets are imported by the commands that use them: an export starts without
+    from cers_core.group_sets import GroupSet
+    from cers_core.http.egress import Egress
+    from cers_core.store import RosterConnection, Run, Store
 
 __all__ = [
     "SavedExport",
@@ -140,6 +132,9 @@ def saved_export(args: argparse.Namespace, config: Config) -> SavedExport | None
     options = saved.options
     if args.split_large:
         options = options.model_copy(update={"split_large": True})
+    from cers_core.oneroster_csv.server_bundle import saved_bundle_path
+    from cers_core.store import SavedConnection
+
     if isinstance(saved, SavedConnection):
         return SavedExport(settings=store.settings(saved), bundle=None, options=options, group_sets=group_sets)
     bundle = saved_bundle_path(saved.settings.path, allowed=config.bundle_folders)
@@ -238,6 +233,8 @@ def _run_json(run: Run) -> dict[str, object]:
 def open_store(config: Config) -> Store:
     """The app's store, from the data folder and key of the environment; ``SettingsError`` when there
     is none there, or the key does not open it."""
+    from cers_core.store import DB_FILE_NAME, KEY_FILE_NAME, Store, StoreError, resolve_secret_keys
+
     folder = config.data_dir or _DEFAULT_DATA_DIR
     data_dir, key_variable = variable_name("data_dir"), variable_name("secret_key")
     if not (folder / DB_FILE_NAME).is_file():

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
 from cers_core.config import Config, variable_name
 from cers_core.errors import InvalidFile, UploadError, UploadOutcomeUnknown, UploadRefused
-from cers_core.export import GroupExport
-from cers_core.http.egress import Egress
 from cers_core.settings import CersImportSettings
+
+if TYPE_CHECKING:
+    from cers_core.export import GroupExport
+    from cers_core.http.egress import Egress
 
 __all__ = [
     "EXIT_CERS_REJECTED",

@@ -24,7 +24,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from cers_core.errors import SettingsError
-from cers_core.http.network import parse_networks
 
 __all__ = ["Config", "load_config", "variable_name"]
 
@@ -36,7 +35,7 @@ _ON = frozenset({"on", "1", "true", "yes", ""})
 class Config(BaseModel):
     """What a deployment sets in the environment (all optional)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     data_dir: Path | None = None
     """``CERS_DATA_DIR``: the app's data folder (saved connections, the download log, kept files);
@@ -90,6 +89,8 @@ class Config(BaseModel):
     def _networks(cls, value: object) -> object:
         if not isinstance(value, str) or not value.strip():
             return None
+        from cers_core.http.network import parse_networks  # the network layer loads with the first client
+
         parse_networks(value)  # a ValueError names the item that is wrong
         return value.strip()
 

@@ -207,7 +207,7 @@ class OneRosterPublic(BaseModel):
     'https://sis.example.org/campus/api/ims/oneroster/rostering/v1p2'
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     base_url: str
     """The API root exactly as the SIS gives it, vendor prefix included; used as is."""
@@ -294,7 +294,7 @@ class GroupOptions(BaseModel):
     ...
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     fields: tuple[GroupNameField, ...] = DEFAULT_FIELDS
     """Fields in the group name, in this order; empty values are skipped."""
@@ -380,7 +380,7 @@ class BundleSettings(BaseModel):
     True
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     path: str | None = None
 
@@ -412,7 +412,7 @@ class CersImportPublic(BaseModel):
     'groups.admin@district.example.org'
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     import_url: str
     """The import service's root: files go to ``{import_url}/groups/imports``."""

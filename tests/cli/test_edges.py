@@ -261,7 +261,7 @@ def test_an_internal_error_exits_70_with_one_line_and_its_traceback_in_a_private
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("the builder divided by zero")
 
-    monkeypatch.setattr("cers_core.cli.export_section_groups", broken)
+    monkeypatch.setattr("cers_core.export.export_section_groups", broken)
     secret = "secret-7f2b-never-written"
     code, out, err = run(monkeypatch, *export(demo_server, "--out", str(tmp_path / "groups.csv")), secret=secret)
     assert (code, out) == (70, "")
