@@ -326,7 +326,8 @@ def test_the_total_wait_is_bounded(faulty):
     started = time.monotonic()
     with pytest.raises(ServerError):
         read_schools(server, retry=patient)
-    assert time.monotonic() - started < 1.0  # 0.35 s of waiting at most, then a few quick requests
+    # 0.35 s of waiting at most, then a few quick requests; the 100 attempts would have waited 10 s
+    assert time.monotonic() - started < 3.0  # (with room for a busy machine)
     assert server.request_log.count("/schools", status=503) < 100  # the budget stopped it, not the attempts
 
 
