@@ -11,7 +11,7 @@ Each download and upload is also a line of the run history (``Store.runs``), wit
 changes per school in CERS by kind of change; a scheduled run (:mod:`cers_core.sync`) writes its
 own lines. The history is kept for ``CERS_HISTORY_DAYS`` and goes with its connection.
 
-Example::
+In use (as the Section Groups page does; the tests run it on the demo district)::
 
     record_file_left(store, saved, export, label="Lincoln High", how="download", who="analyst@district.org")
     found = changes_since(kept_files_for(store, saved.id, later_export), later_export)

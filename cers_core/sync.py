@@ -33,7 +33,7 @@ taken in one ``BEGIN IMMEDIATE`` transaction, with an owner and an expiry, renew
 connections, so a crashed run does not block the next ones for ever); a second run finds it taken
 and stops before reading anything (:class:`SyncBusy`). Releasing a held upload takes it too.
 
-Example::
+In use (the ``sync`` command does this; the tests run it against the demo district)::
 
     report = sync(store, who="sync by cers@host")
     for line in report.lines():

@@ -35,20 +35,27 @@ A saved connection carries its public settings typed (``SavedConnection.settings
 plain secret. A secret left blank when editing keeps the saved one (``resolve_secret``), in
 ``save_connection`` and in ``resolve_settings``, which gives a form's settings to test.
 
-Example::
+Example (a new store in an empty folder; the app's is ``.cers/``)::
 
-    folder = Path(".cers")
-    store = Store.open(folder, keys=resolve_secret_keys(folder, environment=None, secrets=None).keys)
-    store.add_application("CERS_int")
-    saved = store.save_connection(
-        name="District SIS",
-        settings={"base_url": "https://sis.example.org/ims/oneroster/rostering/v1p2",
-                  "token_url": "https://sis.example.org/oauth2/token", "client_id": "abc"},
-        client_secret="s3cret",
-        options=GroupOptions(),
-    )
-    saved.settings.base_url            # 'https://sis.example.org/ims/oneroster/rostering/v1p2'
-    settings = store.settings(saved)   # a OneRosterSettings, secret decrypted
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from cers_core.settings import GroupOptions
+    >>> scratch = tempfile.TemporaryDirectory()
+    >>> folder = Path(scratch.name)
+    >>> store = Store.open(folder, keys=resolve_secret_keys(folder, environment=None, secrets=None).keys)
+    >>> store.add_application("CERS_int")
+    >>> saved = store.save_connection(
+    ...     name="District SIS",
+    ...     settings={"base_url": "https://sis.example.org/ims/oneroster/rostering/v1p2",
+    ...               "token_url": "https://sis.example.org/oauth2/token", "client_id": "abc"},
+    ...     client_secret="s3cret",
+    ...     options=GroupOptions(),
+    ... )
+    >>> saved.settings.base_url
+    'https://sis.example.org/ims/oneroster/rostering/v1p2'
+    >>> store.settings(saved).client_secret.get_secret_value()  # decrypted only when asked for
+    's3cret'
+    >>> scratch.cleanup()
 """
 
 from cers_core.store._applications import CERS_APP_ID
