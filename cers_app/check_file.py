@@ -14,11 +14,15 @@ def parse_years(text: str) -> list[int] | None:
 
     >>> parse_years("2026, 2027"), parse_years("  ")
     ([2026, 2027], None)
+    >>> parse_years("２０２７")
+    Traceback (most recent call last):
+    ...
+    ValueError: Write school years as end years, like 2027 for 2026-27, separated by commas.
     """
     parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
     if not parts:
         return None
-    if not all(p.isdigit() and len(p) == 4 for p in parts):
+    if not all(p.isascii() and p.isdigit() and len(p) == 4 for p in parts):
         raise ValueError("Write school years as end years, like 2027 for 2026-27, separated by commas.")
     return [int(p) for p in parts]
 

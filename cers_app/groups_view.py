@@ -63,7 +63,7 @@ class GroupsView:
         except ValueError:
             day = before.day
         mode = params.get("mode")
-        chosen = int(connection) if connection.isdigit() else before.connection
+        chosen = int(connection) if connection.isascii() and connection.isdigit() else before.connection
         kept_school = before.school if chosen == before.connection else None  # a school of another connection
         return cls(
             connection=chosen,

@@ -105,10 +105,11 @@ class SectionFilter(BaseModel):
 
 
 def _subject_matches(value: str) -> pl.Expr:
-    own = pl.col("subject_codes") if value.isdigit() else pl.col("subjects")
-    course = pl.col("course_subject_codes") if value.isdigit() else pl.col("course_subjects")
+    code = value.isascii() and value.isdigit()  # a subject code (CALPADS: "02"), else a subject's name
+    own = pl.col("subject_codes") if code else pl.col("subjects")
+    course = pl.col("course_subject_codes") if code else pl.col("course_subjects")
     values = pl.when(own.list.len() > 0).then(own).otherwise(course)
-    if value.isdigit():
+    if code:
         test = pl.element().str.strip_chars().str.starts_with(value)
     else:
         test = pl.element().str.strip_chars().str.to_lowercase() == value.casefold()

@@ -587,7 +587,7 @@ class _Upload:
         import_id = resource.get("id")
         return ImportResult(
             status=status,
-            import_id=int(import_id) if isinstance(import_id, int | str) and str(import_id).isdigit() else None,
+            import_id=int(import_id) if isinstance(import_id, int | str) and str(import_id).isascii() and str(import_id).isdigit() else None,
             batch=str(resource.get("batch") or batch),
             sent_batch=batch,
             digest=digest,

@@ -67,11 +67,18 @@ class RetryPolicy:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: either delta-seconds or an HTTP-date (RFC 9110)."""
+    """``Retry-After`` as seconds from now: either delta-seconds or an HTTP-date (RFC 9110); None
+    for anything else (the policy's own backoff then applies).
+
+    >>> parse_retry_after("7"), parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0)
+    (7.0, 10.0)
+    >>> parse_retry_after("²") is None  # a digit to str.isdigit, not to RFC 9110
+    True
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²" or "٣", which str.isdigit also takes
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
