@@ -584,10 +584,10 @@ class _Upload:
         status = str(resource.get("status") or "ACCEPTED").upper()
         message = str(resource.get("message") or "")
         failures = map_failures(message, csv_bytes) if status in FAILURE_STATUSES and message else None
-        import_id = resource.get("id")
+        found_id = str(resource.get("id")) if isinstance(resource.get("id"), int | str) else ""
         return ImportResult(
             status=status,
-            import_id=int(import_id) if isinstance(import_id, int | str) and str(import_id).isascii() and str(import_id).isdigit() else None,
+            import_id=int(found_id) if found_id.isascii() and found_id.isdigit() else None,
             batch=str(resource.get("batch") or batch),
             sent_batch=batch,
             digest=digest,
