@@ -26,7 +26,8 @@ def validate_big_file(size_bytes: int) -> list[Row]:
     """The table's rows: peak RSS (target at most 300 MB) and MB/s (target at least 50) of one ``validate``."""
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as folder:
         progress(f"validate: writing a {size_bytes / 1e9:.2f} GB group file")
-        path = write_big_group_file(Path(folder) / "groups.csv", size_bytes=size_bytes)
+        path = Path(folder) / "groups.csv"
+        write_big_group_file(path, size_bytes=size_bytes)
         size = path.stat().st_size
         progress("validate: checking it with the command line")
         seconds, rss, code = run_measured([sys.executable, "-m", "cers_core", "validate", str(path)])
