@@ -34,6 +34,7 @@ from typing import Any
 import polars as pl
 from streamlit.testing.v1 import AppTest
 
+from bench.report import Row
 from cers_app import frames
 from cers_core import GroupExport, GroupOptions, report_csv
 from cers_demo import DemoDistrict, DemoServer, generate_district
@@ -128,7 +129,7 @@ def result(seconds: list[float], at: AppTest, export: GroupExport) -> str:
     return f"{median:.2f} s (median of {len(seconds)}, max {slowest:.2f} s); {sent(at, export)}"
 
 
-def app_render(as_of: date, runs: int = RUNS) -> list[tuple[str, str]]:
+def app_render(as_of: date, runs: int = RUNS) -> list[Row]:
     """The preview of the demo's school closest to 4,000 students, and of its whole district, re-drawn."""
     # AppTest writes session state from this thread, which has no script-run context; Streamlit warns about
     # that (in the tests too) and resets its loggers' levels on every run, so a filter it is.
@@ -143,7 +144,7 @@ def app_render(as_of: date, runs: int = RUNS) -> list[tuple[str, str]]:
         which = f"the `{SCALE}` demo's smallest with at least {TARGET_STUDENTS:,}"
     else:
         which = f"the `{SCALE}` demo's largest; none has {TARGET_STUDENTS:,}"
-    rows: list[tuple[str, str]] = []
+    rows: list[Row] = []
     with DemoServer(district) as server, app_data_folder() as data_dir:
         save_connection(data_dir, server, GroupOptions(split_large=True))
         at = open_section_groups()
@@ -153,11 +154,13 @@ def app_render(as_of: date, runs: int = RUNS) -> list[tuple[str, str]]:
         assert not at.exception, [e.value for e in at.exception]
         seconds, export = timed_reruns(at, server, runs)
         rows.append(
-            (
+            Row(
                 f"app: preview of a {school['students']:,}-student school ({school['name']}, {which}) "
-                "re-rendered with the data in memory (target <= 1 s)",
+                "re-rendered with the data in memory",
                 f"{result(seconds, at, export)}; before a search, the school picker sends {picker:,} of {schools:,} "
                 "schools (not paged)",
+                "≤ 1 s",
+                statistics.median(seconds) <= 1,
             )
         )
         if school["students"] < TARGET_STUDENTS:  # a new browser session: nothing of the first one kept
@@ -167,10 +170,12 @@ def app_render(as_of: date, runs: int = RUNS) -> list[tuple[str, str]]:
             assert not at.exception, [e.value for e in at.exception]
             seconds, export = timed_reruns(at, server, runs)
             rows.append(
-                (
+                Row(
                     f"app: whole-district preview of the `{SCALE}` demo ({all_students:,} students, more than a "
-                    f"{TARGET_STUDENTS:,}-student school) re-rendered with the data in memory (target <= 1 s)",
+                    f"{TARGET_STUDENTS:,}-student school) re-rendered with the data in memory",
                     result(seconds, at, export),
+                    "≤ 1 s",
+                    statistics.median(seconds) <= 1,
                 )
             )
     return rows

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.report import Row
+
 ROOT = Path(__file__).resolve().parents[1]
 _LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 
@@ -83,7 +85,7 @@ def best_process_time(code: str, *, tree: Path = ROOT, runs: int = 5) -> float:
     return best
 
 
-def startup_rows(tree: Path = ROOT) -> list[tuple[str, str]]:
+def startup_rows(tree: Path = ROOT) -> list[Row]:
     """The benchmark table's rows about start-up."""
     export = startup_of_export(tree)
     cli = best_process_time("import cers_core.cli", tree=tree)
@@ -91,14 +93,16 @@ def startup_rows(tree: Path = ROOT) -> list[tuple[str, str]]:
     bare = best_process_time("pass", tree=tree)
     heaviest = ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in export.top[:5])
     return [
-        (
-            "export: imports before its first request (python -X importtime)",
+        Row(
+            "start: export's imports before its first request (python -X importtime)",
             f"{export.imports_before_request:.2f} s; first request {export.wall_to_first_request:.2f} s after start"
             f" (heaviest: {heaviest})",
         ),
-        (
-            "a process importing cers_core.cli / one importing polars, httpx, pydantic (target <= 1.25x)",
+        Row(
+            "start: a process importing cers_core.cli / one importing polars, httpx, pydantic (best of 5 each)",
             f"{cli:.2f} s / {libraries:.2f} s = {cli / libraries:.2f}x (python alone: {bare:.2f} s)",
+            target="≤ 1.25x",
+            met=cli / libraries <= 1.25,
         ),
     ]
 
@@ -107,8 +111,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=ROOT, help="the source tree to start from (default: this one)")
     args = parser.parse_args()
-    for measure, result in startup_rows(args.tree.resolve()):
-        print(f"{measure}: {result}")
+    for row in startup_rows(args.tree.resolve()):
+        print(" | ".join(row.cells()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""What the command line imports before it does anything: nothing an export does not need.
+
+A fresh ``python -c "import cers_core.cli"`` process is asked which of the modules below it has
+loaded. Each is something an export never uses or loads only when it gets there (the demo, the app,
+the web servers, the group builder, CERS's streaming validator); importing one at start-up costs
+every run of every command its import time (``make bench`` times start-up against polars, httpx
+and pydantic alone; this test guards the cause without timing anything).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.support import ROOT
+
+NOT_AT_START = (
+    "streamlit",
+    "starlette",
+    "uvicorn",
+    "cers_demo",
+    "cers_app",
+    "cers_core.groups",
+    "cers_core.cers_csv.validator",
+)
+
+LOADED = """
+import json, sys
+import cers_core.cli
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_command_line_starts_without_what_an_export_does_not_need():
+    answer = subprocess.run(
+        [sys.executable, "-c", LOADED], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(answer.stdout)
+    assert "cers_core.cli" in loaded  # the import did happen in that process
+    found = sorted(
+        name for name in loaded for module in NOT_AT_START if name == module or name.startswith(f"{module}.")
+    )
+    assert found == []
