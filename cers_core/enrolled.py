@@ -71,9 +71,11 @@ def enrolled_people(
 
     Returns ``enrolled`` (:data:`ENROLLED_COLUMNS`) and ``not_in_group`` (:data:`NOT_IN_GROUP_COLUMNS`).
     """
+    # Why a section's people are in no group, joined only to the people in no group: the two
+    # million enrollments carry just their ids (three more text columns on each would add a
+    # tenth to the builder's peak memory).
     sections = classes.select(
         class_id="sourced_id",
-        class_school="school_id",
         section_reason=pl.when(pl.col("status") == "tobedeleted")
         .then(pl.lit("section_deleted"))
         .when(~class_type_kept)
@@ -92,8 +94,9 @@ def enrolled_people(
     )
     found = (
         enrollments.select("class_id", "user_id", "role", "school_id")
-        .join(sections, on="class_id", how="left")
-        .with_columns(school_id=pl.coalesce("class_school", "school_id"))
+        .join(classes.select(class_id="sourced_id", class_school="school_id"), on="class_id", how="left")
+        .with_columns(school_id=pl.coalesce("class_school", "school_id"), returned=pl.col("class_school").is_not_null())
+        .drop("class_school")
         .filter(pl.col("school_id").is_in(schools.implode()))
     )
     reasons = left_out.select("class_id", "user_id", "role", member_reason="reason")
@@ -107,12 +110,13 @@ def enrolled_people(
     reason = pl.coalesce(
         "member_reason",
         "in_scope_reason",
-        pl.when(pl.col("class_school").is_null()).then(pl.lit("section_not_returned")),
+        pl.when(~pl.col("returned")).then(pl.lit("section_not_returned")),
         "section_reason",
     )
     not_in_group = (
         found.join(in_group, on=["school_id", "user_id", "role"], how="anti")
         .join(reasons, on=["class_id", "user_id", "role"], how="left")
+        .join(sections, on="class_id", how="left")
         .with_columns(reason=reason.cast(_RANK))
         .group_by("school_id", "role", "user_id")
         .agg(pl.col("reason").min())

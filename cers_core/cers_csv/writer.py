@@ -83,8 +83,10 @@ def order_cers_rows(rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("school_year").cast(pl.Int64),
     )
     _check_keys(frame)
-    frame = _with_group_numbers(frame)
-    frame = _with_group_subject(frame)
+    frame, groups = _with_group_numbers(frame)
+    groups = groups.join(_group_subjects(frame), on="_fold", how="left", maintain_order="left").with_columns(
+        subject_code=pl.col("_subject").fill_null("")
+    )
 
     teachers = frame.filter(pl.col("group_user_login") != "")
     students = frame.filter(pl.col("student_ssid") != "")
@@ -98,21 +100,31 @@ def order_cers_rows(rows: pl.DataFrame) -> pl.DataFrame:
     student_key = pl.lit(_STUDENT, dtype=pl.UInt64)
     if ssid_number is not None:
         student_key = student_key + ssid_number
+    # Only the group's number and the member are sorted; the group's text is gathered afterwards
+    # from the table of groups, in file order (sorted with the rows, it would be scattered in
+    # memory, and writing or checking it would read it a cache miss a value).
     members = pl.concat(
         [
-            teachers.with_columns(student_ssid=pl.lit(""), _member=login_rank.cast(pl.UInt64)),
-            students.with_columns(group_user_login=pl.lit(""), _member=student_key),
-            empty_groups.with_columns(_member=pl.lit(0, dtype=pl.UInt64)),
-        ]
+            teachers.select("_group", "group_user_login", student_ssid=pl.lit(""), _member=login_rank.cast(pl.UInt64)),
+            students.select("_group", "student_ssid", group_user_login=pl.lit(""), _member=student_key),
+            empty_groups.select("_group", "student_ssid", "group_user_login", _member=pl.lit(0, dtype=pl.UInt64)),
+        ],
+        how="diagonal",
     )
+    del frame, teachers, students, empty_groups
     order = _one_sort_key(members, login_rank, ssid_number)
     by = [order] if order is not None else ["_group", "_member", *([] if ssid_number is not None else ["student_ssid"])]
-    ordered = members.sort(by).select(*CERS_COLUMNS, "_group", "_member")
+    ordered = members.sort(by)
     # Identical rows are now neighbours (the subject is the group's on every row).
     repeated = pl.all_horizontal(
         pl.col(name).eq_missing(pl.col(name).shift(1)) for name in ("_group", "_member", "student_ssid")
     )
-    return ordered.filter(~repeated.fill_null(False)).select(CERS_COLUMNS)
+    ordered = ordered.filter(~repeated.fill_null(False))
+    at = ordered.get_column("_group")
+    return pl.DataFrame(
+        [groups.get_column(name).gather(at) for name in CERS_COLUMNS[:4]]
+        + [ordered.get_column(name) for name in CERS_COLUMNS[4:]]
+    )
 
 
 def _one_sort_key(members: pl.DataFrame, login_rank: pl.Series, ssid_number: pl.Series | None) -> pl.Expr | None:
@@ -183,8 +195,9 @@ def _check_keys(frame: pl.DataFrame) -> None:
         )
 
 
-def _with_group_numbers(frame: pl.DataFrame) -> pl.DataFrame:
-    """Number the distinct groups in file order (``_group``), and CERS's groups (``_fold``).
+def _with_group_numbers(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Number the distinct groups in file order (``_group``), and CERS's groups (``_fold``): the
+    rows with their numbers, and the groups (one row each, row ``i`` the group numbered ``i``).
 
     Rows find their group through a 64-bit hash of (school, year, name): joining two million
     rows on three text columns takes about a second, on one integer a few hundredths. The match
@@ -196,8 +209,9 @@ def _with_group_numbers(frame: pl.DataFrame) -> pl.DataFrame:
     numbered = _numbered_groups(hashed.select(*keys, "_key").unique("_key"))
     joined = hashed.join(numbered.rename({key: f"_group_{key}" for key in keys}), on="_key", how="left")
     if joined.select(pl.all_horizontal(pl.col(key) == pl.col(f"_group_{key}") for key in keys).all()).item():
-        return joined.drop("_key", *(f"_group_{key}" for key in keys))
-    return frame.join(_numbered_groups(frame.select(keys).unique()), on=keys, how="left")
+        return joined.drop("_key", *(f"_group_{key}" for key in keys)), numbered.drop("_key")
+    numbered = _numbered_groups(frame.select(keys).unique())
+    return frame.join(numbered, on=keys, how="left"), numbered
 
 
 def _group_hash() -> pl.Expr:
@@ -252,8 +266,9 @@ def _uniform_digits(ssids: pl.Series) -> pl.Series | None:
     return ssids.str.to_integer().cast(pl.UInt64)
 
 
-def _with_group_subject(frame: pl.DataFrame) -> pl.DataFrame:
-    """Give every row its group's subject; two different subjects in one group is an error (§2.6)."""
+def _group_subjects(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each CERS group's subject (``_fold``, ``_subject``), for every row of the group; two
+    different subjects in one group is an error (§2.6)."""
     given = frame.filter(pl.col("subject_code") != "")
     exact, folded = _ranks(given.get_column("subject_code"))
     subjects = (
@@ -272,9 +287,4 @@ def _with_group_subject(frame: pl.DataFrame) -> pl.DataFrame:
             f"{names}; CERS rejects that"
         )
     spelling = given.select(_exact=exact, _subject="subject_code").unique("_exact")
-    chosen = subjects.join(spelling, on="_exact").select("_fold", "_subject")
-    return (
-        frame.join(chosen, on="_fold", how="left")
-        .with_columns(subject_code=pl.col("_subject").fill_null(""))
-        .drop("_subject")
-    )
+    return subjects.join(spelling, on="_exact").select("_fold", "_subject")
