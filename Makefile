@@ -17,8 +17,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m streamlit run app.py --server.address 127.0.0.1
 
+# Two workers (one per core of a small CI machine), each test file on one of them: its servers and browser are shared by its tests.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # The README's pictures, taken by the browser test in Chromium (docs/screenshots/); not by make test.
 screenshots: $(STAMP)
