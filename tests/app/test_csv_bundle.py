@@ -135,6 +135,7 @@ def test_add_a_bundle_connection_with_its_path_on_the_server(data_dir, demo_zip,
     [saved] = open_store(data_dir).bundle_connections()
     assert (saved.name, saved.settings.path, saved.options.split_large) == ("Nightly bundle", str(demo_zip), True)
     assert f"**OneRoster CSV bundle** · read on the server at `{demo_zip}`" in texts(at.markdown)
+    assert f"sync_target_{saved.id}" in {w.key for w in at.selectbox}  # the nightly sync can read it
 
     at.button(key=f"edit_{saved.id}").click().run()  # it opens as what it is
     assert at.text_input(key="conn_path").value == str(demo_zip)
@@ -150,6 +151,9 @@ def test_a_bundle_connection_without_a_path_is_uploaded_on_section_groups(data_d
     [saved] = open_store(data_dir).bundle_connections()
     assert saved.settings.path is None
     assert "**OneRoster CSV bundle** · uploaded on Section Groups" in texts(at.markdown)
+    # Nobody uploads at night: the scheduled sync says what it needs instead of offering a target.
+    assert f"sync_target_{saved.id}" not in {w.key for w in at.selectbox}
+    assert "this connection's bundle is uploaded by hand. Set its path on the server (Edit)" in texts(at.caption)
 
 
 def test_try_the_demo_district_as_a_csv_bundle(data_dir, downloads) -> None:
