@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 
 from cers_core.settings import GroupOptions
 from cers_core.store import ConnectionInvalid, ConnectionNotFound, Store
+from tests.support.store import save_sis_connection
 
 OPTIONS = GroupOptions(split_large=True, cds_map={"sch-9": "01612590130146"})
 
@@ -30,13 +31,7 @@ def test_it_is_a_kind_of_its_own(store: Store) -> None:
     with pytest.raises(ConnectionNotFound):
         store.connection(saved.id)
     with pytest.raises(ConnectionInvalid) as caught:  # names are unique across every kind
-        store.save_connection(
-            name="bundle",
-            settings={"base_url": "https://sis.example.org/v1p2", "token_url": "https://sis.example.org/t",
-                      "client_id": "c"},
-            client_secret="s",
-            options=GroupOptions(),
-        )  # fmt: skip
+        save_sis_connection(store, "bundle")
     assert caught.value.field_errors == {"name": "Another connection already has this name."}
 
 

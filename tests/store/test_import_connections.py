@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from cers_core.settings import CersImportPublic, GroupOptions
+from cers_core.settings import CersImportPublic
 from cers_core.store import DB_FILE_NAME, ConnectionInvalid, ConnectionNotFound, Store
+from tests.support.store import save_sis_connection
 
 SECRET, PASSWORD = "import-Secret-4c1d", "p4ssword-Import-9e2a"
 PUBLIC = {
@@ -28,19 +29,6 @@ def raw_bytes(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in folder.iterdir() if p.name.startswith(DB_FILE_NAME))
 
 
-def oneroster(store: Store, name: str = "District SIS"):
-    return store.save_connection(
-        name=name,
-        settings={
-            "base_url": "https://sis.example.org/v1p2",
-            "token_url": "https://sis.example.org/t",
-            "client_id": "c",
-        },
-        client_secret="s",
-        options=GroupOptions(),
-    )
-
-
 def test_an_import_connection_round_trips_with_its_secrets_encrypted(store: Store, tmp_path: Path) -> None:
     saved = store.save_import_connection(
         name="CERS import", settings={**PUBLIC, "username": "admin@x.org"}, client_secret=SECRET, password=PASSWORD
@@ -54,7 +42,7 @@ def test_an_import_connection_round_trips_with_its_secrets_encrypted(store: Stor
 
 
 def test_the_two_kinds_are_listed_apart_and_share_names(store: Store) -> None:
-    sis = oneroster(store)
+    sis = save_sis_connection(store)
     cers = store.save_import_connection(name="CERS import", settings=PUBLIC, client_secret=SECRET, password=None)
     assert [c.id for c in store.connections()] == [sis.id]
     assert [c.id for c in store.import_connections()] == [cers.id]
@@ -111,7 +99,7 @@ def test_fields_to_fix_are_named_and_nothing_is_saved(store: Store) -> None:
 
 
 def test_a_kept_file_round_trips_encrypted_and_is_replaced(store: Store, tmp_path: Path) -> None:
-    sis = oneroster(store)
+    sis = save_sis_connection(store)
     sections = [("Algebra", 2027, "cls-1")]
     store.keep_file(
         connection_id=sis.id, school="01612590130146", how="download", csv_bytes=FILE, rows=1, sha256="ab",
@@ -133,7 +121,7 @@ def test_a_kept_file_round_trips_encrypted_and_is_replaced(store: Store, tmp_pat
 
 def test_kept_files_go_with_their_connection_and_survive_key_rotation(tmp_path: Path, key: str) -> None:
     store = Store.open(tmp_path / "data", keys=[key])
-    sis = oneroster(store)
+    sis = save_sis_connection(store)
     store.keep_file(connection_id=sis.id, school="s", how="download", csv_bytes=FILE, rows=1, sha256="x", sections=[])
     new_key = Fernet.generate_key().decode()
     rotated = Store.open(tmp_path / "data", keys=[new_key, key])
@@ -150,7 +138,7 @@ def test_kept_files_go_with_their_connection_and_survive_key_rotation(tmp_path: 
 
 def test_a_store_from_before_kept_files_gets_the_table(tmp_path: Path, key: str) -> None:
     store = Store.open(tmp_path / "data", keys=[key])
-    sis = oneroster(store)
+    sis = save_sis_connection(store)
     with sqlite3.connect(tmp_path / "data" / DB_FILE_NAME) as db:
         db.execute("DROP TABLE kept_files")
     reopened = Store.open(tmp_path / "data", keys=[key])

@@ -3,8 +3,8 @@ never hides what CERS last received, and a comparison says which kind of file it
 
 from __future__ import annotations
 
-from cers_core.settings import GroupOptions
 from cers_core.store import Store
+from tests.support.store import save_sis_connection
 
 FILE = b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\r\n"
 
@@ -15,16 +15,7 @@ def keep(store: Store, connection_id: int, how: str, rows: int) -> None:
 
 
 def test_a_download_never_replaces_a_file_that_was_sent(store: Store) -> None:
-    saved = store.save_connection(
-        name="SIS",
-        settings={
-            "base_url": "https://sis.example.org/v1p2",
-            "token_url": "https://sis.example.org/t",
-            "client_id": "c",
-        },
-        client_secret="s",
-        options=GroupOptions(),
-    )
+    saved = save_sis_connection(store, "SIS")
     keep(store, saved.id, "download", 1)
     keep(store, saved.id, "download", 2)  # a later download replaces a download
     assert (store.kept_file(saved.id, "01612590130146").how, store.kept_file(saved.id, "01612590130146").rows) == (

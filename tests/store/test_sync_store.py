@@ -12,7 +12,6 @@ import pytest
 
 from cers_core.brake import BrakeSettings
 from cers_core.group_sets import GroupSet, SectionFilter
-from cers_core.settings import GroupOptions
 from cers_core.store import (
     DB_FILE_NAME,
     ConnectionNotFound,
@@ -22,25 +21,13 @@ from cers_core.store import (
     Store,
 )
 from cers_core.store._database import now
+from tests.support.store import save_sis_connection
 
 CDS = "01612590130146"
 PART = (
     b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\r\n"
     b"A,01612590130146,2027,All,1234567890,\r\n"
 )
-
-
-def save(store: Store, name: str = "District SIS") -> SavedConnection:
-    return store.save_connection(
-        name=name,
-        settings={
-            "base_url": "https://sis.example.org/v1p2",
-            "token_url": "https://sis.example.org/t",
-            "client_id": "c",
-        },
-        client_secret="s",
-        options=GroupOptions(),
-    )
 
 
 def save_import(store: Store, name: str = "CERS") -> int:
@@ -63,7 +50,7 @@ def record(store: Store, saved: SavedConnection, **fields: object) -> int:
 
 def test_an_older_store_gains_the_new_tables_and_keeps_what_it_had(tmp_path: Path, key: str) -> None:
     folder = tmp_path / "data"
-    saved = save(Store.open(folder, keys=[key]))
+    saved = save_sis_connection(Store.open(folder, keys=[key]))
     with sqlite3.connect(folder / DB_FILE_NAME) as db:  # the store as the version before group sets made it
         for table in ("locks", "held_files", "run_schools", "runs", "sync_targets", "group_sets"):
             db.execute(f"DROP TABLE {table}")
@@ -75,7 +62,7 @@ def test_an_older_store_gains_the_new_tables_and_keeps_what_it_had(tmp_path: Pat
 
 
 def test_group_sets_keep_their_order_and_names_are_unique_per_connection(store: Store) -> None:
-    saved, other = save(store), save(store, "Other SIS")
+    saved, other = save_sis_connection(store), save_sis_connection(store, "Other SIS")
     first = store.save_group_set(saved.id, GroupSet(name="Homerooms", fields=["teacher"], class_types="homeroom"))
     store.save_group_set(saved.id, GroupSet(name="Math", sections=SectionFilter(subjects=["02"])))
     store.save_group_set(other.id, GroupSet(name="homerooms"))  # another connection's: no clash
@@ -99,7 +86,7 @@ def test_group_sets_keep_their_order_and_names_are_unique_per_connection(store: 
 
 def test_a_group_set_edit_changes_the_connection_version_at_once(store: Store) -> None:
     """What the app made with the old recipes is keyed by the version: two edits within a second differ too."""
-    saved = save(store)
+    saved = save_sis_connection(store)
     versions = [store.connection(saved.id).version]
     made = store.save_group_set(saved.id, GroupSet(name="A"))
     versions.append(store.connection(saved.id).version)
@@ -111,7 +98,7 @@ def test_a_group_set_edit_changes_the_connection_version_at_once(store: Store) -
 
 
 def test_what_a_connection_owns_goes_with_it_and_a_deleted_target_only_unlinks(store: Store) -> None:
-    saved = save(store)
+    saved = save_sis_connection(store)
     target = save_import(store)
     store.save_group_set(saved.id, GroupSet(name="A"))
     store.save_sync_target(saved.id, import_connection_id=target, brake=BrakeSettings(max_student_drop_percent=30))
@@ -129,7 +116,7 @@ def test_what_a_connection_owns_goes_with_it_and_a_deleted_target_only_unlinks(s
 
 
 def test_an_upload_target_must_be_an_import_connection(store: Store) -> None:
-    saved, other = save(store), save(store, "Other")
+    saved, other = save_sis_connection(store), save_sis_connection(store, "Other")
     with pytest.raises(ConnectionNotFound, match="CERS import connection"):
         store.save_sync_target(saved.id, import_connection_id=other.id, brake=BrakeSettings())
     assert store.sync_target(saved.id).import_connection_id is None
@@ -137,7 +124,7 @@ def test_an_upload_target_must_be_an_import_connection(store: Store) -> None:
 
 
 def test_the_history_filters_and_forgets_what_is_older_than_kept(store: Store) -> None:
-    saved, other = save(store), save(store, "Other SIS")
+    saved, other = save_sis_connection(store), save_sis_connection(store, "Other SIS")
     old = record(store, saved, kind="download", outcome="downloaded")
     with sqlite3.connect(store.path) as db:
         db.execute("UPDATE runs SET at = ? WHERE id = ?", ((now() - timedelta(days=40)).isoformat(), old))
@@ -159,7 +146,7 @@ def test_held_files_are_encrypted_replaced_and_rotated(tmp_path: Path, key: str)
 
     folder = tmp_path / "data"
     store = Store.open(folder, keys=[key])
-    saved = save(store)
+    saved = save_sis_connection(store)
     for reason in ("first", "second"):
         store.hold_file(connection_id=saved.id, school=CDS, school_name="Lincoln", reason=reason, csv_bytes=PART,
                         rows=1, sha256="a" * 64, sections=[("A", 2027, "cls-1")])  # fmt: skip

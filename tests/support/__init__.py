@@ -2,6 +2,7 @@
 
 - :mod:`tests.support.rosters`: hand-written rosters, as a provider sends them;
 - :mod:`tests.support.app`: the app's store, connections and pages as a test opens them;
+- :mod:`tests.support.store`: connections saved straight into a store, for the store's own tests;
 - :mod:`tests.support.browser`: the app served by `streamlit run` for a browser test;
 - ``context_reaching``: an export's context whose requests reach a demo provider, in process or not;
 - ``http_client``: a synchronous client that reaches a demo provider, in process or not;
