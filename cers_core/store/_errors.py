@@ -42,7 +42,8 @@ class ConnectionNotFound(StoreError):
 
 
 def connection_gone(connection_id: int) -> ConnectionNotFound:
-    """The error for a connection (with group options: OneRoster or CSV bundle) that is not there any more."""
+    """The error for a connection rosters are read from (OneRoster or CSV bundle; its group sets and sync
+    target too) that is not there any more."""
     return ConnectionNotFound(
         f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
         hint="Reload the page.",

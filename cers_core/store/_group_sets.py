@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from cers_core.group_sets import GroupSet
 from cers_core.store._bundles import ROSTER_KINDS
 from cers_core.store._database import Database, now
-from cers_core.store._errors import ConnectionNotFound, GroupSetInvalid, StoreUnreadable
+from cers_core.store._errors import ConnectionNotFound, GroupSetInvalid, StoreUnreadable, connection_gone
 
 __all__ = ["GroupSets", "SavedGroupSet"]
 
@@ -99,10 +99,7 @@ def _touch_connection(db: sqlite3.Connection, connection_id: int) -> None:
         "SELECT updated_at FROM connections WHERE id = ? AND kind IN (?, ?)", (connection_id, *ROSTER_KINDS)
     ).fetchone()
     if row is None:
-        raise ConnectionNotFound(
-            f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
-            hint="Reload the page.",
-        )
+        raise connection_gone(connection_id)
     moved = max(now(), datetime.fromisoformat(row[0]) + timedelta(seconds=1))
     db.execute("UPDATE connections SET updated_at = ? WHERE id = ?", (moved.isoformat(), connection_id))
 

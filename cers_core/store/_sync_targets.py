@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from cers_core.brake import BrakeSettings
 from cers_core.store._bundles import ROSTER_KINDS
 from cers_core.store._database import Database, now
-from cers_core.store._errors import ConnectionNotFound, StoreUnreadable
+from cers_core.store._errors import ConnectionNotFound, StoreUnreadable, connection_gone
 from cers_core.store._imports import IMPORT_KIND
 
 __all__ = ["SyncTarget", "SyncTargets"]
@@ -75,10 +75,7 @@ class SyncTargets:
                 )
             }
             if kinds.get(connection_id) not in ROSTER_KINDS:
-                raise ConnectionNotFound(
-                    f"Connection {connection_id} no longer exists; it may have been deleted in another window.",
-                    hint="Reload the page.",
-                )
+                raise connection_gone(connection_id)
             if import_connection_id is not None and kinds.get(import_connection_id) != IMPORT_KIND:
                 raise ConnectionNotFound(
                     f"CERS import connection {import_connection_id} no longer exists.", hint="Reload the page."
