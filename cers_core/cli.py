@@ -574,28 +574,29 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO, written: lis
     started = time.time()
     config = load_config()
     saved = saved_export(args, config) if args.oneroster_csv is None else None  # None without --connection
-    bundle = saved.bundle if saved is not None else _bundle_path(args)
-    settings = None if bundle is not None else saved.settings if saved else _settings(args, config)
-    options = saved.options if saved else _options(args)
+    if saved is not None:
+        source, options, group_sets = saved.source, saved.options, saved.group_sets
+    else:
+        bundle = _bundle_path(args)
+        source, options, group_sets = bundle if bundle is not None else _settings(args, config), _options(args), []
     egress = _egress(args, config)
     upload = import_settings(args, config)  # checked before any roster is read
     target, report_json = _output(args.out, "--out"), _output(args.report_json, "--report-json")
     schools = None if args.all_schools else args.school
-    if settings is None:
-        assert bundle is not None
-        result = export_from_bundle(bundle, options, schools=schools, as_of=args.as_of, school_year=args.school_year,
-                                    group_sets=saved.group_sets if saved else ())  # fmt: skip
+    if isinstance(source, Path):  # a OneRoster CSV bundle
+        result = export_from_bundle(source, options, schools=schools, as_of=args.as_of, school_year=args.school_year,
+                                    group_sets=group_sets)  # fmt: skip
     else:
         progress = _Progress(err)
         try:
             result = export_section_groups(
-                settings,
+                source,
                 options,
                 schools=schools,
                 as_of=args.as_of,
                 school_year=args.school_year,
                 context=ExportContext(on_progress=progress, egress=egress),
-                group_sets=saved.group_sets if saved else (),
+                group_sets=group_sets,
             )
         finally:
             progress.done()

@@ -96,8 +96,7 @@ class SavedExport:
     """What ``export --connection`` reads from the store: the provider's settings (or, for a CSV
     bundle connection, its bundle on the server), its options, the group sets chosen."""
 
-    settings: OneRosterSettings | None
-    bundle: Path | None
+    source: OneRosterSettings | Path
     options: GroupOptions
     group_sets: list[GroupSet]
 
@@ -136,9 +135,9 @@ def saved_export(args: argparse.Namespace, config: Config) -> SavedExport | None
     from cers_core.store import SavedConnection
 
     if isinstance(saved, SavedConnection):
-        return SavedExport(settings=store.settings(saved), bundle=None, options=options, group_sets=group_sets)
+        return SavedExport(source=store.settings(saved), options=options, group_sets=group_sets)
     bundle = saved_bundle_path(saved.settings.path, allowed=config.bundle_folders)
-    return SavedExport(settings=None, bundle=bundle, options=options, group_sets=group_sets)
+    return SavedExport(source=bundle, options=options, group_sets=group_sets)
 
 
 def cmd_sync(
