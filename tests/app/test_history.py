@@ -14,6 +14,7 @@ from cers_core.cli import main
 from cers_core.sync import SyncContext, sync
 from cers_demo import DemoDistrict, DemoProvider, DemoServer
 from cers_demo.fake_cers_import import FakeImportServer
+from tests.app.test_sign_in import ANALYST, SECRETS, signed_in
 from tests.support import DEMO_REFERENCE_DATE, QUICK_RETRIES, ROOT
 from tests.support.app import open_store, shown
 from tests.support.sync import QUICK_UPLOAD, link_to_cers, without_one_enrollment, without_students
@@ -96,18 +97,7 @@ def test_a_held_upload_is_looked_at_and_released_by_an_administrator_only(
         sync(store, who="cron", context=context)
     assert len(fake_import.service.imports()) == 1
 
-    analyst = {"is_logged_in": True, "email": "analyst@district.org", "email_verified": True, "name": "A"}
-    secrets = {
-        "auth": {
-            "redirect_uri": "https://cers.district.org/oauth2callback",
-            "cookie_secret": "a-random-cookie-secret-of-enough-length",
-            "client_id": "cers-app",
-            "client_secret": "from-the-provider",
-            "server_metadata_url": "https://idp.district.org/.well-known/openid-configuration",
-        },
-        "cers": {"access": {"administrators": ["it@district.org"], "analysts": ["@district.org"]}},
-    }
-    seen = open_history(analyst, secrets)
+    seen = open_history(signed_in(ANALYST), SECRETS)
     assert seen.button(key=f"release_1_{TARZANA}").disabled
     assert "Only administrators release held uploads." in [c.value for c in seen.caption]
 

@@ -85,14 +85,7 @@ def listening_everywhere() -> Iterator[None]:
 
 def test_without_sign_in_on_this_computer_everyone_is_administrator_and_is_told(data_dir: Path) -> None:
     at = open_app()
-    assert sidebar_pages(at) == [
-        "Home",
-        "Applications",
-        "CERS Connections",
-        "Section Groups",
-        "Check a CSV file",
-        "History",
-    ]
+    assert sidebar_pages(at) == ALL_PAGES
     assert "No sign-in: this app is open on this computer only" in texts(at.sidebar.caption)
     assert at.button(key="try_demo")
 
@@ -174,14 +167,7 @@ def test_an_administrator_sees_everything(data_dir: Path, demo_server: DemoServe
     save_connection(data_dir, demo_server)
     [saved] = open_store(data_dir).connections()
     at = open_app(CONNECTIONS, user=signed_in(ADMIN), secrets=SECRETS)
-    assert sidebar_pages(at) == [
-        "Home",
-        "Applications",
-        "CERS Connections",
-        "Section Groups",
-        "Check a CSV file",
-        "History",
-    ]
+    assert sidebar_pages(at) == ALL_PAGES
     at.button(key=f"edit_{saved.id}").click().run()
     assert at.text_input(key="conn_token_url").value == demo_server.token_url
 
