@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from cers_core.settings import GroupOptions
 from cers_demo import generate_district
 from cers_demo.csv_bundle import write_csv_bundle
 from tests.cli.test_cli import connection, export_args, run_cli
 from tests.support import DEMO_REFERENCE_DATE
+from tests.support.app import open_store
 from tests.support.bundles import bundle_files, zip_bundle
 
 DAY = ["--as-of", DEMO_REFERENCE_DATE.isoformat()]
@@ -183,9 +185,6 @@ def test_demo_csv_never_writes_over_what_is_not_a_bundle(cli, tmp_path, make, ou
 
 
 def test_a_saved_bundle_connection_exports_its_bundle_on_the_server(cli, demo_zip, data_dir, monkeypatch, tmp_path):
-    from cers_core.settings import GroupOptions
-    from tests.support.app import open_store
-
     store = open_store(data_dir)
     options = GroupOptions(split_large=True)
     store.save_bundle_connection(name="Nightly bundle", settings={"path": str(demo_zip)}, options=options)
