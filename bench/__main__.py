@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.processes import AS_OF, ROOT, provider, run_export
+from bench.processes import AS_OF, ROOT
 from bench.report import Row, progress, table
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -62,29 +62,20 @@ def run(parts: set[str], args: argparse.Namespace) -> list[Row]:
 
         rows += with_latency(args.school_scale, args.district_scale, naive=naive)
     if "validate" in parts:
-        rows += _validate(args.validate_bytes)
+        from bench.big_file import validate_big_file
+
+        rows += validate_big_file(args.validate_bytes)
     if "csv-bundle" in parts:
         from bench.csv_bundle import csv_bundle
 
         progress(f"CSV bundle against REST at {args.district_scale} and {args.scale}")
-        rows += csv_bundle(args.scale, args.district_scale, provider=provider, run_export=run_export)
+        rows += csv_bundle(args.scale, args.district_scale)
     if "app" in parts:  # last: the app's own demo provider stays up in this process once started
         from bench.app_render import app_render
 
         progress("the app's preview re-drawn under AppTest")
         rows += app_render(AS_OF)
     return rows
-
-
-def _validate(size_bytes: int) -> list[Row]:
-    try:
-        from bench.big_file import validate_big_file
-    except ModuleNotFoundError as missing:  # the big file's writer comes with another branch
-        if missing.name != "cers_demo.big_group_file":
-            raise
-        not_run = f"not run: {missing.name} is not in this tree"
-        return [Row("validate of a 1 GB valid group file", not_run, "run", met=False)]
-    return validate_big_file(size_bytes)
 
 
 def machine() -> str:

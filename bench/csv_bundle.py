@@ -1,8 +1,7 @@
 """A district's OneRoster CSV bundle against its OneRoster REST API, side by side in one run.
 
-``python -m bench`` calls :func:`csv_bundle` with its own ``provider`` and ``run_export`` (the demo
-provider in a process of its own, and the command line's export in a process of its own, its peak
-RSS its own), so both exports are measured the one way:
+Both exports are measured the one way (``bench.processes``: the demo provider in a process of its
+own, and the command line's export in a process of its own, its peak RSS its own):
 
 - at ``scale`` (``lausd``): the bundle written once by ``demo-csv`` as a zip, then the command line's
   ``export --oneroster-csv`` of it against its ``export --base-url …`` of the same district (the
@@ -14,47 +13,31 @@ RSS its own), so both exports are measured the one way:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from bench.processes import ROOT, provider, run_export
 from bench.report import Row
 
 __all__ = ["csv_bundle"]
 
-ROOT = Path(__file__).resolve().parents[1]
 Rows = list[Row]
 
 
-def csv_bundle(
-    scale: str,
-    check_scale: str,
-    *,
-    provider: Callable[[str], contextlib.AbstractContextManager[Any]],
-    run_export: Callable[..., tuple[float, float, int]],
-) -> Rows:
+def csv_bundle(scale: str, check_scale: str) -> Rows:
     """The rows of the table: the bundle against REST at ``scale``, and the files' identity at ``check_scale`` too."""
     rows: Rows = []
     with tempfile.TemporaryDirectory(prefix="bench-csv-") as folder:
         for each in dict.fromkeys((check_scale, scale)):
-            rows += _side_by_side(each, Path(folder) / each, timed=each == scale, provider=provider, run=run_export)
+            rows += _side_by_side(each, Path(folder) / each, timed=each == scale)
     return rows
 
 
-def _side_by_side(
-    scale: str,
-    folder: Path,
-    *,
-    timed: bool,
-    provider: Callable[[str], contextlib.AbstractContextManager[Any]],
-    run: Callable[..., tuple[float, float, int]],
-) -> Rows:
+def _side_by_side(scale: str, folder: Path, *, timed: bool) -> Rows:
     folder.mkdir()
     bundle, rest_file, bundle_file = folder / f"{scale}.zip", folder / "rest.csv", folder / "bundle.csv"
     started = time.perf_counter()
@@ -67,9 +50,9 @@ def _side_by_side(
     written = time.perf_counter() - started
     # run_export writes to a file of its own and deletes it; a second --out (the last one wins) keeps it here.
     with provider(scale) as server:
-        rest_seconds, rest_rss, rest_code = run(server, "--all-schools", "--out", str(rest_file), concurrency=4)
+        rest_seconds, rest_rss, rest_code = run_export(server, "--all-schools", "--out", str(rest_file), concurrency=4)
     # After the provider has stopped: the bundle's export has the machine to itself, as REST's had but for it.
-    bundle_seconds, bundle_rss, bundle_code = run(
+    bundle_seconds, bundle_rss, bundle_code = run_export(
         None, "--oneroster-csv", str(bundle), "--all-schools", "--out", str(bundle_file), concurrency=4
     )
     rest_hash, bundle_hash = (hashlib.sha256(path.read_bytes()).hexdigest() for path in (rest_file, bundle_file))
