@@ -11,6 +11,7 @@ this is the path a district's Google Workspace or Entra ID sign-in takes. With
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -98,10 +99,15 @@ def screenshot(page, name: str, *, height: int) -> None:  # type: ignore[no-unty
         )
 
 
-def sidebar_pages(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """The pages the sidebar links to, by their labels (the icon's name comes first in the text)."""
-    links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink").all_inner_texts()
-    return [text.split("\n")[-1] for text in links]
+def expect_sidebar_pages(page, labels: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """The sidebar links to exactly these pages, in this order, once it has drawn (Playwright waits for it).
+
+    Each link's text is its icon's name and then its label, so a link is matched by how its text ends.
+    """
+    from playwright.sync_api import expect
+
+    links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink-NavLink")
+    expect(links).to_have_text([re.compile(rf"{re.escape(label)}$") for label in labels])
 
 
 def test_an_administrator_signs_in_and_sees_everything(browser, app_url: str, idp: DemoOidcServer) -> None:
@@ -109,7 +115,7 @@ def test_an_administrator_signs_in_and_sees_everything(browser, app_url: str, id
 
     page = sign_in(browser, app_url, ADMIN)
     expect(page.get_by_role("heading", name="CERS Section Groups")).to_be_visible()
-    assert sidebar_pages(page) == ALL_PAGES
+    expect_sidebar_pages(page, ALL_PAGES)
     expect(page.get_by_test_id("stSidebar").get_by_text(f"Signed in as {ADMIN} · administrator")).to_be_visible()
     page.get_by_test_id("stSidebar").get_by_role("link", name="CERS Connections").click()
     settle(page)
@@ -121,7 +127,7 @@ def test_an_analyst_sees_section_groups_but_not_the_connections(browser, app_url
     from playwright.sync_api import expect
 
     page = sign_in(browser, app_url, ANALYST)
-    assert sidebar_pages(page) == ANALYST_PAGES
+    expect_sidebar_pages(page, ANALYST_PAGES)
     page.get_by_test_id("stSidebar").get_by_role("link", name="Section Groups").click()
     settle(page)
     expect(page.get_by_role("heading", name="Download a CERS Section Group")).to_be_visible()
@@ -138,7 +144,7 @@ def test_someone_on_no_list_is_refused_and_signs_out(browser, app_url: str) -> N
     page = sign_in(browser, app_url, OUTSIDER)
     expect(page.get_by_role("heading", name="No access")).to_be_visible()
     expect(page.get_by_text(f"You are signed in as {OUTSIDER}, which may not use this app")).to_be_visible()
-    assert sidebar_pages(page) == []
+    expect_sidebar_pages(page, [])
     page.goto(f"{app_url}/Section_Groups")
     settle(page)
     expect(page.get_by_role("heading", name="No access")).to_be_visible()
