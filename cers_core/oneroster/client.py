@@ -372,9 +372,11 @@ class OneRosterClient:
                 raise TransientFailure(_not_json(request)) from None
             except httpx.TransportError as error:
                 asked = str(error.request.url) if _has_request(error) else str(request.url)
+                words = self._transport_words(error, asked)
+                stop = "" if words.endswith("?") else "."  # a question ends its own sentence
                 raise TransientFailure(
                     ProviderUnreachable(
-                        f"Could not connect to the OneRoster server: {self._transport_words(error, asked)}.",
+                        f"Could not connect to the OneRoster server: {words}{stop}",
                         endpoint=endpoint_of(error.request) if _has_request(error) else str(request.url),
                         hint="Check the Base URL and Token URL, and that this computer can reach the SIS.",
                     ),

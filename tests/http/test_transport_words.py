@@ -39,8 +39,8 @@ def test_a_wrong_port_names_the_address_and_the_setting() -> None:
     message = str(caught.value)
     assert message.startswith(
         f"Could not connect to the OneRoster server: nothing answered at 127.0.0.1:{port} — "
-        "is the port of the Base URL and the Token URL right?"
-    )
+        "is the port of the Base URL and the Token URL right? (request:"
+    )  # a question ends the sentence: no full stop after it
     assert "ConnectError" not in message and "said" not in message
 
 
