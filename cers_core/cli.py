@@ -53,7 +53,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-import polars as pl
 from pydantic import ValidationError
 
 from cers_core.cli_sync import (
@@ -490,7 +489,7 @@ def _report(result: GroupExport, stream: TextIO) -> None:
         for school in left_out.iter_rows(named=True):
             name, sourced_id = shortened(str(school["name"])), shortened(school["sourced_id"])
             say(f"  - {name} (sourcedId {sourced_id}): --cds {sourced_id}=<its CDS code>")
-    problems = result.problems.filter(pl.col("code") != "school_without_cds")
+    problems = result.problems.filter(result.problems["code"] != "school_without_cds")
     for severity in ("error", "warning"):
         rows = problems.filter(problems["severity"] == severity)
         if rows.height == 0:

@@ -27,7 +27,6 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-import polars as pl
 
 from cers_core.errors import ProviderUnreachable
 from cers_core.http.egress import Egress, current_egress
@@ -38,16 +37,17 @@ from cers_core.http.together import together
 from cers_core.oneroster.client import FetchProgress, OneRosterClient
 from cers_core.oneroster.fetch import ProviderCapabilities, fetch_roster, fetch_schools, fetch_sessions
 from cers_core.oneroster.snapshot import RosterSnapshot
-from cers_core.roster import Roster
-from cers_core.schools import resolve_schools, school_table
 from cers_core.settings import GroupOptions, OneRosterSettings
 from cers_core.wording import count
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # and polars, the roster and the schools are imported where used: see _imports_meanwhile
+    import polars as pl
+
     from cers_core.cers_csv import ValidationReport
     from cers_core.group_sets import GroupSet
     from cers_core.groups import SectionGroups
     from cers_core.oneroster_csv import BundleLimits, BundleReport, BundleSource
+    from cers_core.roster import Roster
 
 __all__ = [
     "GroupExport",
@@ -119,7 +119,10 @@ def list_schools(
         async with _client(settings, context) as client:
             return await fetch_schools(client)
 
-    return school_table(_within_deadline(work(), context), options or GroupOptions())
+    district_schools = _within_deadline(work(), context)
+    from cers_core.schools import school_table  # imported after the first request, as the answers came
+
+    return school_table(district_schools, options or GroupOptions())
 
 
 def export_file_name(cds: str | None, day: date) -> str:
@@ -176,7 +179,7 @@ class GroupExport:
     def schools_left_out(self) -> pl.DataFrame:
         """The schools left out of the file for want of a CDS code (``sourced_id``, ``name``):
         the file holds the others, which CERS may accept (``file_accepted``)."""
-        left = self.problems.filter(pl.col("code") == "school_without_cds")
+        left = self.problems.filter(self.problems["code"] == "school_without_cds")
         return left.select(sourced_id="school_id", name="school").unique("sourced_id", maintain_order=True)
 
     @property
@@ -207,31 +210,42 @@ def export_section_groups(
 
     async def work() -> tuple[Roster, pl.DataFrame, int]:
         async with _client(settings, context) as client:
-            if schools is None:  # the whole district: every collection at once, nothing to resolve first
-                roster = await fetch_roster(client, capabilities=context.capabilities)
-                return roster, school_table(roster.schools, options), client.requests_sent
-            kept = context.snapshot.frame("/schools") if context.snapshot is not None else None
-            if kept is not None:
-                # This session has the school list: resolve from it, and let the rosters' read ask
-                # for the list's changes alongside everything else.
-                ids = resolve_schools(school_table(kept, options), schools)
-                roster = await fetch_roster(client, school_ids=ids, capabilities=context.capabilities)
-                return roster, school_table(roster.schools, options), client.requests_sent
-            # Schools and terms in one round trip: both are needed whichever schools are asked for.
-            district_schools, sessions = await together(fetch_schools(client), fetch_sessions(client))
-            all_schools = school_table(district_schools, options)
-            ids = resolve_schools(all_schools, schools)
-            roster = await fetch_roster(
-                client,
-                school_ids=ids,
-                capabilities=context.capabilities,
-                schools=district_schools,
-                sessions=sessions,
-            )
-            return roster, all_schools.filter(pl.col("sourced_id").is_in(ids)), client.requests_sent
+            with _imports_meanwhile(_READERS + _FILE_MAKERS):
+                return await read(client)
 
-    with _file_makers_loading():
-        roster, chosen, requests = _within_deadline(work(), context)
+    async def read(client: OneRosterClient) -> tuple[Roster, pl.DataFrame, int]:
+        # cers_core.schools (and polars) is imported where it is first used: after the first
+        # request, or where an earlier read of this session has imported it already.
+        if schools is None:  # the whole district: every collection at once, nothing to resolve first
+            roster = await fetch_roster(client, capabilities=context.capabilities)
+            from cers_core.schools import school_table
+
+            return roster, school_table(roster.schools, options), client.requests_sent
+        kept = context.snapshot.frame("/schools") if context.snapshot is not None else None
+        if kept is not None:
+            from cers_core.schools import resolve_schools, school_table
+
+            # This session has the school list: resolve from it, and let the rosters' read ask
+            # for the list's changes alongside everything else.
+            ids = resolve_schools(school_table(kept, options), schools)
+            roster = await fetch_roster(client, school_ids=ids, capabilities=context.capabilities)
+            return roster, school_table(roster.schools, options), client.requests_sent
+        # Schools and terms in one round trip: both are needed whichever schools are asked for.
+        district_schools, sessions = await together(fetch_schools(client), fetch_sessions(client))
+        from cers_core.schools import resolve_schools, school_table
+
+        all_schools = school_table(district_schools, options)
+        ids = resolve_schools(all_schools, schools)
+        roster = await fetch_roster(
+            client,
+            school_ids=ids,
+            capabilities=context.capabilities,
+            schools=district_schools,
+            sessions=sessions,
+        )
+        return roster, all_schools.filter(all_schools["sourced_id"].is_in(ids)), client.requests_sent
+
+    roster, chosen, requests = _within_deadline(work(), context)
     made_as = (None if schools is None else tuple(schools), options.model_dump_json(), day, school_year,
                tuple(group_set.model_dump_json() for group_set in group_sets))  # fmt: skip
     if context.snapshot is not None and (same := _made_before(context.snapshot, made_as)) is not None:
@@ -264,17 +278,18 @@ def export_from_bundle(
     the bundle cannot be used, and ``SettingsError`` for a school the bundle does not have.
     """
     from cers_core.oneroster_csv import list_bundle_schools, read_bundle
+    from cers_core.schools import resolve_schools, school_table
 
     options = options or GroupOptions()
     day = as_of or date.today()
-    with _file_makers_loading():
+    with _imports_meanwhile(_FILE_MAKERS):
         if schools is None:
             read = read_bundle(source, limits=limits)
             chosen = school_table(read.roster.schools, options)
         else:  # resolved first from orgs.csv alone; then only these schools' rosters are kept
             all_schools = list_bundle_schools(source, options=options, limits=limits)
             ids = resolve_schools(all_schools, schools)
-            chosen = all_schools.filter(pl.col("sourced_id").is_in(ids))
+            chosen = all_schools.filter(all_schools["sourced_id"].is_in(ids))
             read = read_bundle(source, school_ids=ids, limits=limits)
     roster, report = read.roster, read.report
     del read
@@ -283,17 +298,28 @@ def export_from_bundle(
     return _file_of(built, chosen, day=day, requests=0, bundle=report)
 
 
+_READERS = ("anyio", "polars", "cers_core.oneroster.records", "cers_core.schools")
+"""What reads a provider's answers into roster frames (the client imports it when the first answer
+comes, and waits for this thread's import of it if that is still under way). anyio first: httpcore
+imports it for the first connection, which then waits for it here rather than share the
+interpreter with polars' import."""
+_FILE_MAKERS = ("cers_core.groups", "cers_core.consolidate", "cers_core.cers_csv")
+"""The file-making half: the builder, the writer, CERS's validator."""
+
+
 @contextlib.contextmanager
-def _file_makers_loading() -> Iterator[None]:
-    """The file-making half (the builder, the writer, CERS's validator) imported on a thread of
-    its own while the rosters are read: the first request does not wait for a tenth of a second
-    of imports, and at real latency the imports cost no time at all."""
-    makers = threading.Thread(target=_import_file_makers, name="cers-import-makers", daemon=True)
-    makers.start()
+def _imports_meanwhile(modules: tuple[str, ...]) -> Iterator[None]:
+    """``modules`` imported on a thread of their own while the rosters are read: the first request
+    (the token) does not wait for a third of a second of imports, and at real latency the imports
+    cost no time at all (they run while the requests are on the wire). Entered once the client is
+    open, just before its first request: Python runs one thread at a time, and what comes before
+    that request (the TLS set-up above all) should not share it with these imports."""
+    loading = threading.Thread(target=_import_all, args=(modules,), name="cers-imports", daemon=True)
+    loading.start()
     try:
         yield
     finally:
-        makers.join()
+        loading.join()
 
 
 def _groups(
@@ -308,7 +334,7 @@ def _groups(
     """The section groups of ``roster`` (on ``day``, or in the whole ``school_year`` when given),
     those of each group set in one file when there are group sets, and the chosen schools the
     group sets cover."""
-    from cers_core.consolidate import build_group_sets  # imported by _file_makers_loading meanwhile
+    from cers_core.consolidate import build_group_sets  # imported by _imports_meanwhile
     from cers_core.group_sets import schools_covered
 
     built = build_group_sets(roster, options, group_sets, as_of=None if school_year else day, school_year=school_year)
@@ -339,11 +365,8 @@ def _file_of(
     )
 
 
-_FILE_MAKERS = ("cers_core.groups", "cers_core.consolidate", "cers_core.cers_csv")
-
-
-def _import_file_makers() -> None:
-    for module in _FILE_MAKERS:
+def _import_all(modules: tuple[str, ...]) -> None:
+    for module in modules:
         importlib.import_module(module)
 
 

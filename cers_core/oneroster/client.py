@@ -31,7 +31,10 @@ A hostile or broken server must not make paging endless or unbounded (``_PagingG
 
 Pages are read straight into polars columns (``records.decode_page``) on a worker thread
 (polars releases the GIL, so reading overlaps the network waits of other pages), and
-turned into roster columns in one pass once all pages are in.
+turned into roster columns in one pass once all pages are in. Polars and the page decoder are
+imported when the first answer is read, not with this module: an export's first request (the
+token) does not wait for their import, a fifth of a second (``cers_core.export`` imports them
+on a thread meanwhile; ``tests/test_startup.py`` guards it).
 
 Every request holds one slot of the connection's concurrency cap while it is in flight, and
 is retried on transient failures (see ``retry.py``). Each try has the time-outs and answer cap
@@ -47,10 +50,9 @@ import itertools
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-import polars as pl
 
 from cers_core.errors import BadResponse, OneRosterError, ProviderUnreachable
 from cers_core.http.bounds import AnswerTooDeep, AnswerTooLarge, describe_size, load_json
@@ -62,9 +64,11 @@ from cers_core.http.retry import RETRYABLE_STATUSES, RetryPolicy, TransientFailu
 from cers_core.http.together import together
 from cers_core.http.transport_words import transport_words
 from cers_core.oneroster.errors import OneRosterTokenFaults, error_for_response
-from cers_core.oneroster.records import decode_page, finish_frame, to_roster_columns
 from cers_core.oneroster.snapshot import RosterSnapshot
 from cers_core.settings import OneRosterSettings
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["MAX_RECORDS", "FetchProgress", "OneRosterClient"]
 
@@ -135,18 +139,28 @@ class _Pages:
         self._done: list[pl.DataFrame] = []
 
     async def _convert(self) -> None:
+        import polars as pl
+
+        from cers_core.oneroster.records import to_roster_columns
+
         # Take the batch here, in the event loop, so pages arriving meanwhile start a new one.
         batch, self._pending, self._pending_rows = self._pending, [], 0
         if batch:
             self._done.append(await asyncio.to_thread(to_roster_columns, self._collection, pl.concat(batch)))
 
     async def add(self, offset: int, page: _Page) -> None:
+        import polars as pl
+
         self._pending.append(page.frame.with_columns(_offset=pl.lit(offset, dtype=pl.Int64)))
         self._pending_rows += page.frame.height
         if self._pending_rows >= _BATCH_ROWS:
             await self._convert()
 
     async def frame(self) -> pl.DataFrame:
+        import polars as pl
+
+        from cers_core.oneroster.records import finish_frame
+
         await self._convert()
         return await asyncio.to_thread(finish_frame, pl.concat(self._done), order_by="_offset")
 
@@ -459,6 +473,8 @@ class OneRosterClient:
 
     async def _page(self, url: str, params: Mapping[str, Any] | None, what: _Collection) -> _Page:
         async def parse(response: httpx.Response) -> _Page:
+            from cers_core.oneroster.records import decode_page
+
             decoded = await asyncio.to_thread(decode_page, what.name, what.envelope, response.content)
             if decoded is None:
                 raise BadResponse(

@@ -25,15 +25,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from cers_core.errors import OneRosterError
 from cers_core.http.together import first_error, together
 from cers_core.oneroster.client import OneRosterClient
-from cers_core.oneroster.records import finish_frame, records_to_frame
-from cers_core.roster import Roster
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cers_core.roster import Roster
+
+# Polars, the page decoder and the roster are imported where the answers are read, not with this
+# module: an export's first request does not wait for them (see cers_core.oneroster.client).
 
 __all__ = ["ProviderCapabilities", "fetch_roster", "fetch_schools", "fetch_sessions"]
 
@@ -84,6 +88,8 @@ _FLAT = {
 async def fetch_schools(client: OneRosterClient) -> pl.DataFrame:
     """Every school of the district (``/schools``), as the ``schools`` roster frame."""
     frame = await client.collection("/schools", collection="schools", envelope="orgs")
+    import polars as pl  # after the request (see the note at the top)
+
     return frame.filter(pl.col("type").is_null() | (pl.col("type") == "school"))
 
 
@@ -93,6 +99,10 @@ async def fetch_sessions(client: OneRosterClient) -> pl.DataFrame:
 
 
 async def _read_way(client: OneRosterClient, name: str, way: str, school_id: str) -> pl.DataFrame:
+    import polars as pl
+
+    from cers_core.oneroster.records import finish_frame
+
     route = _ROUTES[name]
     if way == "nested":
         parts = [
@@ -140,6 +150,10 @@ def _missing(wanted: Iterable[str | None], have: pl.DataFrame) -> list[str]:
 
 async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted: Iterable[str | None]) -> pl.DataFrame:
     """Add the records ``wanted`` that ``frame`` lacks: one by one when few, else by the flat collection."""
+    import polars as pl
+
+    from cers_core.oneroster.records import records_to_frame
+
     missing = _missing(wanted, frame)
     if not missing:
         return frame
@@ -156,6 +170,8 @@ async def _fill(client: OneRosterClient, name: str, frame: pl.DataFrame, wanted:
 
 def _restricted(raw: dict[str, pl.DataFrame], school_ids: Sequence[str]) -> dict[str, pl.DataFrame]:
     """Only the sections of these schools, their enrollments, and (with ``_fill``) their people."""
+    import polars as pl
+
     classes = raw["classes"].filter(pl.col("school_id").is_in(list(school_ids)))
     # Kept too: the schools' enrollments that name a section the SIS did not return at all,
     # so that the group builder can report them (a dangling reference).
@@ -182,6 +198,8 @@ async def _completed(
     client: OneRosterClient, raw: dict[str, pl.DataFrame], sessions: pl.DataFrame
 ) -> dict[str, pl.DataFrame]:
     """The people, courses and terms the sections refer to: what was read, plus what it missed."""
+    import polars as pl
+
     classes = raw["classes"]
     enrollments = raw["enrollments"]
     users = await _fill(client, "users", raw["users"], enrollments["user_id"].to_list())
@@ -222,6 +240,10 @@ async def fetch_roster(
         # The whole district; or schools of a district read before, now asked for its changes only.
         flat = [client.collection(_ROUTES[n].flat, collection=n, envelope=_ROUTES[n].envelope) for n in names]
         school_table, sessions, *rest = await together(school_frame(), all_sessions(), *flat)
+        import polars as pl  # after the requests (see the note at the top)
+
+        from cers_core.roster import Roster
+
         frames = dict(zip(names, rest, strict=True))
         if school_ids is None:
             return Roster.from_frames(schools=school_table, sessions=sessions, **frames)
@@ -229,6 +251,8 @@ async def fetch_roster(
         return Roster.from_frames(schools=school_table.filter(pl.col("sourced_id").is_in(list(school_ids))), **chosen)
 
     if not school_ids:
+        from cers_core.roster import Roster
+
         return Roster.empty()
     # The school list and the terms are read alongside the schools' own rosters (one round trip
     # fewer); only the last step, filling in missing terms, waits for the terms.
@@ -241,6 +265,10 @@ async def fetch_roster(
             ]
     except BaseExceptionGroup as failures:
         raise first_error(failures) from None
+    import polars as pl
+
+    from cers_core.roster import Roster
+
     school_table, parts = schools_task.result(), [task.result() for task in part_tasks]
     merged = {
         name: pl.concat([part[name] for part in parts]).unique("sourced_id", keep="first", maintain_order=True)

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from cers_core.errors import OneRosterError
+
+if TYPE_CHECKING:  # polars is imported when the first answer is read: see cers_core.oneroster.client
+    import polars as pl
+
+    Reader = Callable[[Mapping[str, Any] | None], Awaitable[pl.DataFrame]]
 
 __all__ = ["RosterSnapshot"]
 
 _NO_DELTA_STATUSES = frozenset({400, 403, 404, 405, 422, 501})
-Reader = Callable[[Mapping[str, Any] | None], Awaitable[pl.DataFrame]]
 
 
 @dataclass(slots=True)
@@ -72,6 +74,8 @@ class RosterSnapshot:
                 if _same_versions(changed, kept.frame):
                     # The records at the mark come back (the filter is ">="): nothing new.
                     return kept.frame
+                import polars as pl
+
                 merged = pl.concat([changed, kept.frame], how="diagonal_relaxed").unique(
                     "sourced_id", keep="first", maintain_order=True
                 )
