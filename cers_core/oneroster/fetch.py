@@ -99,16 +99,16 @@ async def fetch_sessions(client: OneRosterClient) -> pl.DataFrame:
 
 
 async def _read_way(client: OneRosterClient, name: str, way: str, school_id: str) -> pl.DataFrame:
-    import polars as pl
-
-    from cers_core.oneroster.records import finish_frame
-
     route = _ROUTES[name]
     if way == "nested":
         parts = [
             await client.collection(path.format(id=school_id), collection=name, envelope=route.envelope)
             for path in route.nested
         ]
+        import polars as pl
+
+        from cers_core.oneroster.records import finish_frame
+
         return finish_frame(pl.concat(parts))
     if way == "filter":
         value = school_id.replace("'", "''")
