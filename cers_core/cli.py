@@ -360,6 +360,11 @@ class _Progress:
             self._stream.flush()
 
 
+def _shown(path: Path) -> str:
+    """A path as a message shows it: control characters escaped, cut when it is very long."""
+    return printable(shortened(str(path)))
+
+
 def _output(path: Path | None, flag: str) -> Path | None:
     """Where ``flag`` writes: ``path`` when a file can be written there (``-``: standard output, None).
 
@@ -370,7 +375,7 @@ def _output(path: Path | None, flag: str) -> Path | None:
     """
     if path is None or (str(path) == "-" and flag == "--out"):
         return None
-    shown = printable(shortened(str(path)))
+    shown = _shown(path)
     try:
         mode = path.lstat().st_mode
     except (FileNotFoundError, NotADirectoryError):  # a folder on the way that is a file: said below
@@ -387,13 +392,11 @@ def _output(path: Path | None, flag: str) -> Path | None:
     while not folder.exists() and folder != folder.parent:  # missing folders are made when writing
         folder = folder.parent
     if not folder.is_dir():
-        raise UsageError(f"{flag} {shown}: {printable(shortened(str(folder)))} is a file, not a folder.")
+        raise UsageError(f"{flag} {shown}: {_shown(folder)} is a file, not a folder.")
     try:
         handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as error:
-        raise UsageError(
-            f"{flag} {shown}: cannot write in {printable(shortened(str(folder)))} ({error.strerror})."
-        ) from None
+        raise UsageError(f"{flag} {shown}: cannot write in {_shown(folder)} ({error.strerror}).") from None
     os.close(handle)
     os.unlink(probe)
     return path
@@ -411,7 +414,7 @@ def _write_atomically(path: Path, data: bytes, *, started: float, written: list[
         _remove_stale_parts(path, started)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as error:
-        raise UsageError(f"{printable(shortened(str(path)))} could not be written ({error.strerror}).") from None
+        raise UsageError(f"{_shown(path)} could not be written ({error.strerror}).") from None
     try:
         with os.fdopen(handle, "wb") as out:
             if fcntl is not None:
@@ -423,7 +426,7 @@ def _write_atomically(path: Path, data: bytes, *, started: float, written: list[
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise UsageError(f"{printable(shortened(str(path)))} could not be written ({error.strerror}).") from None
+            raise UsageError(f"{_shown(path)} could not be written ({error.strerror}).") from None
         raise
     written.append(path)
 
@@ -700,7 +703,7 @@ def _written_so_far(written: list[Path]) -> str:
     """What had been written when the run stopped, as a clause."""
     if not written:
         return "nothing was written"
-    names = ", ".join(printable(shortened(str(path))) for path in written)
+    names = ", ".join(_shown(path) for path in written)
     return f"{names} had been written (what came after, the rest of the report or an upload, may not have run)"
 
 
