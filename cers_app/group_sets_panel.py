@@ -17,10 +17,10 @@ from cers_app import context
 from cers_app.context import AppContext
 from cers_app.demo import import_connections
 from cers_app.markup import escape_markdown
-from cers_app.widgets import ask_first_button
+from cers_app.widgets import ask_first_button, class_types_choice, subject_choice, teachers_choice
 from cers_core.brake import BrakeSettings
 from cers_core.group_sets import GroupSet, SectionFilter
-from cers_core.settings import ClassTypes, GroupNameField
+from cers_core.settings import GroupNameField
 from cers_core.store import GroupSetInvalid, RosterConnection, SavedBundleConnection, SavedGroupSet, field_messages
 from cers_core.wording import count
 
@@ -42,7 +42,6 @@ FORM_KEYS = {
     "subjects": "gs_subjects",
     "grades": "gs_grades",
 }
-_CLASS_TYPES = {ClassTypes.all: "All", ClassTypes.scheduled: "Scheduled only", ClassTypes.homeroom: "Homeroom only"}
 _NEW_SET = GroupSet(name="new")  # what a new group set's form starts with (its name left blank)
 
 
@@ -130,21 +129,9 @@ def _form(ctx: AppContext, saved: RosterConnection, editing: int | str) -> None:
         st.text_input("Separator", key=FORM_KEYS["separator"], max_chars=20)
         problem("separator")
         left, right = st.columns(2)
-        left.selectbox("Class types", list(ClassTypes), key=FORM_KEYS["class_types"], format_func=_CLASS_TYPES.get)
-        left.radio(
-            "Teachers given access",
-            [False, True],
-            key=FORM_KEYS["primary_teachers_only"],
-            horizontal=True,
-            format_func=lambda primary: "Primary teachers only" if primary else "All teachers of the section",
-        )
-        right.radio(
-            "Group subject",
-            [False, True],
-            key=FORM_KEYS["subject_from_course"],
-            horizontal=True,
-            format_func=lambda mapped: "ELA or Math from the section's subjects" if mapped else "All",
-        )
+        class_types_choice("Class types", FORM_KEYS["class_types"], place=left)
+        teachers_choice(FORM_KEYS["primary_teachers_only"], place=left)
+        subject_choice(FORM_KEYS["subject_from_course"], place=right)
         st.text_input("Schools (blank for every school)", key=FORM_KEYS["schools"],
                       placeholder="sourcedIds or CDS codes, comma-separated")  # fmt: skip
         problem("schools")

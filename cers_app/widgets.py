@@ -1,4 +1,5 @@
-"""Widgets the pages share: a paged grid, and a button that asks before it acts."""
+"""Widgets the pages share: a paged grid, a button that asks before it acts, and the choices of a
+connection's or a group set's group options (worded once, so both forms say the same)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from cers_app.frames import page_of
+from cers_core.settings import ClassTypes
 
-__all__ = ["GRID_ROWS", "ask_first_button", "paged_grid"]
+__all__ = [
+    "GRID_ROWS",
+    "ask_first_button",
+    "class_types_choice",
+    "paged_grid",
+    "subject_choice",
+    "teachers_choice",
+]
 
 GRID_ROWS = 50  # rows a grid shows (and sends to the browser) at a time
 _ROW_HEIGHT, _HEADER_HEIGHT = 35, 38
@@ -72,3 +81,33 @@ def ask_first_button(
             on_click=st.session_state.update,
             kwargs={state_key: asking},
         )
+
+
+_CLASS_TYPES = {ClassTypes.all: "All", ClassTypes.scheduled: "Scheduled only", ClassTypes.homeroom: "Homeroom only"}
+
+
+def teachers_choice(key: str, *, place: DeltaGenerator | None = None) -> None:
+    """``primary_teachers_only``: every teacher of a section, or its primary teachers only."""
+    (place if place is not None else st).radio(
+        "Teachers given access",
+        [False, True],
+        key=key,
+        format_func=lambda primary: "Primary teachers only" if primary else "All teachers of the section",
+        horizontal=True,
+    )
+
+
+def subject_choice(key: str, *, place: DeltaGenerator | None = None) -> None:
+    """``subject_from_course``: every group's subject ``All``, or ELA or Math from the section's subjects."""
+    (place if place is not None else st).radio(
+        "Group subject",
+        [False, True],
+        key=key,
+        format_func=lambda mapped: "ELA or Math from the section's subjects" if mapped else "All",
+        horizontal=True,
+    )
+
+
+def class_types_choice(label: str, key: str, *, place: DeltaGenerator | None = None) -> None:
+    """``class_types``: which class types become groups."""
+    (place if place is not None else st).selectbox(label, list(ClassTypes), key=key, format_func=_CLASS_TYPES.get)

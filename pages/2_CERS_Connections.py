@@ -17,7 +17,7 @@ from cers_app.bundle_panel import allowed_folders_text
 from cers_app.context import AppContext
 from cers_app.markup import escape_markdown, inline_code
 from cers_core.errors import CersError
-from cers_core.settings import ClassTypes, GroupNameField
+from cers_core.settings import GroupNameField
 from cers_core.store import CERS_APP_ID, ConnectionInvalid, SavedBundleConnection, Store
 from cers_core.wording import count
 
@@ -445,26 +445,9 @@ if st.session_state.conns_editing is not None:
             st.caption("Choose the fields above to see an example group name.")
 
         with st.expander("Advanced settings"):
-            st.radio(
-                "Teachers given access",
-                [False, True],
-                key="conn_primary_teachers_only",
-                format_func=lambda primary: "Primary teachers only" if primary else "All teachers of the section",
-                horizontal=True,
-            )
-            st.selectbox(
-                "Class types that become groups",
-                list(ClassTypes),
-                key="conn_class_types",
-                format_func=lambda t: {"all": "All", "scheduled": "Scheduled only", "homeroom": "Homeroom only"}[t],
-            )
-            st.radio(
-                "Group subject",
-                [False, True],
-                key="conn_subject_from_course",
-                format_func=lambda mapped: "ELA or Math from the section's subjects" if mapped else "All",
-                horizontal=True,
-            )
+            widgets.teachers_choice("conn_primary_teachers_only")
+            widgets.class_types_choice("Class types that become groups", "conn_class_types")
+            widgets.subject_choice("conn_subject_from_course")
             st.checkbox("Split sections over 200 students into groups of at most 200", key="conn_split_large")
             st.text_input("userIds types that hold the SSID (comma-separated)", key="conn_ssid_types")
             _field_error(ONEROSTER_FORM, "ssid_types")
