@@ -34,7 +34,7 @@ from pathlib import Path
 
 from cers_core.errors import SettingsError
 
-__all__ = ["bundle_stamp", "refreshed_at", "server_bundle_path"]
+__all__ = ["bundle_stamp", "refreshed_at", "saved_bundle_path", "server_bundle_path"]
 
 
 def server_bundle_path(path: str, *, allowed: Sequence[Path]) -> Path:
