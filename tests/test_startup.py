@@ -33,18 +33,18 @@ NOT_AT_START = (
     "asyncio",
 )
 
-LOADED = """
-import json, sys
-import cers_core.cli
-print(json.dumps(sorted(sys.modules)))
-"""
+
+def loaded_after(imports: str) -> list[str]:
+    """The modules a fresh interpreter has loaded once it has run ``import <imports>``."""
+    code = f"import json, sys\nimport {imports}\nprint(json.dumps(sorted(sys.modules)))"
+    answer = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    return json.loads(answer.stdout)
 
 
 def test_the_command_line_starts_without_what_an_export_does_not_need():
-    answer = subprocess.run(
-        [sys.executable, "-c", LOADED], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
-    )
-    loaded = json.loads(answer.stdout)
+    loaded = loaded_after("cers_core.cli")
     assert "cers_core.cli" in loaded  # the import did happen in that process
     found = sorted(
         name for name in loaded for module in NOT_AT_START if name == module or name.startswith(f"{module}.")
@@ -52,20 +52,10 @@ def test_the_command_line_starts_without_what_an_export_does_not_need():
     assert found == []
 
 
-FIRST_REQUEST = """
-import json, sys
-import cers_core.cli, cers_core.export, cers_core.oneroster.fetch
-print(json.dumps(sorted(sys.modules)))
-"""
-
-
 def test_an_export_reaches_its_first_request_without_polars():
     """Everything an export runs before its first request (the token) is importable without polars,
     the roster frames and the builder: those load on a thread while the request is on the wire."""
-    answer = subprocess.run(
-        [sys.executable, "-c", FIRST_REQUEST], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
-    )
-    loaded = json.loads(answer.stdout)
+    loaded = loaded_after("cers_core.cli, cers_core.export, cers_core.oneroster.fetch")
     assert "cers_core.oneroster.client" in loaded  # the client that sends it is there
     heavy = ("polars", "cers_core.roster", "cers_core.oneroster.records", "cers_core.schools", "cers_core.groups")
     assert sorted(name for name in loaded if name.split(".")[0] == "polars" or name in heavy) == []
