@@ -14,6 +14,7 @@ from cers_core.settings import ClassTypes, GroupNameField, GroupOptions
 from cers_demo import DemoServer
 from tests.support import DEMO_REFERENCE_DATE, ROOT
 from tests.support.app import choose_school, open_section_groups, open_store, save_connection, shown
+from tests.support.store import save_import_connection
 
 CONNECTIONS = "pages/2_CERS_Connections.py"
 
@@ -85,13 +86,7 @@ def test_the_scheduled_sync_links_an_import_connection_and_sets_the_brake(data_d
     save_connection(data_dir, demo_server)
     store = open_store(data_dir)
     (saved,) = store.connections()
-    target = store.save_import_connection(
-        name="CERS",
-        settings={"import_url": "https://import.example.org", "token_url": "https://sso.example.org/t",
-                  "client_id": "r"},
-        client_secret="x",
-        password=None,
-    )  # fmt: skip
+    target = save_import_connection(store)
     at = open_connections()
     assert at.selectbox(key=f"sync_target_{saved.id}").value is None
     at.selectbox(key=f"sync_target_{saved.id}").set_value(target.id)

@@ -18,6 +18,7 @@ from cers_core import list_schools
 from cers_demo import DemoServer
 from tests.support import ROOT
 from tests.support.app import choose_school, open_store, save_connection
+from tests.support.store import save_import_connection
 
 HOME, APPLICATIONS, CONNECTIONS, SECTION_GROUPS, CHECK = (
     "app.py",
@@ -174,13 +175,7 @@ def test_an_administrator_sees_everything(data_dir: Path, demo_server: DemoServe
 
 def test_an_analyst_downloads_under_their_name_and_may_not_send(data_dir: Path, demo_server: DemoServer) -> None:
     save_connection(data_dir, demo_server)
-    open_store(data_dir).save_import_connection(
-        name="CERS",
-        settings={"import_url": "https://import.cers.example.org", "token_url": "https://sso.cers.example.org/token",
-                  "client_id": "cers"},
-        client_secret="cers-secret",
-        password=None,
-    )  # fmt: skip
+    save_import_connection(open_store(data_dir))
     at = open_app(SECTION_GROUPS, user=signed_in(ANALYST), secrets=SECRETS)
     school = elementary_school(demo_server)
     at = choose_school(at, school, demo_server.district.reference_date)

@@ -21,26 +21,13 @@ from cers_core.store import (
     Store,
 )
 from cers_core.store._database import now
-from tests.support.store import save_sis_connection
+from tests.support.store import save_import_connection, save_sis_connection
 
 CDS = "01612590130146"
 PART = (
     b"group_name,school_natural_id,school_year,subject_code,student_ssid,group_user_login\r\n"
     b"A,01612590130146,2027,All,1234567890,\r\n"
 )
-
-
-def save_import(store: Store, name: str = "CERS") -> int:
-    return store.save_import_connection(
-        name=name,
-        settings={
-            "import_url": "https://import.example.org",
-            "token_url": "https://sso.example.org/t",
-            "client_id": "r",
-        },
-        client_secret="x",
-        password=None,
-    ).id
 
 
 def record(store: Store, saved: SavedConnection, **fields: object) -> int:
@@ -99,7 +86,7 @@ def test_a_group_set_edit_changes_the_connection_version_at_once(store: Store) -
 
 def test_what_a_connection_owns_goes_with_it_and_a_deleted_target_only_unlinks(store: Store) -> None:
     saved = save_sis_connection(store)
-    target = save_import(store)
+    target = save_import_connection(store).id
     store.save_group_set(saved.id, GroupSet(name="A"))
     store.save_sync_target(saved.id, import_connection_id=target, brake=BrakeSettings(max_student_drop_percent=30))
     record(store, saved, schools=[SchoolRun(school=CDS, school_name="Lincoln", decision="sent")])

@@ -1,11 +1,11 @@
-"""Connections saved straight into a store, as the store's own tests need them (no provider behind)."""
+"""Connections saved straight into a store, as the store's and the app's tests need them (no service behind)."""
 
 from __future__ import annotations
 
 from cers_core.settings import GroupOptions
-from cers_core.store import SavedConnection, Store
+from cers_core.store import SavedConnection, SavedImportConnection, Store
 
-__all__ = ["save_sis_connection"]
+__all__ = ["save_import_connection", "save_sis_connection"]
 
 
 def save_sis_connection(store: Store, name: str = "District SIS") -> SavedConnection:
@@ -19,4 +19,18 @@ def save_sis_connection(store: Store, name: str = "District SIS") -> SavedConnec
         },
         client_secret="s",
         options=GroupOptions(),
+    )
+
+
+def save_import_connection(store: Store, name: str = "CERS") -> SavedImportConnection:
+    """A CERS import connection ``name`` to a service nobody reaches (``import.example.org``), secret ``x``."""
+    return store.save_import_connection(
+        name=name,
+        settings={
+            "import_url": "https://import.example.org",
+            "token_url": "https://sso.example.org/t",
+            "client_id": "r",
+        },
+        client_secret="x",
+        password=None,
     )
