@@ -88,23 +88,18 @@ _CLASS_TYPES = {ClassTypes.all: "All", ClassTypes.scheduled: "Scheduled only", C
 
 def teachers_choice(key: str, *, place: DeltaGenerator | None = None) -> None:
     """``primary_teachers_only``: every teacher of a section, or its primary teachers only."""
-    (place if place is not None else st).radio(
-        "Teachers given access",
-        [False, True],
-        key=key,
-        format_func=lambda primary: "Primary teachers only" if primary else "All teachers of the section",
-        horizontal=True,
-    )
+    _either("Teachers given access", key, ("All teachers of the section", "Primary teachers only"), place)
 
 
 def subject_choice(key: str, *, place: DeltaGenerator | None = None) -> None:
     """``subject_from_course``: every group's subject ``All``, or ELA or Math from the section's subjects."""
+    _either("Group subject", key, ("All", "ELA or Math from the section's subjects"), place)
+
+
+def _either(label: str, key: str, words: tuple[str, str], place: DeltaGenerator | None) -> None:
+    """A switch between two ways, shown as their ``words`` (for False, for True) side by side."""
     (place if place is not None else st).radio(
-        "Group subject",
-        [False, True],
-        key=key,
-        format_func=lambda mapped: "ELA or Math from the section's subjects" if mapped else "All",
-        horizontal=True,
+        label, [False, True], key=key, format_func=lambda value: words[value], horizontal=True
     )
 
 
