@@ -196,6 +196,14 @@ class ProblemLog:
             self.add(severity, code, file, said, line=line, column=column)
         self._counts[kind] += rows.height - min(room, rows.height)
 
+    def extend(self, other: ProblemLog) -> None:
+        """Take ``other``'s problems, after these. A file read beside the others logs apart, and its
+        problems join the bundle's in the file's turn, so the report reads the same on every run.
+        (The two logs are of different files, so no kind of problem is in both.)"""
+        self._problems += other._problems
+        for kind, found in other._counts.items():
+            self._counts[kind] = self._counts.get(kind, 0) + found
+
     def report(self, oneroster_version: str | None, *, files: tuple[str, ...] = ()) -> BundleReport:
         """The report: errors first, each kind's count of unlisted problems after its last listed one;
         ``files`` are those read."""

@@ -13,10 +13,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from zlib_ng import zlib_ng
 
 from cers_core.errors import InvalidBundle
 from cers_core.oneroster_csv import BundleLimits, list_bundle_schools, read_bundle
-from cers_core.oneroster_csv.bundle import CheckedStream, FileRefused, _Budget
+from cers_core.oneroster_csv.bundle import CheckedStream, FileRefused, open_bundle
 from cers_core.oneroster_csv.report import ProblemLog
 from tests.support.bundles import bundle_files, folder_bundle, zip_bundle
 
@@ -77,21 +78,38 @@ def test_a_zip_that_lies_about_a_member_s_size_is_refused_having_read_no_more_th
 
 def test_the_stream_counts_what_it_gives_against_the_limits():
     log = ProblemLog()
-    stream = CheckedStream(io.BytesIO(b"a,b\n" * (1 << 20)), "enrollments.csv", log, BundleLimits(), _Budget(1 << 20))
+    stream = CheckedStream(io.BytesIO(b"a,b\n" * (1 << 20)), "enrollments.csv", log, BundleLimits(), 1 << 20)
     with pytest.raises(FileRefused):
         while stream.read(1 << 16):
             pass
     compressed = CheckedStream(
-        io.BytesIO(b"a,b\n" * (1 << 20)), "users.csv", log, BundleLimits(max_ratio=100), _Budget(1 << 30), compressed=1
+        io.BytesIO(b"a,b\n" * (1 << 20)), "users.csv", log, BundleLimits(max_ratio=100), 1 << 30, compressed=1
     )
     with pytest.raises(FileRefused):
         while compressed.read(1 << 16):
             pass
     assert log.report(None).to_text().splitlines() == [
-        "enrollments.csv: The file holds more than the bundle's limit of 1 MB allows (more than its zip said); "
-        "reading stopped there.",
+        "enrollments.csv: The file grew while it was read: it held 1 MB when it was opened, and reading stopped "
+        "there. Read the bundle again once the job that writes it has finished.",
         "users.csv: The file is compressed 1,114,112 times (1.1 MB in 1 byte): roster files compress about 10 "
         "times, so this looks like a zip bomb. It was not read.",
+    ]
+
+
+def test_a_folder_file_that_a_nightly_job_rewrites_while_it_is_read_is_refused_not_read_half(tmp_path):
+    folder = folder_bundle(lincoln(), tmp_path / "bundle")
+    log = ProblemLog()
+    with open_bundle(folder, log) as bundle:
+        stream = bundle.open("enrollments.csv")
+        assert stream is not None
+        with (folder / "enrollments.csv").open("ab") as job:  # the job appends after the bundle was opened
+            job.write(b"enr-9,active,,cls-1,org-1,stu-9,student,false,,\n")
+        with stream, pytest.raises(FileRefused):
+            while stream.read(1 << 16):
+                pass
+    assert [str(problem) for problem in log.report(None).errors] == [
+        "enrollments.csv: The file grew while it was read: it held 1.3 kB when it was opened, and reading stopped "
+        "there. Read the bundle again once the job that writes it has finished."
     ]
 
 
@@ -231,3 +249,29 @@ def _set_flag(packed: bytes, name: str, flag: int) -> bytes:
     for at in (local + 6, central + 8):
         data[at : at + 2] = struct.pack("<H", struct.unpack("<H", data[at : at + 2])[0] | flag)
     return bytes(data)
+
+
+def test_a_zipped_bundle_is_inflated_by_zlib_ng_and_read_as_its_folder_is(monkeypatch, tmp_path):
+    """The zip's files are inflated by zlib-ng (zipfile's own decompressor is swapped for it, which
+    is why this looks: after a Python upgrade that renamed it, the read would quietly slow down)."""
+    inflated: list[int] = []
+    decompressobj = zlib_ng.decompressobj
+
+    class Counted:
+        def __init__(self, wbits: int) -> None:
+            self._inflater = decompressobj(wbits)
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            inflated.append(len(data))
+            return self._inflater.decompress(data, max_length)
+
+        def __getattr__(self, name: str):  # unconsumed_tail, eof …
+            return getattr(self._inflater, name)
+
+    monkeypatch.setattr(zlib_ng, "decompressobj", Counted)
+    zipped = read_bundle(zip_bundle(lincoln()))
+    assert len(inflated) >= 8  # each of the bundle's files at least once
+    folder = read_bundle(folder_bundle(lincoln(), tmp_path / "bundle"))
+    for name in ("schools", "sessions", "courses", "classes", "users", "enrollments"):
+        assert getattr(zipped.roster, name).equals(getattr(folder.roster, name)), name
+    assert zipped.report == folder.report

@@ -4,6 +4,7 @@ the very file (and rosters) that the same records give over REST (``tests/roster
 from __future__ import annotations
 
 import io
+import time
 from datetime import date
 
 import polars as pl
@@ -11,6 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cers_core.cers_csv import order_cers_rows, write_ordered_rows
+from cers_core.errors import InvalidBundle
 from cers_core.groups import build_section_groups
 from cers_core.oneroster_csv import list_bundle_schools, read_bundle
 from cers_core.settings import GroupOptions
@@ -280,3 +282,29 @@ def test_a_cell_of_spaces_is_empty_in_any_file(cell, line_end):
     emails = dict(read_bundle(zip_bundle(files)).roster.users.select("sourced_id", "email").iter_rows())
     assert emails["t-nguyen-a"] is None
     assert emails["t-nguyen-b"] == "bnguyen@lincoln.example.org"
+
+
+@pytest.mark.parametrize("slow", [None, "enrollments", "users"])
+def test_the_report_is_in_the_files_order_whichever_file_is_read_last(monkeypatch, slow):
+    """enrollments.csv is read on a thread beside the others; its problems still come in its turn."""
+    from cers_core.oneroster_csv import reader
+
+    read_table = reader.read_table
+
+    def read_slowly(stream, file, version, log):  # type: ignore[no-untyped-def]
+        if file.name == slow:
+            time.sleep(0.3)
+        return read_table(stream, file, version, log)
+
+    monkeypatch.setattr(reader, "read_table", read_slowly)
+    files = bundle_files("lincoln_high", "1.2")
+    for name, first in (
+        ("classes.csv", "cls-alg-3a,active,"),
+        ("enrollments.csv", "e-1,active,"),
+        ("users.csv", "t-nguyen-a,active,"),
+    ):
+        files = changed(files, name, first, first.replace("active", "retired"))
+    with pytest.raises(InvalidBundle) as raised:
+        read_bundle(zip_bundle(files))
+    found = [(problem.file, problem.line, problem.column) for problem in raised.value.report.errors]
+    assert found == [("classes.csv", 2, "status"), ("enrollments.csv", 2, "status"), ("users.csv", 2, "status")]
