@@ -99,14 +99,20 @@ def enrolled_people(
         .drop("class_school")
         .filter(pl.col("school_id").is_in(schools.implode()))
     )
+    enrolled = found.group_by("school_id", "role").agg(enrolled=pl.col("user_id").n_unique().cast(pl.UInt32))
     reasons = left_out.select("class_id", "user_id", "role", member_reason="reason")
+    # Only a person with an enrollment that made no member (left out, or in a section that is no
+    # group) can be in no group; they are few, and only their own enrollments are looked at
+    # (working out who is in a group for all two million took half a second).
+    grouped_section = pl.col("class_id").is_in(grouped.implode())
+    missed = pl.concat([reasons.get_column("user_id"), found.filter(~grouped_section).get_column("user_id")])
+    found = found.filter(pl.col("user_id").is_in(missed.implode(), nulls_equal=True))  # no user: still missed
     in_group = (
-        found.filter(pl.col("class_id").is_in(grouped.implode()))
+        found.filter(grouped_section)
         .join(reasons, on=["class_id", "user_id", "role"], how="anti")
         .select("school_id", "user_id", "role")
         .unique()
     )
-    enrolled = found.group_by("school_id", "role").agg(enrolled=pl.col("user_id").n_unique().cast(pl.UInt32))
     reason = pl.coalesce(
         "member_reason",
         "in_scope_reason",

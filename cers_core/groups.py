@@ -155,13 +155,16 @@ def _members(
     enrollments = roster.enrollments.select(
         "class_id", "user_id", "role", "status", "primary", "begin_date", "end_date"
     ).filter(pl.col("class_id").is_in(classes["sourced_id"].implode()))  # as a semi join, several times faster
-    accounts = roster.users.select(
-        user_id="sourced_id",
-        user_status="status",
-        enabled="enabled",
-        login=teacher_login(pl.col("email"), pl.col("username")),
-        known=pl.lit(True),
-    ).join(ssids(roster.users, options.ssid_types), left_on="user_id", right_on="sourced_id", how="left")
+    # Logins only for the users who teach here: the patterns over every student cost a fifth of a second.
+    teaching = enrollments.filter(pl.col("role") == "teacher").get_column("user_id").implode()
+    logins = roster.users.filter(pl.col("sourced_id").is_in(teaching)).select(
+        user_id="sourced_id", login=teacher_login(pl.col("email"), pl.col("username"))
+    )
+    accounts = (
+        roster.users.select(user_id="sourced_id", user_status="status", enabled="enabled", known=pl.lit(True))
+        .join(logins, on="user_id", how="left", maintain_order="left")
+        .join(ssids(roster.users, options.ssid_types), left_on="user_id", right_on="sourced_id", how="left")
+    )
     # One reason per enrollment left out, the first that applies, in the order a person would
     # explain it; enrollments without a reason are the members.
     is_student, is_teacher = pl.col("role") == "student", pl.col("role") == "teacher"
@@ -193,11 +196,12 @@ def _members(
     context = classes.select(
         class_id="sourced_id", school_id="school_id", school_name="school_name", group_hint=pl.col("title")
     )
+    without_login = joined.filter(pl.col("reason") == "teacher_without_login").get_column("user_id")
     left_out = (
         joined.filter(pl.col("reason").is_not_null())
         .join(context, on="class_id", how="left", maintain_order="left")
         .join(_people(roster), on="user_id", how="left", maintain_order="left")
-        .join(_login_flaws(roster.users), on="user_id", how="left", maintain_order="left")
+        .join(_login_flaws(roster.users, without_login), on="user_id", how="left", maintain_order="left")
     )
     for code, severity, message in _exclusions(options):
         problems.add(left_out.filter(pl.col("reason") == code), severity, code, message)
@@ -208,16 +212,29 @@ def _members(
         "primary",
         key=pl.when(is_student).then(pl.col("ssid")).otherwise(pl.col("login")),
     )
-    # A person enrolled twice in a section (or two records with one SSID) is one member.
-    return members.unique(["class_id", "role", "key"], keep="first"), left_out.select(
-        "class_id", "user_id", "role", "reason"
+    return _distinct(members), left_out.select("class_id", "user_id", "role", "reason")
+
+
+def _distinct(members: pl.DataFrame) -> pl.DataFrame:
+    """A person enrolled twice in a section (or two records with one SSID) is one member. Such
+    repeats are rare: when the members' keys hash to as many values as there are members, there is
+    none, which is found in a fifth of the time that a ``unique`` over two million takes."""
+    keys = ["class_id", "role", "key"]
+    if members.select(pl.struct(keys).hash().n_unique()).item() == members.height:
+        return members
+    return members.unique(keys, keep="first")
+
+
+def _login_flaws(users: pl.DataFrame, teachers: pl.Series) -> pl.DataFrame:
+    """``user_id`` and ``login_flaw``, why the teacher's login is not one, for the ``teachers`` (left
+    out for want of a login) whose e-mail or username would be a login but for an invisible
+    character (a few, if any). Only those are looked at: the patterns over a district's half a
+    million users took a third of a second."""
+    flawed = (
+        users.filter(pl.col("sourced_id").is_in(teachers.implode()))
+        .select(user_id="sourced_id", value=login_flaw(pl.col("email"), pl.col("username")))
+        .drop_nulls()
     )
-
-
-def _login_flaws(users: pl.DataFrame) -> pl.DataFrame:
-    """``user_id`` and ``login_flaw``, why the teacher's login is not one, for the users whose
-    e-mail or username would be a login but for an invisible character (a few, if any)."""
-    flawed = users.select(user_id="sourced_id", value=login_flaw(pl.col("email"), pl.col("username"))).drop_nulls()
     messages = [
         f"Teacher left out: the login on record, {shortened(invisible_shown(value))!r}, holds a character nobody "
         f"sees ({invisible_names(value)}): CERS would keep it and the login would match nobody's. Remove it in "
