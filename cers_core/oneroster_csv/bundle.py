@@ -107,7 +107,7 @@ class OpenedBundle:
     def open(self, file: str, log: ProblemLog | None = None) -> CheckedStream | None:
         """The file as a stream, ready to read, its problems logged to ``log`` (by default the
         bundle's); None when it is not there or was refused (the log says why)."""
-        return self._opener(file, log or self._log) if file in self.names else None
+        return self._opener(file, self._log if log is None else log) if file in self.names else None
 
 
 @contextlib.contextmanager
@@ -288,10 +288,10 @@ def _folder(folder: Path, log: ProblemLog, limits: BundleLimits, budget: _Budget
         log.add("error", ProblemCode.unreadable_bundle, name, f"The folder cannot be read ({error.strerror}).")
         return OpenedBundle(name, frozenset(), _nothing, log)
 
-    def opener(file: str, log: ProblemLog) -> CheckedStream | None:
+    def opener(file: str, file_log: ProblemLog) -> CheckedStream | None:
         path = folder / file
         if path.is_symlink():
-            log.add(
+            file_log.add(
                 "error",
                 ProblemCode.unsafe_member,
                 file,
@@ -299,12 +299,12 @@ def _folder(folder: Path, log: ProblemLog, limits: BundleLimits, budget: _Budget
             )
             return None
         if not path.is_file() or path.resolve().parent != folder.resolve():
-            log.add("error", ProblemCode.unsafe_member, file, "This is not a plain file in the bundle's folder.")
+            file_log.add("error", ProblemCode.unsafe_member, file, "This is not a plain file in the bundle's folder.")
             return None
         size = path.stat().st_size
-        if not budget.take(size, file, log):
+        if not budget.take(size, file, file_log):
             return None
-        return CheckedStream(path.open("rb"), file, log, limits, size)
+        return CheckedStream(path.open("rb"), file, file_log, limits, size)
 
     return OpenedBundle(name, names, opener, log)
 

@@ -128,17 +128,16 @@ def _read_files(bundle: OpenedBundle, manifest: Manifest, log: ProblemLog) -> di
             stream = bundle.open(FILES[name].file_name, logs[name])
             if stream is not None:
                 streams[name] = opened.enter_context(stream)
+        apart = streams.pop(_BESIDE, None)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cers-bundle-file") as beside:
-            aside = {
-                name: beside.submit(_read_file, stream, FILES[name], manifest.version, logs[name], None)
-                for name, stream in streams.items()
-                if name == _BESIDE
-            }
+            aside = None
+            if apart is not None:
+                aside = beside.submit(_read_file, apart, FILES[_BESIDE], manifest.version, logs[_BESIDE], None)
             for name, stream in streams.items():
-                if name not in aside:
-                    roles = frames.get("roles") if name == "users" else None
-                    frames[name] = _read_file(stream, FILES[name], manifest.version, logs[name], roles)
-            frames |= {name: future.result() for name, future in aside.items()}
+                roles = frames.get("roles") if name == "users" else None
+                frames[name] = _read_file(stream, FILES[name], manifest.version, logs[name], roles)
+            if aside is not None:
+                frames[_BESIDE] = aside.result()
     for name in manifest.files:
         log.extend(logs[name])
     return {name: frame for name in manifest.files if (frame := frames.get(name)) is not None}
